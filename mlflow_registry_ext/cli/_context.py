@@ -1,0 +1,100 @@
+"""Shared plumbing of the CLI: global options, output, and errors mapped to exit codes.
+
+Exit codes: 0 success; 1 a check failed; 2 usage or input error, or not found; 3 refused by
+policy or permissions. Errors are one readable line on stderr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+from typing import Any, Callable
+
+import click
+from mlflow.exceptions import MlflowException
+
+from mlflow_registry_ext.errors import exit_code_for
+
+
+@dataclasses.dataclass
+class CliContext:
+    """What the global options say; commands read it through :func:`pass_cli`."""
+
+    registry_uri: str | None = None
+    tracking_uri: str | None = None
+    as_json: bool = False
+
+    def client(self):
+        """The :class:`GovernanceClient` the global options point at."""
+        from mlflow_registry_ext.client import GovernanceClient
+
+        return GovernanceClient(registry_uri=self.registry_uri, tracking_uri=self.tracking_uri)
+
+    def emit(self, result: Any, human: Callable[[Any], str] | str | None = None) -> None:
+        """Print ``result``: as JSON under ``--json``, else through ``human`` (text or a function)."""
+        if self.as_json:
+            click.echo(json.dumps(to_jsonable(result), indent=2, sort_keys=True))
+            return
+        if human is None:
+            click.echo(json.dumps(to_jsonable(result), indent=2, sort_keys=True))
+        elif callable(human):
+            click.echo(human(result))
+        else:
+            click.echo(human)
+
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Entities, dataclasses, datetimes and containers as plain JSON values."""
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return to_jsonable(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    return value
+
+
+class CheckFailedExit(click.ClickException):
+    """Raised by a command whose check found a problem (exit code 1)."""
+
+    exit_code = 1
+
+
+def run_guarded(group: click.Group, argv: list[str] | None) -> int:
+    """Run ``group`` and turn every error into one stderr line plus the contract's exit code."""
+    try:
+        # Outside standalone mode click returns the exit code of --help/--version instead of
+        # calling sys.exit; commands themselves return None.
+        rv = group.main(args=argv, prog_name="mlflow-registry-ext", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("mlflow-registry-ext: aborted", err=True)
+        return 2
+    except click.UsageError as exc:
+        hint = f" (try '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        click.echo(f"mlflow-registry-ext: {exc.format_message()}{hint}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"mlflow-registry-ext: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except MlflowException as exc:
+        click.echo(f"mlflow-registry-ext: {exc.error_code}: {_one_line(exc.message)}", err=True)
+        return exit_code_for(exc)
+    except (OSError, ValueError) as exc:
+        click.echo(f"mlflow-registry-ext: {_one_line(str(exc))}", err=True)
+        return 2
+    return rv if isinstance(rv, int) else 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
