@@ -1,0 +1,90 @@
+"""Policy as code: which aliases and stages are protected, and what it takes to change them. Pure.
+
+The policy file (``MLFLOW_GOVERNANCE_POLICY``, YAML, ``version: 1``) is read and validated by
+:func:`load_policy` into frozen records (:mod:`.model`); :func:`evaluate` and its neighbours
+(:mod:`.evaluate`) judge a change against the rule that matches the model. Nothing here touches a
+database or the network: the stores gather the facts and call in.
+
+Example:
+    >>> policy = load_policy("policy.yaml")
+    >>> rule = policy.rule_for("fraud-model")
+    >>> evaluate(rule, PromotionFacts(model="fraud-model", version="7", target_kind="alias",
+    ...     target="production", requester="erin")).message()
+    'needs 2 approvals from risk-reviewers, dave; has 0; missing tag owner; ...'
+"""
+
+from __future__ import annotations
+
+from mlflow_registry_ext.policy.evaluate import (
+    ACTIONS,
+    TARGET_KINDS,
+    ApprovalFact,
+    Decision,
+    FairnessFact,
+    IgnoredApproval,
+    PromotionFacts,
+    RequirementsSummary,
+    authorize_override,
+    authorize_reviewer,
+    bound_state_hash,
+    check_delete_version,
+    check_rename,
+    evaluate,
+    fairness_status,
+    is_eligible_reviewer,
+    requirements_summary,
+)
+from mlflow_registry_ext.policy.loader import POLICY_ENV_VAR, load_policy, parse_policy, policy_from_env
+from mlflow_registry_ext.policy.model import (
+    FAIRNESS_METRICS,
+    ON_DELETE_ALIAS_CHOICES,
+    ON_RENAME_CHOICES,
+    AdminOverride,
+    ApprovalRequirement,
+    FairnessRequirement,
+    Policy,
+    Requirements,
+    RollbackRule,
+    Rule,
+    format_duration,
+    parse_duration,
+)
+
+__all__ = [
+    # the policy file
+    "POLICY_ENV_VAR",
+    "load_policy",
+    "parse_policy",
+    "policy_from_env",
+    "parse_duration",
+    "format_duration",
+    # its records
+    "FAIRNESS_METRICS",
+    "ON_DELETE_ALIAS_CHOICES",
+    "ON_RENAME_CHOICES",
+    "Policy",
+    "Rule",
+    "ApprovalRequirement",
+    "Requirements",
+    "FairnessRequirement",
+    "RollbackRule",
+    "AdminOverride",
+    # evaluation
+    "TARGET_KINDS",
+    "ACTIONS",
+    "ApprovalFact",
+    "FairnessFact",
+    "PromotionFacts",
+    "IgnoredApproval",
+    "Decision",
+    "RequirementsSummary",
+    "evaluate",
+    "bound_state_hash",
+    "fairness_status",
+    "is_eligible_reviewer",
+    "authorize_reviewer",
+    "authorize_override",
+    "check_delete_version",
+    "check_rename",
+    "requirements_summary",
+]

@@ -1,0 +1,602 @@
+"""Read and validate a policy file; every problem is reported with its file and line.
+
+The YAML is composed into nodes (which keep their line) and checked node by node, so a message
+reads ``policy.yaml line 9: models[0].approvals.required must be a positive integer, got -1``.
+All problems of a file are collected and reported together, in line order.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import os
+import re
+from typing import Any, Callable, Mapping
+
+import yaml
+from mlflow.entities.model_registry.model_version_stages import ALL_STAGES
+from mlflow.exceptions import MlflowException
+from mlflow.utils.validation import (
+    _validate_model_alias_name,
+    _validate_model_alias_name_reserved,
+)
+
+from mlflow_registry_ext.errors import InvalidInput, PolicyInvalid
+from mlflow_registry_ext.policy.model import (
+    FAIRNESS_METRICS,
+    ON_DELETE_ALIAS_CHOICES,
+    ON_RENAME_CHOICES,
+    AdminOverride,
+    ApprovalRequirement,
+    FairnessRequirement,
+    Policy,
+    Requirements,
+    RollbackRule,
+    Rule,
+    parse_duration,
+)
+
+__all__ = ["POLICY_ENV_VAR", "load_policy", "parse_policy", "policy_from_env"]
+
+#: The environment variable naming the policy file.
+POLICY_ENV_VAR = "MLFLOW_GOVERNANCE_POLICY"
+
+_TOP_KEYS = ("version", "groups", "models", "admin_override")
+_RULE_KEYS = (
+    "match",
+    "protected_aliases",
+    "protected_stages",
+    "approvals",
+    "require",
+    "rollback",
+    "on_delete_alias",
+    "on_rename",
+    "admin_override",
+)
+_APPROVAL_KEYS = ("required", "reviewers", "allow_self_approval", "expires_after")
+_ROLLBACK_KEYS = _APPROVAL_KEYS + ("recheck_requirements",)
+_REQUIRE_KEYS = ("tags", "description", "fairness", "artifact_digest")
+_FAIRNESS_KEYS = ("metric", "sensitive_feature", "max", "min", "dataset")
+_OVERRIDE_KEYS = ("allowed",)
+_GROUP_NAME_RE = re.compile(r"^[\w.\-@]+$")
+_CANONICAL_STAGES = {stage.lower(): stage for stage in ALL_STAGES}
+_MISSING = object()
+
+
+def load_policy(path: str | os.PathLike) -> Policy:
+    """Read and validate the policy file at ``path``.
+
+    Raises:
+        InvalidInput: The file does not exist or cannot be read.
+        PolicyInvalid: The file is not a valid policy; the message names each line and problem.
+
+    Example:
+        >>> policy = load_policy("policy.yaml")
+        >>> policy.rule_for("fraud-model").approvals.required
+        2
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise InvalidInput(f"Policy file not found: {path}") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"Policy file is a directory: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"Cannot read policy file {path}: {exc}") from None
+    return parse_policy(text, source=path)
+
+
+def policy_from_env(environ: Mapping[str, str] | None = None) -> Policy:
+    """The policy named by ``MLFLOW_GOVERNANCE_POLICY``, or an empty policy when it is unset.
+
+    Callers read it once and keep it: a changed file takes effect when the process restarts.
+
+    Example:
+        >>> policy_from_env({}).protects_anything
+        False
+    """
+    environ = os.environ if environ is None else environ
+    path = (environ.get(POLICY_ENV_VAR) or "").strip()
+    return load_policy(path) if path else Policy()
+
+
+def parse_policy(text: str, source: str = "<string>") -> Policy:
+    """Validate policy YAML ``text``; ``source`` names it in messages.
+
+    An empty document (or one holding only comments) is a policy that protects nothing.
+
+    Raises:
+        PolicyInvalid: The text is not a valid policy.
+
+    Example:
+        >>> parse_policy("version: 1\\nmodels:\\n  - match: 'fraud-*'\\n    protected_aliases: [production]\\n")
+        Policy(version=1, ...)
+    """
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    reader = _Reader(text, source)
+    try:
+        root = reader.compose()
+        policy = reader.policy(root, digest) if root is not None else None
+    finally:
+        reader.dispose()
+    reader.raise_problems()
+    return policy if policy is not None else Policy(source=source, digest=digest)
+
+
+class _Reader:
+    """Walks the composed YAML nodes, collecting problems instead of stopping at the first."""
+
+    def __init__(self, text: str, source: str):
+        self.source = source
+        self.loader = yaml.SafeLoader(text)
+        self.problems: list[tuple[int, str]] = []
+        self.groups: dict[str, tuple[str, ...]] = {}
+        self.key_nodes: dict[int, yaml.Node] = {}
+
+    def compose(self) -> yaml.Node | None:
+        try:
+            root = self.loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            what = " ".join(filter(None, [exc.context, exc.problem]))
+            self.problems.append((line, f"{self.source} line {line}: invalid YAML: {what}"))
+            return None
+        except yaml.YAMLError as exc:
+            self.problems.append((1, f"{self.source} line 1: invalid YAML: {exc}"))
+            return None
+        if isinstance(root, yaml.ScalarNode) and self.value(root) is None:
+            return None
+        return root
+
+    def dispose(self) -> None:
+        self.loader.dispose()
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            ordered = sorted(set(self.problems))
+            raise PolicyInvalid("; ".join(message for _, message in ordered))
+
+    # -- reporting -----------------------------------------------------------------------------
+
+    def problem(self, node: yaml.Node, text: str) -> None:
+        line = node.start_mark.line + 1
+        self.problems.append((line, f"{self.source} line {line}: {text}"))
+
+    def value(self, node: yaml.Node) -> Any:
+        return self.loader.construct_object(node, deep=True)
+
+    def shown(self, node: yaml.Node) -> str:
+        """How a wrong value is quoted back to the user."""
+        if isinstance(node, yaml.MappingNode):
+            return "a mapping"
+        if isinstance(node, yaml.SequenceNode):
+            return "a list"
+        value = self.value(node)
+        if value is None:
+            return "nothing (null)"
+        if isinstance(value, bool):
+            return f"{str(value).lower()} (a boolean; quote it if you mean text)"
+        if isinstance(value, str):
+            return repr(value)
+        return str(value)
+
+    # -- typed readers -------------------------------------------------------------------------
+
+    def mapping(
+        self, node: yaml.Node, path: str, keys: tuple[str, ...] | None
+    ) -> dict[str, yaml.Node] | None:
+        """The entries of a mapping node, reporting unknown (unless ``keys`` is None), duplicate
+        and non-text keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, f"{path} must be a mapping, got {self.shown(node)}")
+            return None
+        self.loader.flatten_mapping(node)
+        entries: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = self.value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            where = f"in {path}" if path else "at the top level"
+            if not isinstance(key, str):
+                self.problem(key_node, f"keys {where} must be text, got {self.shown(key_node)}")
+                continue
+            if key in entries:
+                self.problem(key_node, f"duplicate key {key!r} {where}")
+                continue
+            if keys is not None and key not in keys:
+                hint = difflib.get_close_matches(key, keys, n=1)
+                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                self.problem(
+                    key_node,
+                    f"unknown key {key!r} {where} (expected one of {', '.join(keys)}){suggestion}",
+                )
+                continue
+            entries[key] = value_node
+            self.key_nodes[id(value_node)] = key_node
+        return entries
+
+    def is_null(self, node: yaml.Node) -> bool:
+        return isinstance(node, yaml.ScalarNode) and self.value(node) is None
+
+    def scalar(self, node: yaml.Node, path: str, ok: Callable[[Any], bool], expected: str) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            value = self.value(node)
+            if ok(value):
+                return value
+        self.problem(node, f"{path} must be {expected}, got {self.shown(node)}")
+        return _MISSING
+
+    def text(self, node: yaml.Node, path: str) -> Any:
+        value = self.scalar(node, path, lambda v: isinstance(v, str) and v.strip() != "", "non-empty text")
+        if value is not _MISSING and value.strip() != value:
+            self.problem(node, f"{path} {value!r} has leading or trailing spaces")
+            return _MISSING
+        return value
+
+    def boolean(self, node: yaml.Node, path: str) -> Any:
+        return self.scalar(node, path, lambda v: isinstance(v, bool), "true or false")
+
+    def number(self, node: yaml.Node, path: str) -> Any:
+        value = self.scalar(
+            node,
+            path,
+            lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == v,
+            "a number",
+        )
+        return float(value) if value is not _MISSING else value
+
+    def positive_int(self, node: yaml.Node, path: str) -> Any:
+        return self.scalar(
+            node,
+            path,
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+            "a positive integer",
+        )
+
+    def choice(self, node: yaml.Node, path: str, choices: tuple[str, ...]) -> Any:
+        return self.scalar(node, path, lambda v: v in choices, f"one of {', '.join(choices)}")
+
+    def duration(self, node: yaml.Node, path: str) -> Any:
+        value = self.value(node) if isinstance(node, yaml.ScalarNode) else None
+        try:
+            return parse_duration(value)
+        except ValueError:
+            self.problem(
+                node, f"{path} must be a duration like 30m, 12h, 7d or 2w, got {self.shown(node)}"
+            )
+            return _MISSING
+
+    def items(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node]]:
+        """``(path[i], item_node)`` for a list node; a null node is an empty list."""
+        if self.is_null(node):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"{path} must be a list, got {self.shown(node)}")
+            return []
+        return [(f"{path}[{i}]", item) for i, item in enumerate(node.value)]
+
+    def text_list(self, node: yaml.Node, path: str, check: Callable | None = None) -> tuple[str, ...]:
+        """Distinct non-empty texts; ``check(item_node, item_path, value)`` may report more."""
+        seen: list[str] = []
+        for item_path, item in self.items(node, path):
+            value = self.text(item, item_path)
+            if value is _MISSING:
+                continue
+            if value in seen:
+                self.problem(item, f"{item_path} {value!r} is listed twice in {path}")
+                continue
+            if check is None or check(item, item_path, value):
+                seen.append(value)
+        return tuple(seen)
+
+    # -- sections ------------------------------------------------------------------------------
+
+    def policy(self, root: yaml.Node, digest: str) -> Policy | None:
+        top = self.mapping(root, "", _TOP_KEYS)
+        if top is None:
+            return None
+        version_node = top.get("version")
+        if version_node is None:
+            self.problem(root, "version is required: start the file with 'version: 1'")
+        else:
+            self.scalar(version_node, "version", lambda v: type(v) is int and v == 1, "1")
+        if "groups" in top:
+            self.groups = self.read_groups(top["groups"])
+        override = AdminOverride()
+        if "admin_override" in top and not self.is_null(top["admin_override"]):
+            override = self.read_override(top["admin_override"], "admin_override")
+        rules = []
+        for item_path, item in self.items(top.get("models", _null_node()), "models"):
+            rule = self.read_rule(item, item_path, len(rules), override)
+            if rule is not None:
+                self.check_reachable(item, item_path, rule, rules)
+                rules.append(rule)
+        return Policy(
+            version=1,
+            groups=self.groups,
+            rules=tuple(rules),
+            admin_override=override,
+            source=self.source,
+            digest=digest,
+        )
+
+    def read_groups(self, node: yaml.Node) -> dict[str, tuple[str, ...]]:
+        if self.is_null(node):
+            return {}
+        entries = self.mapping(node, "groups", None)
+        groups: dict[str, tuple[str, ...]] = {}
+        for name, members_node in (entries or {}).items():
+            if not _GROUP_NAME_RE.match(name):
+                self.problem(
+                    self.key_nodes[id(members_node)],
+                    f"group name {name!r} may only contain letters, digits and _ . - @",
+                )
+                continue
+            groups[name] = self.text_list(members_node, f"groups.{name}", self.no_nesting)
+        return groups
+
+    def no_nesting(self, item: yaml.Node, item_path: str, value: str) -> bool:
+        if value.startswith("group:"):
+            self.problem(item, f"{item_path} {value!r}: a group cannot contain groups; list its users")
+            return False
+        return True
+
+    def read_people(self, node: yaml.Node, path: str) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+        """``users, groups, resolved users`` from a list of user names and ``group:<name>`` refs."""
+        users: list[str] = []
+        groups: list[str] = []
+
+        def split(item: yaml.Node, item_path: str, value: str) -> bool:
+            if value.startswith("group:"):
+                name = value[len("group:"):]
+                if name not in self.groups:
+                    known = ", ".join(sorted(self.groups)) or "none are defined"
+                    self.problem(item, f"{item_path} names unknown group {name!r} (groups: {known})")
+                    return False
+                groups.append(name)
+            else:
+                users.append(value)
+            return True
+
+        self.text_list(node, path, split)
+        resolved = set(users)
+        for name in groups:
+            resolved.update(self.groups[name])
+        return tuple(users), tuple(groups), frozenset(resolved)
+
+    def read_approvals(
+        self, node: yaml.Node, path: str, keys: tuple[str, ...], base: ApprovalRequirement
+    ) -> tuple[ApprovalRequirement, dict[str, yaml.Node]]:
+        entries = self.mapping(node, path, keys) if not self.is_null(node) else {}
+        if entries is None:
+            return base, {}
+        fields: dict[str, Any] = {}
+        if "required" in entries and not self.is_null(entries["required"]):
+            fields["required"] = self.positive_int(entries["required"], f"{path}.required")
+        if "reviewers" in entries and not self.is_null(entries["reviewers"]):
+            users, groups, eligible = self.read_people(entries["reviewers"], f"{path}.reviewers")
+            fields.update(users=users, groups=groups, eligible=eligible)
+        if "allow_self_approval" in entries and not self.is_null(entries["allow_self_approval"]):
+            fields["allow_self_approval"] = self.boolean(
+                entries["allow_self_approval"], f"{path}.allow_self_approval"
+            )
+        if "expires_after" in entries and not self.is_null(entries["expires_after"]):
+            fields["expires_after"] = self.duration(entries["expires_after"], f"{path}.expires_after")
+        fields = {k: v for k, v in fields.items() if v is not _MISSING}
+        requirement = ApprovalRequirement(**{**_as_fields(base), **fields})
+        if entries and not requirement.anyone and requirement.required > len(requirement.eligible):
+            where = entries.get("required") or entries.get("reviewers") or node
+            who = ", ".join(sorted(requirement.eligible)) or "nobody"
+            self.problem(
+                where,
+                f"{path}.required is {requirement.required} but only "
+                f"{len(requirement.eligible)} reviewer(s) are eligible ({who})",
+            )
+        return requirement, entries
+
+    def read_fairness(self, node: yaml.Node, path: str) -> FairnessRequirement | None:
+        entries = self.mapping(node, path, _FAIRNESS_KEYS)
+        if entries is None:
+            return None
+        ok = True
+        for key in ("metric", "sensitive_feature"):
+            if key not in entries:
+                self.problem(node, f"{path}.{key} is required")
+                ok = False
+        metric = self.text(entries["metric"], f"{path}.metric") if "metric" in entries else _MISSING
+        if metric is not _MISSING and metric not in FAIRNESS_METRICS:
+            hint = difflib.get_close_matches(metric, sorted(FAIRNESS_METRICS), n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            self.problem(
+                entries["metric"],
+                f"{path}.metric {metric!r} is not a supported fairness metric "
+                f"(supported: {', '.join(sorted(FAIRNESS_METRICS))}){suggestion}",
+            )
+            ok = False
+        feature = (
+            self.text(entries["sensitive_feature"], f"{path}.sensitive_feature")
+            if "sensitive_feature" in entries
+            else _MISSING
+        )
+        bounds = {
+            key: self.number(entries[key], f"{path}.{key}")
+            for key in ("max", "min")
+            if key in entries and not self.is_null(entries[key])
+        }
+        if not bounds:
+            self.problem(node, f"{path} needs a threshold: max, min or both")
+            ok = False
+        if bounds.get("min", _MISSING) is not _MISSING and bounds.get("max", _MISSING) is not _MISSING:
+            if bounds["min"] > bounds["max"]:
+                self.problem(entries["min"], f"{path}.min {bounds['min']:g} is above max {bounds['max']:g}")
+                ok = False
+        dataset = None
+        if "dataset" in entries and not self.is_null(entries["dataset"]):
+            dataset = self.text(entries["dataset"], f"{path}.dataset")
+        values = [metric, feature, dataset, *bounds.values()]
+        if not ok or any(v is _MISSING for v in values):
+            return None
+        return FairnessRequirement(
+            metric=metric,
+            sensitive_feature=feature,
+            max=bounds.get("max"),
+            min=bounds.get("min"),
+            dataset=dataset,
+        )
+
+    def read_require(self, node: yaml.Node, path: str) -> Requirements:
+        entries = self.mapping(node, path, _REQUIRE_KEYS) if not self.is_null(node) else {}
+        if not entries:
+            return Requirements()
+        fields: dict[str, Any] = {}
+        if "tags" in entries:
+            fields["tags"] = self.text_list(entries["tags"], f"{path}.tags")
+        for key in ("description", "artifact_digest"):
+            if key in entries and not self.is_null(entries[key]):
+                fields[key] = self.boolean(entries[key], f"{path}.{key}")
+        if "fairness" in entries:
+            checks = []
+            for item_path, item in self.items(entries["fairness"], f"{path}.fairness"):
+                check = self.read_fairness(item, item_path)
+                if check is None:
+                    continue
+                key = (check.metric, check.sensitive_feature, check.dataset)
+                if any((c.metric, c.sensitive_feature, c.dataset) == key for c in checks):
+                    self.problem(
+                        item, f"{item_path} repeats {check.metric} on {check.sensitive_feature}"
+                    )
+                    continue
+                checks.append(check)
+            fields["fairness"] = tuple(checks)
+        return Requirements(**{k: v for k, v in fields.items() if v is not _MISSING})
+
+    def read_override(self, node: yaml.Node, path: str) -> AdminOverride:
+        entries = self.mapping(node, path, _OVERRIDE_KEYS)
+        if not entries or "allowed" not in entries:
+            if entries is not None:
+                self.problem(node, f"{path}.allowed is required: the users and groups who may override")
+            return AdminOverride()
+        users, groups, allowed = self.read_people(entries["allowed"], f"{path}.allowed")
+        return AdminOverride(users=users, groups=groups, allowed=allowed)
+
+    def read_rule(self, node: yaml.Node, path: str, index: int, override: AdminOverride) -> Rule | None:
+        entries = self.mapping(node, path, _RULE_KEYS)
+        if entries is None:
+            return None
+        if "match" not in entries:
+            self.problem(node, f"{path}.match is required: a glob on the registered model name")
+            return None
+        match = self.glob(entries["match"], f"{path}.match")
+        aliases = self.text_list(
+            entries.get("protected_aliases", _null_node()), f"{path}.protected_aliases", self.check_alias
+        )
+        stages = tuple(
+            _CANONICAL_STAGES[s.lower()]
+            for s in self.text_list(
+                entries.get("protected_stages", _null_node()), f"{path}.protected_stages", self.check_stage
+            )
+        )
+        approvals, _ = self.read_approvals(
+            entries.get("approvals", _null_node()), f"{path}.approvals", _APPROVAL_KEYS, ApprovalRequirement()
+        )
+        require = self.read_require(entries.get("require", _null_node()), f"{path}.require")
+        rollback_base = ApprovalRequirement(**{**_as_fields(approvals), "required": 1})
+        rollback_approvals, rollback_entries = self.read_approvals(
+            entries.get("rollback", _null_node()), f"{path}.rollback", _ROLLBACK_KEYS, rollback_base
+        )
+        recheck = False
+        if "recheck_requirements" in rollback_entries and not self.is_null(rollback_entries["recheck_requirements"]):
+            recheck = self.boolean(rollback_entries["recheck_requirements"], f"{path}.rollback.recheck_requirements")
+        fields: dict[str, Any] = {}
+        if "on_delete_alias" in entries:
+            fields["on_delete_alias"] = self.choice(
+                entries["on_delete_alias"], f"{path}.on_delete_alias", ON_DELETE_ALIAS_CHOICES
+            )
+        if "on_rename" in entries:
+            fields["on_rename"] = self.choice(entries["on_rename"], f"{path}.on_rename", ON_RENAME_CHOICES)
+        if "admin_override" in entries and not self.is_null(entries["admin_override"]):
+            override = self.read_override(entries["admin_override"], f"{path}.admin_override")
+        if match is _MISSING or recheck is _MISSING:
+            return None
+        return Rule(
+            index=index,
+            match=match,
+            line=node.start_mark.line + 1,
+            protected_aliases=aliases,
+            protected_stages=stages,
+            approvals=approvals,
+            require=require,
+            rollback=RollbackRule(rollback_approvals, recheck_requirements=recheck),
+            admin_override=override,
+            **{k: v for k, v in fields.items() if v is not _MISSING},
+        )
+
+    # -- single values -------------------------------------------------------------------------
+
+    def glob(self, node: yaml.Node, path: str) -> Any:
+        pattern = self.text(node, path)
+        if pattern is _MISSING:
+            return pattern
+        problem = _glob_problem(pattern)
+        if problem:
+            self.problem(node, f"{path} {pattern!r} is not a valid glob: {problem}")
+            return _MISSING
+        return pattern
+
+    def check_alias(self, node: yaml.Node, path: str, alias: str) -> bool:
+        try:
+            _validate_model_alias_name(alias)
+            _validate_model_alias_name_reserved(alias)
+        except MlflowException as exc:
+            self.problem(node, f"{path} {alias!r} is not an alias MLflow accepts: {exc.message}")
+            return False
+        return True
+
+    def check_stage(self, node: yaml.Node, path: str, stage: str) -> bool:
+        if stage.lower() not in _CANONICAL_STAGES:
+            self.problem(node, f"{path} {stage!r} is not an MLflow stage (one of {', '.join(ALL_STAGES)})")
+            return False
+        return True
+
+    def check_reachable(self, node: yaml.Node, path: str, rule: Rule, earlier: list[Rule]) -> None:
+        for before in earlier:
+            if before.match == "*" or before.match == rule.match:
+                self.problem(
+                    node,
+                    f"{path} can never apply: {before.describe()} comes first and matches every "
+                    f"name this rule matches (the first matching rule wins)",
+                )
+                return
+
+
+def _glob_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is not a usable ``fnmatch`` glob, or ``None``."""
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":
+            # fnmatch treats an unclosed '[' as a literal, which is almost never what was meant.
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            close = pattern.find("]", j)
+            if close == -1:
+                return "'[' is never closed"
+            i = close
+        i += 1
+    try:
+        re.compile(fnmatch.translate(pattern))
+    except re.error as exc:
+        return str(exc)
+    return None
+
+
+def _as_fields(requirement: ApprovalRequirement) -> dict[str, Any]:
+    return {f: getattr(requirement, f) for f in requirement.__dataclass_fields__}
+
+
+def _null_node() -> yaml.ScalarNode:
+    return yaml.ScalarNode("tag:yaml.org,2002:null", "")

@@ -1,0 +1,386 @@
+"""The policy as frozen records: what a loaded policy file says, with every default filled in.
+
+Nothing here reads files or talks to a database; :mod:`mlflow_registry_ext.policy.loader` builds
+these records from YAML and :mod:`mlflow_registry_ext.policy.evaluate` judges changes against them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import fnmatch
+import re
+from typing import Any
+
+__all__ = [
+    "FAIRNESS_METRICS",
+    "ON_DELETE_ALIAS_CHOICES",
+    "ON_RENAME_CHOICES",
+    "ApprovalRequirement",
+    "FairnessRequirement",
+    "Requirements",
+    "RollbackRule",
+    "AdminOverride",
+    "Rule",
+    "Policy",
+    "parse_duration",
+    "format_duration",
+]
+
+#: Fairness metrics a rule may name under ``require.fairness``.
+FAIRNESS_METRICS: frozenset[str] = frozenset(
+    {
+        "selection_rate",
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "equalized_odds_ratio",
+        "equal_opportunity_difference",
+        "accuracy",
+        "precision",
+        "recall",
+        "false_positive_rate",
+        "false_negative_rate",
+    }
+)
+
+#: What deleting a protected alias needs: an approval, nothing, or an admin override.
+ON_DELETE_ALIAS_CHOICES: tuple[str, ...] = ("approval", "allow", "deny")
+
+#: Whether a model with protected aliases may be renamed (``allow`` keeps it under the same rule).
+ON_RENAME_CHOICES: tuple[str, ...] = ("deny", "allow")
+
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> _dt.timedelta:
+    """A duration written as a whole number and a unit: ``s``, ``m``, ``h``, ``d`` or ``w``.
+
+    Raises:
+        ValueError: The text is not such a duration, or it is zero.
+
+    Example:
+        >>> parse_duration("7d")
+        datetime.timedelta(days=7)
+    """
+    match = _DURATION_RE.match(text) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"not a duration like 30m, 12h, 7d or 2w: {text!r}")
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"a duration must be longer than zero: {text!r}")
+    return _dt.timedelta(seconds=seconds)
+
+
+def format_duration(value: _dt.timedelta | None) -> str | None:
+    """The shortest policy spelling of a duration, the inverse of :func:`parse_duration`.
+
+    Example:
+        >>> format_duration(datetime.timedelta(hours=48)), format_duration(datetime.timedelta(weeks=1))
+        ('2d', '7d')
+    """
+    if value is None:
+        return None
+    seconds = int(value.total_seconds())
+    # Weeks are not chosen on the way out: "14d" reads more plainly than "2w".
+    for unit in ("d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _names(users: tuple[str, ...], groups: tuple[str, ...]) -> list[str]:
+    return [f"group:{g}" for g in groups] + list(users)
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalRequirement:
+    """Who must approve, and how many.
+
+    Attributes:
+        required: Distinct approvers needed (at least 1).
+        users: Reviewers named directly.
+        groups: Reviewer groups named as ``group:<name>``.
+        eligible: ``users`` plus the members of ``groups``. Empty together with empty ``users``
+            and ``groups`` means anyone may review (see :attr:`anyone`).
+        allow_self_approval: Whether the requester's and the version creator's own approvals count.
+        expires_after: Approvals older than this do not count; ``None`` keeps them forever.
+
+    Example:
+        >>> req = ApprovalRequirement(required=2, users=("dave",), groups=("risk",),
+        ...     eligible=frozenset({"dave", "alice"}))
+        >>> req.reviewers_text(), req.is_eligible("alice"), req.is_eligible("eve")
+        ('risk, dave', True, False)
+    """
+
+    required: int = 1
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    eligible: frozenset[str] = frozenset()
+    allow_self_approval: bool = False
+    expires_after: _dt.timedelta | None = None
+
+    @property
+    def anyone(self) -> bool:
+        """True when the policy names no reviewers, so any user other than the requester counts."""
+        return not self.users and not self.groups
+
+    def is_eligible(self, user: str | None) -> bool:
+        """Whether ``user``'s approval may count (self-approval is judged separately)."""
+        if not user:
+            return False
+        return self.anyone or user in self.eligible
+
+    def reviewers_text(self) -> str:
+        """The reviewers as a message names them, e.g. ``risk-reviewers, dave``."""
+        if self.anyone:
+            return "any reviewer"
+        return ", ".join(list(self.groups) + list(self.users))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "required": self.required,
+            "reviewers": _names(self.users, self.groups),
+            "eligible_reviewers": sorted(self.eligible) if not self.anyone else None,
+            "allow_self_approval": self.allow_self_approval,
+            "expires_after": format_duration(self.expires_after),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class FairnessRequirement:
+    """A fairness threshold a version must meet before promotion.
+
+    Attributes:
+        metric: One of :data:`FAIRNESS_METRICS`.
+        sensitive_feature: The sensitive column the metric was computed over.
+        max: The highest acceptable value, if any.
+        min: The lowest acceptable value, if any.
+        dataset: When set, the check must have been run on this dataset (name or digest).
+
+    Example:
+        >>> FairnessRequirement("demographic_parity_difference", "sex", max=0.1).breach(0.15)
+        '0.15 > max 0.1'
+    """
+
+    metric: str
+    sensitive_feature: str
+    max: float | None = None
+    min: float | None = None
+    dataset: str | None = None
+
+    def breach(self, value: float | None) -> str | None:
+        """Why ``value`` fails this threshold, or ``None`` when it passes."""
+        if value is None or value != value:  # NaN never passes a threshold
+            return f"no value ({value})"
+        if self.max is not None and value > self.max:
+            return f"{value:g} > max {self.max:g}"
+        if self.min is not None and value < self.min:
+            return f"{value:g} < min {self.min:g}"
+        return None
+
+    def describe(self) -> str:
+        """E.g. ``demographic_parity_difference on sex <= 0.1 (dataset holdout)``."""
+        bounds = []
+        if self.min is not None:
+            bounds.append(f">= {self.min:g}")
+        if self.max is not None:
+            bounds.append(f"<= {self.max:g}")
+        text = f"{self.metric} on {self.sensitive_feature} {' and '.join(bounds)}"
+        return f"{text} (dataset {self.dataset})" if self.dataset else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Requirements:
+    """What the version itself must carry before it may be promoted.
+
+    Attributes:
+        tags: Tag keys the version must have, with a non-blank value.
+        description: Whether the version needs a non-blank description.
+        fairness: Thresholds on recorded fairness checks.
+        artifact_digest: Whether the version's artifacts must still match the approved digest.
+    """
+
+    tags: tuple[str, ...] = ()
+    description: bool = False
+    fairness: tuple[FairnessRequirement, ...] = ()
+    artifact_digest: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tags": list(self.tags),
+            "description": self.description,
+            "fairness": [f.to_dict() for f in self.fairness],
+            "artifact_digest": self.artifact_digest,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class RollbackRule:
+    """What re-pointing a protected alias to the version it pointed to before needs.
+
+    Attributes:
+        approvals: The approvals a rollback needs (by default one, from the rule's reviewers).
+        recheck_requirements: Whether tags, description and fairness are checked again
+            (by default not: the version met them when it was first promoted). The artifact
+            digest is always checked when the rule requires it.
+    """
+
+    approvals: ApprovalRequirement
+    recheck_requirements: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"approvals": self.approvals.to_dict(), "recheck_requirements": self.recheck_requirements}
+
+
+@dataclasses.dataclass(frozen=True)
+class AdminOverride:
+    """Who may force a refused change through (always with a reason, always audited).
+
+    Attributes:
+        users: Users named directly.
+        groups: Groups named as ``group:<name>``.
+        allowed: ``users`` plus the members of ``groups``; empty means nobody.
+    """
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    allowed: frozenset[str] = frozenset()
+
+    def allows(self, user: str | None) -> bool:
+        """Whether ``user`` may override this rule."""
+        return bool(user) and user in self.allowed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"allowed": _names(self.users, self.groups), "allowed_users": sorted(self.allowed)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One ``models:`` entry: what is protected for matching models and what it takes.
+
+    Attributes:
+        index: Position in ``models:`` (0-based); the first matching rule applies.
+        match: Glob on the registered model name (``fnmatch`` syntax, case-sensitive).
+        line: Line of the entry in the policy file (0 when built in code).
+        protected_aliases: Alias names that need an approval to be set.
+        protected_stages: Canonical stage names (``Production``, ...) that need an approval.
+        approvals: Approvals a promotion needs.
+        require: What the version must carry.
+        rollback: What a rollback needs.
+        on_delete_alias: ``approval`` (the rule's approvals), ``allow`` or ``deny``.
+        on_rename: ``deny``, or ``allow`` (only to a name under this same rule).
+        admin_override: Who may force a refused change through.
+
+    Example:
+        >>> rule.protects_alias("production"), rule.protects_stage("production")
+        (True, True)
+    """
+
+    index: int
+    match: str
+    line: int = 0
+    protected_aliases: tuple[str, ...] = ()
+    protected_stages: tuple[str, ...] = ()
+    approvals: ApprovalRequirement = ApprovalRequirement()
+    require: Requirements = Requirements()
+    rollback: RollbackRule = RollbackRule(ApprovalRequirement())
+    on_delete_alias: str = "approval"
+    on_rename: str = "deny"
+    admin_override: AdminOverride = AdminOverride()
+
+    def matches(self, model_name: str) -> bool:
+        """Whether this rule's glob matches ``model_name``."""
+        return fnmatch.fnmatchcase(model_name, self.match)
+
+    def protects_alias(self, alias: str) -> bool:
+        """Whether setting ``alias`` needs an approval (exact, case-sensitive like MLflow)."""
+        return alias in self.protected_aliases
+
+    def protects_stage(self, stage: str) -> bool:
+        """Whether transitioning to ``stage`` needs an approval (case-insensitive like MLflow)."""
+        return bool(stage) and stage.lower() in {s.lower() for s in self.protected_stages}
+
+    def protects(self, target_kind: str, target: str) -> bool:
+        """:meth:`protects_alias` or :meth:`protects_stage` by ``target_kind``."""
+        if target_kind == "alias":
+            return self.protects_alias(target)
+        if target_kind == "stage":
+            return self.protects_stage(target)
+        raise ValueError(f"target_kind must be 'alias' or 'stage', got {target_kind!r}")
+
+    @property
+    def protects_anything(self) -> bool:
+        return bool(self.protected_aliases or self.protected_stages)
+
+    def describe(self) -> str:
+        """E.g. ``models[0] (match 'fraud-*')``: how audit entries and messages name the rule."""
+        return f"models[{self.index}] (match {self.match!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "match": self.match,
+            "line": self.line,
+            "protected_aliases": list(self.protected_aliases),
+            "protected_stages": list(self.protected_stages),
+            "approvals": self.approvals.to_dict(),
+            "require": self.require.to_dict(),
+            "rollback": self.rollback.to_dict(),
+            "on_delete_alias": self.on_delete_alias,
+            "on_rename": self.on_rename,
+            "admin_override": self.admin_override.to_dict(),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """A whole policy file.
+
+    Attributes:
+        version: The schema version (always 1).
+        groups: Reviewer groups: name to members.
+        rules: The ``models:`` entries, in file order.
+        admin_override: The file-wide override list (a rule may replace it with its own).
+        source: Where the policy came from (a path, or ``<string>``).
+        digest: SHA-256 of the file's text, so an audit entry can name the exact policy.
+
+    Example:
+        >>> policy = parse_policy("version: 1\\nmodels: [{match: 'fraud-*', protected_aliases: [production]}]")
+        >>> policy.rule_for("fraud-model").protects_alias("production"), policy.rule_for("other")
+        (True, None)
+    """
+
+    version: int = 1
+    groups: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+    admin_override: AdminOverride = AdminOverride()
+    source: str = "<empty>"
+    digest: str = ""
+
+    def rule_for(self, model_name: str) -> Rule | None:
+        """The first rule whose glob matches ``model_name``, or ``None``."""
+        for rule in self.rules:
+            if rule.matches(model_name):
+                return rule
+        return None
+
+    @property
+    def protects_anything(self) -> bool:
+        """False for an empty policy, or one whose rules protect no alias and no stage."""
+        return any(rule.protects_anything for rule in self.rules)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "source": self.source,
+            "digest": self.digest,
+            "groups": {name: list(members) for name, members in self.groups.items()},
+            "admin_override": self.admin_override.to_dict(),
+            "models": [rule.to_dict() for rule in self.rules],
+        }
