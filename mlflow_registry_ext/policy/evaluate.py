@@ -596,11 +596,11 @@ def check_rename(
     return Decision(allowed=not missing, missing=tuple(missing), **located)
 
 
-def _approval_lines(requirement: ApprovalRequirement, prefix: str = "") -> list[str]:
+def _approval_lines(requirement: ApprovalRequirement) -> list[str]:
     who = requirement.reviewers_text()
     if not requirement.anyone and requirement.groups:
         who += f" (eligible: {', '.join(sorted(requirement.eligible))})"
-    lines = [f"{prefix}{_plural(requirement.required, 'distinct approval')} from {who}"]
+    lines = [f"{_plural(requirement.required, 'distinct approval')} from {who}"]
     if not requirement.allow_self_approval:
         lines.append("the requester's and the version creator's own approvals do not count")
     if requirement.expires_after:
@@ -631,7 +631,7 @@ def requirements_summary(
         if rule.on_delete_alias == "deny":
             items.append("denied: only an admin override can delete it")
         elif rule.on_delete_alias == "approval":
-            items.extend(_approval_lines(rule.approvals, "deleting it needs "))
+            items.extend(_approval_lines(rule.approvals))
     elif protected:
         rollback = action == "rollback"
         items.extend(_approval_lines(_approval_requirement(rule, action)))
