@@ -1,0 +1,93 @@
+"""What a registry transaction changed, read from the SQLAlchemy session as it flushes.
+
+MLflow's SQL store loads rows before it changes them (and ``merge`` loads the existing row), so
+attribute history gives the value before the change for free: auditing needs no extra query.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+__all__ = ["RowChange", "ChangeCollector"]
+
+# Columns every change touches that say nothing about what changed.
+_NOISE = frozenset({"creation_time", "last_updated_time", "workspace", "last_updated_timestamp"})
+_REDACTED = frozenset({"secret"})
+
+
+@dataclasses.dataclass
+class RowChange:
+    """One row inserted, updated or deleted in a flush.
+
+    ``before`` holds the changed columns' old values (all columns for a delete); ``after`` the
+    new ones (all columns for an insert). ``obj`` is the ORM instance itself.
+    """
+
+    table: str
+    kind: str
+    obj: Any
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+    def value(self, column: str) -> Any:
+        """The column's value after the change (or before it, for a delete)."""
+        if column in self.after:
+            return self.after[column]
+        if column in self.before:
+            return self.before[column]
+        return inspect(self.obj).dict.get(column)
+
+
+def _loaded(state) -> dict[str, Any]:
+    values = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in _NOISE or key not in state.dict:
+            continue
+        values[key] = "***" if key in _REDACTED else state.dict[key]
+    return values
+
+
+class ChangeCollector:
+    """Listens to one session's flushes and keeps the row changes in order."""
+
+    def __init__(self, session: Session):
+        self.changes: list[RowChange] = []
+        from sqlalchemy import event
+
+        event.listen(session, "after_flush", self._after_flush)
+
+    def _after_flush(self, session: Session, _flush_context) -> None:
+        for obj in session.new:
+            state = inspect(obj)
+            self.changes.append(RowChange(_table(state), "insert", obj, {}, _loaded(state)))
+        for obj in session.dirty:
+            state = inspect(obj)
+            before, after = {}, {}
+            for attr in state.mapper.column_attrs:
+                key = attr.key
+                if key in _NOISE:
+                    continue
+                hist = state.attrs[key].history
+                if not hist.has_changes():
+                    continue
+                old = hist.deleted[0] if hist.deleted else None
+                new = hist.added[0] if hist.added else None
+                if old == new:
+                    continue
+                if key in _REDACTED:
+                    old, new = "***", "***"
+                before[key], after[key] = old, new
+            if before or after:
+                self.changes.append(RowChange(_table(state), "update", obj, before, after))
+        for obj in session.deleted:
+            state = inspect(obj)
+            self.changes.append(RowChange(_table(state), "delete", obj, _loaded(state), {}))
+
+
+def _table(state) -> str:
+    return state.mapper.persist_selectable.name

@@ -1,0 +1,226 @@
+"""Audit drafts for a registry transaction: the operation plus the rows it changed.
+
+Each action names its target and a compact before/after: the alias's previous version, the old
+description, the stage it left. Anything an operation touched beyond its primary rows is kept
+under ``details.changes`` so nothing goes unrecorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.registry.changes import RowChange
+from mlflow_registry_ext.registry.operation import Operation
+
+__all__ = ["drafts_for"]
+
+RM, MV = "registered_models", "model_versions"
+RM_TAG, MV_TAG, ALIAS = "registered_model_tags", "model_version_tags", "registered_model_aliases"
+_SOFT_DELETED = "Deleted_Internal"
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _rows(changes, table, kind=None):
+    return [c for c in changes if c.table == table and (kind is None or c.kind == kind)]
+
+
+def _rest(changes, used) -> list[dict[str, Any]]:
+    ids = {id(c) for c in used}
+    return [
+        {"table": c.table, "kind": c.kind, "before": c.before, "after": c.after}
+        for c in changes
+        if id(c) not in ids
+    ]
+
+
+def _draft(op: Operation, changes, used, **fields) -> AuditDraft:
+    details = dict(op.details)
+    rest = _rest(changes, used)
+    if rest:
+        details["changes"] = rest
+    fields.setdefault("model", op.model)
+    fields.setdefault("version", op.version)
+    fields.setdefault("alias", op.alias)
+    return AuditDraft(action=op.action, details=details, **fields)
+
+
+def _tags(rows: list[RowChange]) -> dict[str, Any]:
+    return {r.value("key"): r.value("value") for r in rows}
+
+
+def _model_created(op, changes):
+    rm = _rows(changes, RM, "insert")
+    tags = _rows(changes, RM_TAG, "insert")
+    after = {"description": rm[0].value("description") if rm else None, "tags": _tags(tags)}
+    return [_draft(op, changes, rm + tags, after=after)]
+
+
+def _field_update(field: str, table: str):
+    def describe(op, changes):
+        rows = _rows(changes, table, "update")
+        before = {k: v for r in rows for k, v in r.before.items() if k == field}
+        after = {k: v for r in rows for k, v in r.after.items() if k == field}
+        return [_draft(op, changes, rows, before=before, after=after)]
+
+    return describe
+
+
+def _model_renamed(op, changes):
+    rows = _rows(changes, RM, "update")
+    mv_rows = _rows(changes, MV, "update")
+    new_name = op.details.get("new_name")
+    op = Operation(op.action, op.model, op.version, op.alias)
+    return [_draft(op, changes, rows + mv_rows, before={"name": op.model}, after={"name": new_name})]
+
+
+def _model_deleted(op, changes):
+    versions = sorted(
+        str(r.value("version"))
+        for r in _rows(changes, MV, "delete")
+        if r.value("current_stage") != _SOFT_DELETED
+    )
+    aliases = {r.value("alias"): _str(r.value("version")) for r in _rows(changes, ALIAS, "delete")}
+    rm = _rows(changes, RM, "delete")
+    before = {
+        "description": rm[0].value("description") if rm else None,
+        "versions": versions,
+        "aliases": aliases,
+        "tags": _tags(_rows(changes, RM_TAG, "delete")),
+    }
+    # Cascaded rows are summarised above; keep the operation's entry compact.
+    return [_draft(op, [], [], before=before)]
+
+
+def _version_created(op, changes):
+    mv = _rows(changes, MV, "insert")
+    tags = _rows(changes, MV_TAG, "insert")
+    if not mv:
+        return [_draft(op, changes, [])]
+    row = mv[0]
+    after = {
+        "source": row.value("source"),
+        "run_id": row.value("run_id"),
+        "description": row.value("description"),
+        "status": row.value("status"),
+        "user_id": row.value("user_id"),
+        "tags": _tags(tags),
+    }
+    return [
+        _draft(
+            op,
+            changes,
+            mv + tags + _rows(changes, RM, "update"),
+            model=row.value("name"),
+            version=_str(row.value("version")),
+            after=after,
+        )
+    ]
+
+
+def _stage_transitioned(op, changes):
+    rows = _rows(changes, MV, "update")
+    target = [r for r in rows if str(r.value("version")) == str(op.version)]
+    others = [r for r in rows if r not in target]
+    before = {"stage": target[0].before.get("current_stage")} if target else {}
+    after = {"stage": target[0].after.get("current_stage")} if target else {}
+    details_archived = [
+        {"version": _str(r.value("version")), "from": r.before.get("current_stage")}
+        for r in others
+    ]
+    draft = _draft(op, changes, rows + _rows(changes, RM, "update"), before=before, after=after)
+    if details_archived:
+        draft.details["archived"] = details_archived
+    return [draft]
+
+
+def _version_deleted(op, changes):
+    # MLflow soft-deletes a version: it redacts the row and moves it to a hidden stage.
+    mv = _rows(changes, MV, "delete") or [
+        r for r in _rows(changes, MV, "update") if r.after.get("current_stage") == _SOFT_DELETED
+    ]
+    aliases = {r.value("alias"): _str(r.value("version")) for r in _rows(changes, ALIAS, "delete")}
+    before = {}
+    if mv:
+        row = mv[0]
+        columns = {"stage": "current_stage", "source": "source", "run_id": "run_id"}
+        columns["description"] = "description"
+        before = {k: row.before.get(c, row.value(c)) for k, c in columns.items()}
+    if aliases:
+        before["aliases"] = aliases
+    used = mv + _rows(changes, ALIAS, "delete") + _rows(changes, MV_TAG, "delete")
+    return [_draft(op, changes, used + _rows(changes, RM, "update"), before=before)]
+
+
+def _tag_set(table: str):
+    def describe(op, changes):
+        rows = _rows(changes, table)
+        key = op.details.get("key")
+        before, after = {}, {"key": key, "value": op.details.get("value")}
+        for r in rows:
+            if r.kind == "update" and "value" in r.before:
+                before = {"key": key, "value": r.before["value"]}
+        details = {k: v for k, v in op.details.items() if k not in ("key", "value")}
+        op_ = Operation(op.action, op.model, op.version, op.alias, details)
+        return [_draft(op_, changes, rows + _rows(changes, RM, "update"), before=before, after=after)]
+
+    return describe
+
+
+def _tag_deleted(table: str):
+    def describe(op, changes):
+        rows = _rows(changes, table, "delete")
+        key = op.details.get("key")
+        before = {"key": key, "value": rows[0].value("value")} if rows else {"key": key}
+        details = {k: v for k, v in op.details.items() if k != "key"}
+        op_ = Operation(op.action, op.model, op.version, op.alias, details)
+        return [_draft(op_, changes, rows, before=before)]
+
+    return describe
+
+
+def _alias_set(op, changes):
+    rows = _rows(changes, ALIAS)
+    before = {}
+    for r in rows:
+        if r.kind == "update" and "version" in r.before:
+            before = {"version": _str(r.before["version"])}
+    after = {"version": _str(op.version)}
+    return [_draft(op, changes, rows + _rows(changes, RM, "update"), before=before, after=after)]
+
+
+def _alias_deleted(op, changes):
+    rows = _rows(changes, ALIAS, "delete")
+    before = {"version": _str(rows[0].value("version"))} if rows else {}
+    version = before.get("version")
+    return [_draft(op, changes, rows + _rows(changes, RM, "update"), version=version, before=before)]
+
+
+def _generic(op, changes):
+    return [_draft(op, changes, [])]
+
+
+_DESCRIBERS: dict[str, Callable[[Operation, list[RowChange]], list[AuditDraft]]] = {
+    "registered_model.created": _model_created,
+    "registered_model.updated": _field_update("description", RM),
+    "registered_model.renamed": _model_renamed,
+    "registered_model.deleted": _model_deleted,
+    "registered_model_tag.set": _tag_set(RM_TAG),
+    "registered_model_tag.deleted": _tag_deleted(RM_TAG),
+    "model_version.created": _version_created,
+    "model_version.updated": _field_update("description", MV),
+    "model_version.stage_transitioned": _stage_transitioned,
+    "model_version.deleted": _version_deleted,
+    "model_version_tag.set": _tag_set(MV_TAG),
+    "model_version_tag.deleted": _tag_deleted(MV_TAG),
+    "model_version_alias.created": _alias_set,
+    "model_version_alias.deleted": _alias_deleted,
+}
+
+
+def drafts_for(op: Operation, changes: list[RowChange]) -> list[AuditDraft]:
+    """The audit drafts of one transaction of ``op`` that changed ``changes``."""
+    return _DESCRIBERS.get(op.action, _generic)(op, changes)

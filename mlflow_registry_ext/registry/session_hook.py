@@ -1,0 +1,67 @@
+"""Write the audit entry of a registry change in the same transaction as the change.
+
+MLflow's SQL store opens every transaction through ``store.ManagedSessionMaker()``, a context
+manager that commits when its block ends. We wrap it: while a governed operation runs, the
+wrapper records the rows each flush changes and, after MLflow's code and just before MLflow's
+commit, appends the audit entry (and its webhook outbox rows) through the same connection. The
+change and its entry commit together or not at all, so a process killed at any point never
+leaves one without the other. Reads outside an operation pass straight through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from sqlalchemy.orm import Session
+
+from mlflow_registry_ext import identity
+from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.registry import operation
+from mlflow_registry_ext.registry.changes import ChangeCollector
+from mlflow_registry_ext.registry.drafts import drafts_for
+
+__all__ = ["install_audit_hook"]
+
+
+def install_audit_hook(inner_store) -> None:
+    """Wrap ``inner_store.ManagedSessionMaker`` so governed operations are audited in-transaction."""
+    original = inner_store.ManagedSessionMaker
+    if getattr(original, "_governed", False):
+        return
+
+    def managed_session_maker(*args, **kwargs):
+        op = operation.current()
+        if op is None:
+            return original(*args, **kwargs)
+        return _audited(original, op, args, kwargs)
+
+    managed_session_maker._governed = True
+    inner_store.ManagedSessionMaker = managed_session_maker
+
+
+@contextlib.contextmanager
+def _audited(original, op, args, kwargs):
+    with original(*args, **kwargs) as session:
+        collector = ChangeCollector(session)
+        yield session
+        if session.new or session.dirty or session.deleted:
+            session.flush()
+        changes = list(collector.changes)
+        if not changes:
+            return
+        _stamp_creator(session, changes)
+        op.entries.extend(audit_log.append(session.connection(), drafts_for(op, changes)))
+
+
+def _stamp_creator(session: Session, changes) -> None:
+    # MLflow leaves user_id empty when the caller gives none; the actor is who created it.
+    stamped = False
+    for change in changes:
+        if change.table == "model_versions" and change.kind == "insert":
+            if not change.after.get("user_id"):
+                actor = identity.current_actor()
+                change.obj.user_id = actor
+                change.after["user_id"] = actor
+                stamped = True
+    if stamped:
+        session.flush()

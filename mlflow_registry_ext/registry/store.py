@@ -1,0 +1,392 @@
+"""``GovernedRegistryStore``: the ``governed+<inner URI>`` model registry store.
+
+It wraps the MLflow store of the inner URI and delegates **every** public method explicitly:
+MLflow's ``AbstractStore`` has concrete defaults and does not enforce abstract methods, so a
+``__getattr__`` wrapper would silently run the base class's code instead of the inner store's.
+``tests/registry/test_delegation.py`` fails when MLflow grows a public method this class lacks.
+
+Every mutating call runs as an :class:`~mlflow_registry_ext.registry.operation.Operation`; the
+session hook appends its audit entry inside the inner store's own transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from typing import Any
+
+from mlflow.store.model_registry.abstract_store import AbstractStore
+
+from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
+from mlflow_registry_ext.registry import operation
+from mlflow_registry_ext.registry.operation import Operation
+from mlflow_registry_ext.registry.session_hook import install_audit_hook
+
+__all__ = ["GovernedRegistryStore", "build_inner_store"]
+
+
+def build_inner_store(inner_uri: str, tracking_uri: str | None = None):
+    """The MLflow store for ``inner_uri``, resolved through MLflow's own store registry."""
+    from mlflow.tracking._model_registry.utils import _get_store_registry
+    from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
+
+    try:
+        builder = _get_store_registry().get_store_builder(inner_uri)
+    except UnsupportedModelRegistryStoreURIException as exc:
+        raise InvalidInput(f"Unsupported inner registry URI {inner_uri!r}: {exc}") from exc
+    params = inspect.signature(builder).parameters
+    if "tracking_uri" in params:
+        return builder(store_uri=inner_uri, tracking_uri=tracking_uri)
+    return builder(store_uri=inner_uri)
+
+
+class GovernedRegistryStore(AbstractStore):
+    """A model registry store that audits every change and enforces the governance policy.
+
+    Example:
+        >>> from mlflow import MlflowClient
+        >>> client = MlflowClient(registry_uri="governed+sqlite:///mlflow.db")
+        >>> client.create_registered_model("fraud-model")  # audited
+    """
+
+    def __init__(self, store_uri: str, tracking_uri: str | None = None):
+        super().__init__(store_uri=store_uri, tracking_uri=tracking_uri)
+        self.store_uri = store_uri
+        self.inner_uri = inner_registry_uri(store_uri)
+        # Checked first: an unreachable database fails here at once with a coded error, instead
+        # of in MLflow's engine set-up, which retries for minutes.
+        self.governance_db = GovernanceDatabase.for_registry_uri(store_uri).ensure_schema()
+        self._inner = build_inner_store(self.inner_uri, tracking_uri)
+        if not hasattr(self._inner, "ManagedSessionMaker"):
+            raise InvalidInput(
+                f"governed+ needs an SQL registry store; {self.inner_uri!r} gives "
+                f"{type(self._inner).__name__}"
+            )
+        if self.governance_db.engine.url != self._inner.engine.url:
+            raise InvalidInput(
+                "The governance tables must live in the registry database so that a change and "
+                "its audit entry commit together; unset MLFLOW_GOVERNANCE_DATABASE_URI or point "
+                "it at the registry database"
+            )
+        install_audit_hook(self._inner)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def inner(self):
+        """The wrapped MLflow store."""
+        return self._inner
+
+    @property
+    def engine(self):
+        return self._inner.engine
+
+    @property
+    def db_uri(self):
+        return self._inner.db_uri
+
+    @property
+    def supports_workspaces(self) -> bool:
+        return self._inner.supports_workspaces
+
+    @contextlib.contextmanager
+    def _operation(self, action: str, **target: Any):
+        for key in ("version",):
+            if target.get(key) is not None:
+                target[key] = str(target[key])
+        details = target.pop("details", {})
+        op = Operation(action=action, details=details, **target)
+        with operation.running(op):
+            yield op
+
+    # -- registered models ------------------------------------------------------------------
+
+    def create_registered_model(self, name, tags=None, description=None, deployment_job_id=None):
+        with self._operation("registered_model.created", model=name):
+            return self._inner.create_registered_model(
+                name, tags=tags, description=description, deployment_job_id=deployment_job_id
+            )
+
+    def update_registered_model(self, name, description, deployment_job_id=None):
+        with self._operation("registered_model.updated", model=name):
+            return self._inner.update_registered_model(
+                name, description, deployment_job_id=deployment_job_id
+            )
+
+    def rename_registered_model(self, name, new_name):
+        with self._operation("registered_model.renamed", model=name, details={"new_name": new_name}):
+            return self._inner.rename_registered_model(name, new_name)
+
+    def delete_registered_model(self, name):
+        with self._operation("registered_model.deleted", model=name):
+            return self._inner.delete_registered_model(name)
+
+    def search_registered_models(
+        self, filter_string=None, max_results=100, order_by=None, page_token=None
+    ):
+        return self._inner.search_registered_models(
+            filter_string=filter_string,
+            max_results=max_results,
+            order_by=order_by,
+            page_token=page_token,
+        )
+
+    def get_registered_model(self, name):
+        return self._inner.get_registered_model(name)
+
+    def get_latest_versions(self, name, stages=None):
+        return self._inner.get_latest_versions(name, stages=stages)
+
+    def set_registered_model_tag(self, name, tag):
+        details = {"key": tag.key, "value": tag.value}
+        with self._operation("registered_model_tag.set", model=name, details=details):
+            return self._inner.set_registered_model_tag(name, tag)
+
+    def delete_registered_model_tag(self, name, key):
+        with self._operation("registered_model_tag.deleted", model=name, details={"key": key}):
+            return self._inner.delete_registered_model_tag(name, key)
+
+    # -- model versions ---------------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name,
+        source,
+        run_id=None,
+        tags=None,
+        run_link=None,
+        description=None,
+        local_model_path=None,
+        model_id=None,
+    ):
+        with self._operation("model_version.created", model=name) as op:
+            mv = self._inner.create_model_version(
+                name,
+                source,
+                run_id=run_id,
+                tags=tags,
+                run_link=run_link,
+                description=description,
+                local_model_path=local_model_path,
+                model_id=model_id,
+            )
+        if not mv.user_id and op.entries:
+            mv._user_id = op.entries[0].after.get("user_id")
+        return mv
+
+    def update_model_version(self, name, version, description=None):
+        with self._operation("model_version.updated", model=name, version=version):
+            return self._inner.update_model_version(name, version, description=description)
+
+    def transition_model_version_stage(self, name, version, stage, archive_existing_versions):
+        details = {"archive_existing_versions": bool(archive_existing_versions)}
+        with self._operation(
+            "model_version.stage_transitioned", model=name, version=version, details=details
+        ):
+            return self._inner.transition_model_version_stage(
+                name, version, stage, archive_existing_versions
+            )
+
+    def delete_model_version(self, name, version):
+        with self._operation("model_version.deleted", model=name, version=version):
+            return self._inner.delete_model_version(name, version)
+
+    def get_model_version(self, name, version):
+        return self._inner.get_model_version(name, version)
+
+    def get_model_version_download_uri(self, name, version):
+        return self._inner.get_model_version_download_uri(name, version)
+
+    def search_model_versions(
+        self, filter_string=None, max_results=10000, order_by=None, page_token=None
+    ):
+        return self._inner.search_model_versions(
+            filter_string=filter_string,
+            max_results=max_results,
+            order_by=order_by,
+            page_token=page_token,
+        )
+
+    def set_model_version_tag(self, name, version, tag):
+        details = {"key": tag.key, "value": tag.value}
+        with self._operation(
+            "model_version_tag.set", model=name, version=version, details=details
+        ):
+            return self._inner.set_model_version_tag(name, version, tag)
+
+    def delete_model_version_tag(self, name, version, key):
+        with self._operation(
+            "model_version_tag.deleted", model=name, version=version, details={"key": key}
+        ):
+            return self._inner.delete_model_version_tag(name, version, key)
+
+    def copy_model_version(self, src_mv, dst_name):
+        details = {"copied_from": f"models:/{src_mv.name}/{src_mv.version}"}
+        with self._operation("model_version.created", model=dst_name, details=details):
+            return self._inner.copy_model_version(src_mv, dst_name)
+
+    # -- aliases ----------------------------------------------------------------------------
+
+    def set_registered_model_alias(self, name, alias, version):
+        with self._operation(
+            "model_version_alias.created", model=name, alias=alias, version=version
+        ):
+            return self._inner.set_registered_model_alias(name, alias, version)
+
+    def delete_registered_model_alias(self, name, alias):
+        with self._operation("model_version_alias.deleted", model=name, alias=alias):
+            return self._inner.delete_registered_model_alias(name, alias)
+
+    def get_model_version_by_alias(self, name, alias):
+        return self._inner.get_model_version_by_alias(name, alias)
+
+    # -- prompts (registered models underneath; audited under prompt actions) ---------------
+
+    def create_prompt(self, name, description=None, tags=None):
+        with self._operation("prompt.created", model=name):
+            return self._inner.create_prompt(name, description=description, tags=tags)
+
+    def search_prompts(self, filter_string=None, max_results=None, order_by=None, page_token=None):
+        return self._inner.search_prompts(
+            filter_string=filter_string,
+            max_results=max_results,
+            order_by=order_by,
+            page_token=page_token,
+        )
+
+    def delete_prompt(self, name):
+        with self._operation("prompt.deleted", model=name):
+            return self._inner.delete_prompt(name)
+
+    def set_prompt_tag(self, name, key, value):
+        with self._operation("prompt_tag.set", model=name, details={"key": key, "value": value}):
+            return self._inner.set_prompt_tag(name, key, value)
+
+    def delete_prompt_tag(self, name, key):
+        with self._operation("prompt_tag.deleted", model=name, details={"key": key}):
+            return self._inner.delete_prompt_tag(name, key)
+
+    def get_prompt(self, name):
+        return self._inner.get_prompt(name)
+
+    def create_prompt_version(
+        self, name, template, description=None, tags=None, response_format=None, model_config=None
+    ):
+        with self._operation("prompt_version.created", model=name):
+            return self._inner.create_prompt_version(
+                name,
+                template,
+                description=description,
+                tags=tags,
+                response_format=response_format,
+                model_config=model_config,
+            )
+
+    def get_prompt_version(self, name, version):
+        return self._inner.get_prompt_version(name, version)
+
+    def delete_prompt_version(self, name, version):
+        with self._operation("prompt_version.deleted", model=name, version=version):
+            return self._inner.delete_prompt_version(name, version)
+
+    def get_prompt_version_by_alias(self, name, alias):
+        return self._inner.get_prompt_version_by_alias(name, alias)
+
+    def set_prompt_alias(self, name, alias, version):
+        with self._operation("prompt_alias.created", model=name, alias=alias, version=version):
+            return self._inner.set_prompt_alias(name, alias, version)
+
+    def delete_prompt_alias(self, name, alias):
+        with self._operation("prompt_alias.deleted", model=name, alias=alias):
+            return self._inner.delete_prompt_alias(name, alias)
+
+    def search_prompt_versions(self, name, max_results=None, page_token=None):
+        return self._inner.search_prompt_versions(
+            name, max_results=max_results, page_token=page_token
+        )
+
+    def link_prompts_to_trace(self, prompt_versions, trace_id):
+        with self._operation("prompt_version.linked_to_trace", details={"trace_id": trace_id}):
+            return self._inner.link_prompts_to_trace(prompt_versions, trace_id)
+
+    def set_prompt_version_tag(self, name, version, key, value):
+        details = {"key": key, "value": value}
+        with self._operation("prompt_version_tag.set", model=name, version=version, details=details):
+            return self._inner.set_prompt_version_tag(name, version, key, value)
+
+    def delete_prompt_version_tag(self, name, version, key):
+        with self._operation(
+            "prompt_version_tag.deleted", model=name, version=version, details={"key": key}
+        ):
+            return self._inner.delete_prompt_version_tag(name, version, key)
+
+    def link_prompt_version_to_model(self, name, version, model_id):
+        details = {"model_id": model_id}
+        with self._operation(
+            "prompt_version.linked_to_model", model=name, version=version, details=details
+        ):
+            return self._inner.link_prompt_version_to_model(name, version, model_id)
+
+    def link_prompt_version_to_run(self, name, version, run_id):
+        details = {"run_id": run_id}
+        with self._operation(
+            "prompt_version.linked_to_run", model=name, version=version, details=details
+        ):
+            return self._inner.link_prompt_version_to_run(name, version, run_id)
+
+    # -- MLflow's native webhooks (secrets never reach the audit log) -----------------------
+
+    def create_webhook(self, name, url, events, description=None, secret=None, status=None):
+        with self._operation("webhook.created", details={"name": name, "url": url}):
+            return self._inner.create_webhook(
+                name, url, events, description=description, secret=secret, status=status
+            )
+
+    def get_webhook(self, webhook_id):
+        return self._inner.get_webhook(webhook_id)
+
+    def list_webhooks(self, max_results=None, page_token=None):
+        return self._inner.list_webhooks(max_results=max_results, page_token=page_token)
+
+    def list_webhooks_by_event(self, event, max_results=None, page_token=None):
+        return self._inner.list_webhooks_by_event(
+            event, max_results=max_results, page_token=page_token
+        )
+
+    def update_webhook(
+        self,
+        webhook_id,
+        name=None,
+        description=None,
+        url=None,
+        events=None,
+        secret=None,
+        status=None,
+    ):
+        with self._operation("webhook.updated", details={"webhook_id": webhook_id}):
+            return self._inner.update_webhook(
+                webhook_id,
+                name=name,
+                description=description,
+                url=url,
+                events=events,
+                secret=secret,
+                status=status,
+            )
+
+    def delete_webhook(self, webhook_id):
+        with self._operation("webhook.deleted", details={"webhook_id": webhook_id}):
+            return self._inner.delete_webhook(webhook_id)
+
+    def test_webhook(self, webhook_id, event=None):
+        return self._inner.test_webhook(webhook_id, event=event)
+
+    # -- pickling (MLflow pickles stores into evaluation subprocesses) ----------------------
+
+    def __getstate__(self):
+        return {"store_uri": self.store_uri, "tracking_uri": self.tracking_uri}
+
+    def __setstate__(self, state):
+        self.__init__(state["store_uri"], state["tracking_uri"])
+

@@ -1,0 +1,36 @@
+"""Fixtures shared by every test area."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.support.databases import ENGINES, TempDatabase
+
+# Tests never talk to anything but loopback; a stray proxy setting must not change that.
+for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    os.environ.pop(_var, None)
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(params=ENGINES)
+def database(request, tmp_path):
+    """A fresh database on each supported engine (SQLite, PostgreSQL, MariaDB)."""
+    db = TempDatabase(request.param, tmp_path)
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def sqlite_database(tmp_path):
+    """A fresh SQLite database file."""
+    return TempDatabase("sqlite", tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_identity(monkeypatch):
+    # The actor of in-process calls; tests that care set it themselves.
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "tester")
+    monkeypatch.delenv("MLFLOW_GOVERNANCE_POLICY", raising=False)
+    monkeypatch.delenv("MLFLOW_GOVERNANCE_DATABASE_URI", raising=False)
