@@ -192,19 +192,26 @@ class _Reader:
         """The entries of a mapping node, reporting unknown (unless ``keys`` is None), duplicate
         and non-text keys."""
         if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{path} must be a mapping, got {self.shown(node)}")
+            self.problem(node, f"{path or 'the policy'} must be a mapping, got {self.shown(node)}")
             return None
+        written = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
         self.loader.flatten_mapping(node)
+        # flatten_mapping puts keys merged in with '<<' first; the keys written here override them.
+        merged = len(node.value) - written
         entries: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
+        from_merge: set[str] = set()
+        for position, (key_node, value_node) in enumerate(node.value):
             key = self.value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             where = f"in {path}" if path else "at the top level"
             if not isinstance(key, str):
                 self.problem(key_node, f"keys {where} must be text, got {self.shown(key_node)}")
                 continue
-            if key in entries:
+            if key in entries and key not in from_merge:
                 self.problem(key_node, f"duplicate key {key!r} {where}")
                 continue
+            from_merge.discard(key)
+            if position < merged:
+                from_merge.add(key)
             if keys is not None and key not in keys:
                 hint = difflib.get_close_matches(key, keys, n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
@@ -550,7 +557,9 @@ class _Reader:
             _validate_model_alias_name(alias)
             _validate_model_alias_name_reserved(alias)
         except MlflowException as exc:
-            self.problem(node, f"{path} {alias!r} is not an alias MLflow accepts: {exc.message}")
+            shown = alias if len(alias) <= 40 else alias[:37] + "..."
+            reason = str(exc.message).rstrip(".")
+            self.problem(node, f"{path} {shown!r} is not an alias MLflow accepts: {reason}")
             return False
         return True
 

@@ -130,18 +130,18 @@ class TestValidFiles:
 class TestMistakes:
     def test_negative_quorum_names_line_and_value(self):
         message = problem(rule_text("approvals:\n  required: -1\n"))
-        assert message == "policy.yaml line 6: models[0].approvals.required must be a positive integer, got -1"
+        assert message == "policy.yaml line 5: models[0].approvals.required must be a positive integer, got -1"
 
     @pytest.mark.parametrize("value, shown", [("0", "0"), ("two", "'two'"), ("1.5", "1.5"), ("true", "true")])
     def test_quorum_must_be_a_positive_integer(self, value, shown):
         message = problem(rule_text(f"approvals:\n  required: {value}\n"))
         assert message.startswith(
-            f"policy.yaml line 6: models[0].approvals.required must be a positive integer, got {shown}"
+            f"policy.yaml line 5: models[0].approvals.required must be a positive integer, got {shown}"
         )
 
     def test_unknown_key_suggests_the_right_one(self):
         message = problem(rule_text("approvals:\n  reviewrs: [dave]\n"))
-        assert message.startswith("policy.yaml line 6: unknown key 'reviewrs' in models[0].approvals")
+        assert message.startswith("policy.yaml line 5: unknown key 'reviewrs' in models[0].approvals")
         assert "did you mean 'reviewers'?" in message
 
     def test_unknown_top_level_key(self):
@@ -164,7 +164,7 @@ class TestMistakes:
             rule_text("approvals:\n  required: 3\n  reviewers: [dave, erin]\n")
         )
         assert message == (
-            "policy.yaml line 6: models[0].approvals.required is 3 but only 2 reviewer(s) are "
+            "policy.yaml line 5: models[0].approvals.required is 3 but only 2 reviewer(s) are "
             "eligible (dave, erin)"
         )
 
@@ -174,12 +174,12 @@ class TestMistakes:
 
     def test_rollback_quorum_is_checked_against_inherited_reviewers(self):
         message = problem(rule_text("approvals:\n  reviewers: [dave]\nrollback:\n  required: 2\n"))
-        assert "line 8: models[0].rollback.required is 2 but only 1 reviewer(s) are eligible (dave)" in message
+        assert "line 7: models[0].rollback.required is 2 but only 1 reviewer(s) are eligible (dave)" in message
 
     def test_unknown_group(self):
         message = problem(rule_text("approvals:\n  reviewers: ['group:risk']\n"))
         assert message.startswith(
-            "policy.yaml line 6: models[0].approvals.reviewers[0] names unknown group 'risk'"
+            "policy.yaml line 5: models[0].approvals.reviewers[0] names unknown group 'risk'"
         )
 
     def test_groups_cannot_nest(self):
@@ -211,7 +211,7 @@ class TestMistakes:
     def test_bad_duration(self, value):
         message = problem(rule_text(f"approvals:\n  expires_after: {value}\n"))
         assert message.startswith(
-            "policy.yaml line 6: models[0].approvals.expires_after must be a duration like 30m, 12h, 7d or 2w"
+            "policy.yaml line 5: models[0].approvals.expires_after must be a duration like 30m, 12h, 7d or 2w"
         )
 
     @pytest.mark.parametrize(
@@ -249,19 +249,19 @@ class TestMistakes:
             rule_text("require:\n  fairness:\n    - metric: demographic_parity_diff\n      sensitive_feature: sex\n      max: 0.1\n")
         )
         assert message.startswith(
-            "policy.yaml line 7: models[0].require.fairness[0].metric 'demographic_parity_diff' "
+            "policy.yaml line 6: models[0].require.fairness[0].metric 'demographic_parity_diff' "
             "is not a supported fairness metric"
         )
         assert "did you mean 'demographic_parity_difference'?" in message
 
     def test_fairness_needs_a_threshold_and_feature(self):
         message = problem(rule_text("require:\n  fairness:\n    - metric: accuracy\n"))
-        assert "line 7: models[0].require.fairness[0].sensitive_feature is required" in message
-        assert "line 7: models[0].require.fairness[0] needs a threshold: max, min or both" in message
+        assert "line 6: models[0].require.fairness[0].sensitive_feature is required" in message
+        assert "line 6: models[0].require.fairness[0] needs a threshold: max, min or both" in message
 
     def test_fairness_bounds(self):
         body = "require:\n  fairness:\n    - {metric: accuracy, sensitive_feature: sex, min: 0.9, max: 0.8}\n"
-        assert "line 7: models[0].require.fairness[0].min 0.9 is above max 0.8" in problem(rule_text(body))
+        assert "line 6: models[0].require.fairness[0].min 0.9 is above max 0.8" in problem(rule_text(body))
         body = "require:\n  fairness:\n    - {metric: accuracy, sensitive_feature: sex, max: high}\n"
         assert "models[0].require.fairness[0].max must be a number, got 'high'" in problem(rule_text(body))
 
@@ -308,7 +308,7 @@ class TestMistakes:
     def test_every_problem_is_reported_in_line_order(self):
         message = problem(rule_text("approvals:\n  required: 0\non_rename: maybe\nprotected_stages: [Prod]\n"))
         parts = message.split("; policy.yaml ")
-        assert [p.split(":")[0].split("line ")[1] for p in parts] == ["6", "7", "8"]
+        assert [p.split(":")[0].split("line ")[1] for p in parts] == ["5", "6", "7"]
 
     def test_supported_metrics_constant(self):
         assert "demographic_parity_difference" in FAIRNESS_METRICS
