@@ -228,7 +228,12 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["message"] = self.message()
+        data.update(
+            missing=list(self.missing),
+            counted_approvers=list(self.counted_approvers),
+            ignored=[dataclasses.asdict(i) for i in self.ignored],
+            message=self.message(),
+        )
         return data
 
 
