@@ -56,3 +56,14 @@ def test_docs_cover_the_commands_and_every_key():
     assert not missing, f"keys not documented in docs/policy.md: {missing}"
     for metric in policy_pkg.FAIRNESS_METRICS:
         assert metric in text, metric
+
+
+def test_docs_example_policy_validates():
+    from mlflow_registry_ext.policy import parse_policy
+
+    text = DOCS.read_text()
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    policy = parse_policy(example, source="docs/policy.md")
+    rule = policy.rule_for("fraud-model")
+    assert rule.admin_override.allowed == {"root"}
+    assert (rule.rollback.approvals.required, rule.on_delete_alias, rule.on_rename) == (1, "approval", "deny")
