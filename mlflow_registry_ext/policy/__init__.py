@@ -1,8 +1,9 @@
 """Policy as code: which aliases and stages are protected, and what it takes to change them. Pure.
 
 The policy file (``MLFLOW_GOVERNANCE_POLICY``, YAML, ``version: 1``) is read and validated by
-:func:`load_policy` into frozen records (:mod:`.model`); :func:`evaluate` and its neighbours
-(:mod:`.evaluate`) judge a change against the rule that matches the model. Nothing here touches a
+:func:`load_policy` (:mod:`.loader`) into frozen records (:mod:`.model`); :func:`evaluate`
+(:mod:`.evaluate`) and the checks in :mod:`.checks` judge a change, described by the records in
+:mod:`.facts`, against the rule that matches the model. Nothing here touches a
 database or the network: the stores gather the facts and call in.
 
 Example:
@@ -15,7 +16,16 @@ Example:
 
 from __future__ import annotations
 
+from mlflow_registry_ext.policy.checks import authorize_override, check_delete_version, check_rename
 from mlflow_registry_ext.policy.evaluate import (
+    authorize_reviewer,
+    bound_state_hash,
+    evaluate,
+    fairness_status,
+    is_eligible_reviewer,
+    requirements_summary,
+)
+from mlflow_registry_ext.policy.facts import (
     ACTIONS,
     TARGET_KINDS,
     ApprovalFact,
@@ -24,15 +34,6 @@ from mlflow_registry_ext.policy.evaluate import (
     IgnoredApproval,
     PromotionFacts,
     RequirementsSummary,
-    authorize_override,
-    authorize_reviewer,
-    bound_state_hash,
-    check_delete_version,
-    check_rename,
-    evaluate,
-    fairness_status,
-    is_eligible_reviewer,
-    requirements_summary,
 )
 from mlflow_registry_ext.policy.loader import POLICY_ENV_VAR, load_policy, parse_policy, policy_from_env
 from mlflow_registry_ext.policy.model import (

@@ -12,7 +12,7 @@ import fnmatch
 import hashlib
 import os
 import re
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import yaml
 from mlflow.entities.model_registry.model_version_stages import ALL_STAGES
@@ -22,7 +22,8 @@ from mlflow.utils.validation import (
     _validate_model_alias_name_reserved,
 )
 
-from mlflow_registry_ext.errors import InvalidInput, PolicyInvalid
+from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.policy._nodes import MISSING, NodeReader, null_node
 from mlflow_registry_ext.policy.model import (
     FAIRNESS_METRICS,
     ON_DELETE_ALIAS_CHOICES,
@@ -34,7 +35,6 @@ from mlflow_registry_ext.policy.model import (
     Requirements,
     RollbackRule,
     Rule,
-    parse_duration,
 )
 
 __all__ = ["POLICY_ENV_VAR", "load_policy", "parse_policy", "policy_from_env"]
@@ -61,7 +61,6 @@ _FAIRNESS_KEYS = ("metric", "sensitive_feature", "max", "min", "dataset")
 _OVERRIDE_KEYS = ("allowed",)
 _GROUP_NAME_RE = re.compile(r"^[\w.\-@]+$")
 _CANONICAL_STAGES = {stage.lower(): stage for stage in ALL_STAGES}
-_MISSING = object()
 
 
 def load_policy(path: str | os.PathLike) -> Policy:
@@ -126,177 +125,12 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
     return policy if policy is not None else Policy(source=source, digest=digest)
 
 
-class _Reader:
-    """Walks the composed YAML nodes, collecting problems instead of stopping at the first."""
+class _Reader(NodeReader):
+    """Reads the policy's sections; everything it finds wrong is collected, then raised at once."""
 
     def __init__(self, text: str, source: str):
-        self.source = source
-        self.loader = yaml.SafeLoader(text)
-        self.problems: list[tuple[int, str]] = []
+        super().__init__(text, source)
         self.groups: dict[str, tuple[str, ...]] = {}
-        self.key_nodes: dict[int, yaml.Node] = {}
-
-    def compose(self) -> yaml.Node | None:
-        try:
-            root = self.loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 1
-            what = " ".join(filter(None, [exc.context, exc.problem]))
-            self.problems.append((line, f"{self.source} line {line}: invalid YAML: {what}"))
-            return None
-        except yaml.YAMLError as exc:
-            self.problems.append((1, f"{self.source} line 1: invalid YAML: {exc}"))
-            return None
-        if isinstance(root, yaml.ScalarNode) and self.value(root) is None:
-            return None
-        return root
-
-    def dispose(self) -> None:
-        self.loader.dispose()
-
-    def raise_problems(self) -> None:
-        if self.problems:
-            ordered = sorted(set(self.problems))
-            raise PolicyInvalid("; ".join(message for _, message in ordered))
-
-    # -- reporting -----------------------------------------------------------------------------
-
-    def problem(self, node: yaml.Node, text: str) -> None:
-        line = node.start_mark.line + 1
-        self.problems.append((line, f"{self.source} line {line}: {text}"))
-
-    def value(self, node: yaml.Node) -> Any:
-        return self.loader.construct_object(node, deep=True)
-
-    def shown(self, node: yaml.Node) -> str:
-        """How a wrong value is quoted back to the user."""
-        if isinstance(node, yaml.MappingNode):
-            return "a mapping"
-        if isinstance(node, yaml.SequenceNode):
-            return "a list"
-        value = self.value(node)
-        if value is None:
-            return "nothing (null)"
-        if isinstance(value, bool):
-            return f"{str(value).lower()} (a boolean; quote it if you mean text)"
-        if isinstance(value, str):
-            return repr(value)
-        return str(value)
-
-    # -- typed readers -------------------------------------------------------------------------
-
-    def mapping(
-        self, node: yaml.Node, path: str, keys: tuple[str, ...] | None
-    ) -> dict[str, yaml.Node] | None:
-        """The entries of a mapping node, reporting unknown (unless ``keys`` is None), duplicate
-        and non-text keys."""
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{path or 'the policy'} must be a mapping, got {self.shown(node)}")
-            return None
-        written = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
-        self.loader.flatten_mapping(node)
-        # flatten_mapping puts keys merged in with '<<' first; the keys written here override them.
-        merged = len(node.value) - written
-        entries: dict[str, yaml.Node] = {}
-        from_merge: set[str] = set()
-        for position, (key_node, value_node) in enumerate(node.value):
-            key = self.value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-            where = f"in {path}" if path else "at the top level"
-            if not isinstance(key, str):
-                self.problem(key_node, f"keys {where} must be text, got {self.shown(key_node)}")
-                continue
-            if key in entries and key not in from_merge:
-                self.problem(key_node, f"duplicate key {key!r} {where}")
-                continue
-            from_merge.discard(key)
-            if position < merged:
-                from_merge.add(key)
-            if keys is not None and key not in keys:
-                hint = difflib.get_close_matches(key, keys, n=1)
-                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                self.problem(
-                    key_node,
-                    f"unknown key {key!r} {where} (expected one of {', '.join(keys)}){suggestion}",
-                )
-                continue
-            entries[key] = value_node
-            self.key_nodes[id(value_node)] = key_node
-        return entries
-
-    def is_null(self, node: yaml.Node) -> bool:
-        return isinstance(node, yaml.ScalarNode) and self.value(node) is None
-
-    def scalar(self, node: yaml.Node, path: str, ok: Callable[[Any], bool], expected: str) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            value = self.value(node)
-            if ok(value):
-                return value
-        self.problem(node, f"{path} must be {expected}, got {self.shown(node)}")
-        return _MISSING
-
-    def text(self, node: yaml.Node, path: str) -> Any:
-        value = self.scalar(node, path, lambda v: isinstance(v, str) and v.strip() != "", "non-empty text")
-        if value is not _MISSING and value.strip() != value:
-            self.problem(node, f"{path} {value!r} has leading or trailing spaces")
-            return _MISSING
-        return value
-
-    def boolean(self, node: yaml.Node, path: str) -> Any:
-        return self.scalar(node, path, lambda v: isinstance(v, bool), "true or false")
-
-    def number(self, node: yaml.Node, path: str) -> Any:
-        value = self.scalar(
-            node,
-            path,
-            lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == v,
-            "a number",
-        )
-        return float(value) if value is not _MISSING else value
-
-    def positive_int(self, node: yaml.Node, path: str) -> Any:
-        return self.scalar(
-            node,
-            path,
-            lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
-            "a positive integer",
-        )
-
-    def choice(self, node: yaml.Node, path: str, choices: tuple[str, ...]) -> Any:
-        return self.scalar(node, path, lambda v: v in choices, f"one of {', '.join(choices)}")
-
-    def duration(self, node: yaml.Node, path: str) -> Any:
-        value = self.value(node) if isinstance(node, yaml.ScalarNode) else None
-        try:
-            return parse_duration(value)
-        except ValueError:
-            self.problem(
-                node, f"{path} must be a duration like 30m, 12h, 7d or 2w, got {self.shown(node)}"
-            )
-            return _MISSING
-
-    def items(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node]]:
-        """``(path[i], item_node)`` for a list node; a null node is an empty list."""
-        if self.is_null(node):
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, f"{path} must be a list, got {self.shown(node)}")
-            return []
-        return [(f"{path}[{i}]", item) for i, item in enumerate(node.value)]
-
-    def text_list(self, node: yaml.Node, path: str, check: Callable | None = None) -> tuple[str, ...]:
-        """Distinct non-empty texts; ``check(item_node, item_path, value)`` may report more."""
-        seen: list[str] = []
-        for item_path, item in self.items(node, path):
-            value = self.text(item, item_path)
-            if value is _MISSING:
-                continue
-            if value in seen:
-                self.problem(item, f"{item_path} {value!r} is listed twice in {path}")
-                continue
-            if check is None or check(item, item_path, value):
-                seen.append(value)
-        return tuple(seen)
 
     # -- sections ------------------------------------------------------------------------------
 
@@ -315,7 +149,7 @@ class _Reader:
         if "admin_override" in top and not self.is_null(top["admin_override"]):
             override = self.read_override(top["admin_override"], "admin_override")
         rules = []
-        for item_path, item in self.items(top.get("models", _null_node()), "models"):
+        for item_path, item in self.items(top.get("models", null_node()), "models"):
             rule = self.read_rule(item, item_path, len(rules), override)
             if rule is not None:
                 self.check_reachable(item, item_path, rule, rules)
@@ -391,7 +225,7 @@ class _Reader:
             )
         if "expires_after" in entries and not self.is_null(entries["expires_after"]):
             fields["expires_after"] = self.duration(entries["expires_after"], f"{path}.expires_after")
-        fields = {k: v for k, v in fields.items() if v is not _MISSING}
+        fields = {k: v for k, v in fields.items() if v is not MISSING}
         requirement = ApprovalRequirement(**{**_as_fields(base), **fields})
         if entries and not requirement.anyone and requirement.required > len(requirement.eligible):
             where = entries.get("required") or entries.get("reviewers") or node
@@ -412,8 +246,8 @@ class _Reader:
             if key not in entries:
                 self.problem(node, f"{path}.{key} is required")
                 ok = False
-        metric = self.text(entries["metric"], f"{path}.metric") if "metric" in entries else _MISSING
-        if metric is not _MISSING and metric not in FAIRNESS_METRICS:
+        metric = self.text(entries["metric"], f"{path}.metric") if "metric" in entries else MISSING
+        if metric is not MISSING and metric not in FAIRNESS_METRICS:
             hint = difflib.get_close_matches(metric, sorted(FAIRNESS_METRICS), n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
             self.problem(
@@ -425,7 +259,7 @@ class _Reader:
         feature = (
             self.text(entries["sensitive_feature"], f"{path}.sensitive_feature")
             if "sensitive_feature" in entries
-            else _MISSING
+            else MISSING
         )
         bounds = {
             key: self.number(entries[key], f"{path}.{key}")
@@ -435,7 +269,7 @@ class _Reader:
         if not bounds:
             self.problem(node, f"{path} needs a threshold: max, min or both")
             ok = False
-        if bounds.get("min", _MISSING) is not _MISSING and bounds.get("max", _MISSING) is not _MISSING:
+        if bounds.get("min", MISSING) is not MISSING and bounds.get("max", MISSING) is not MISSING:
             if bounds["min"] > bounds["max"]:
                 self.problem(entries["min"], f"{path}.min {bounds['min']:g} is above max {bounds['max']:g}")
                 ok = False
@@ -443,7 +277,7 @@ class _Reader:
         if "dataset" in entries and not self.is_null(entries["dataset"]):
             dataset = self.text(entries["dataset"], f"{path}.dataset")
         values = [metric, feature, dataset, *bounds.values()]
-        if not ok or any(v is _MISSING for v in values):
+        if not ok or any(v is MISSING for v in values):
             return None
         return FairnessRequirement(
             metric=metric,
@@ -477,7 +311,7 @@ class _Reader:
                     continue
                 checks.append(check)
             fields["fairness"] = tuple(checks)
-        return Requirements(**{k: v for k, v in fields.items() if v is not _MISSING})
+        return Requirements(**{k: v for k, v in fields.items() if v is not MISSING})
 
     def read_override(self, node: yaml.Node, path: str) -> AdminOverride:
         entries = self.mapping(node, path, _OVERRIDE_KEYS)
@@ -497,21 +331,21 @@ class _Reader:
             return None
         match = self.glob(entries["match"], f"{path}.match")
         aliases = self.text_list(
-            entries.get("protected_aliases", _null_node()), f"{path}.protected_aliases", self.check_alias
+            entries.get("protected_aliases", null_node()), f"{path}.protected_aliases", self.check_alias
         )
         stages = tuple(
             _CANONICAL_STAGES[s.lower()]
             for s in self.text_list(
-                entries.get("protected_stages", _null_node()), f"{path}.protected_stages", self.check_stage
+                entries.get("protected_stages", null_node()), f"{path}.protected_stages", self.check_stage
             )
         )
         approvals, _ = self.read_approvals(
-            entries.get("approvals", _null_node()), f"{path}.approvals", _APPROVAL_KEYS, ApprovalRequirement()
+            entries.get("approvals", null_node()), f"{path}.approvals", _APPROVAL_KEYS, ApprovalRequirement()
         )
-        require = self.read_require(entries.get("require", _null_node()), f"{path}.require")
+        require = self.read_require(entries.get("require", null_node()), f"{path}.require")
         rollback_base = ApprovalRequirement(**{**_as_fields(approvals), "required": 1})
         rollback_approvals, rollback_entries = self.read_approvals(
-            entries.get("rollback", _null_node()), f"{path}.rollback", _ROLLBACK_KEYS, rollback_base
+            entries.get("rollback", null_node()), f"{path}.rollback", _ROLLBACK_KEYS, rollback_base
         )
         recheck = False
         if "recheck_requirements" in rollback_entries and not self.is_null(rollback_entries["recheck_requirements"]):
@@ -525,7 +359,7 @@ class _Reader:
             fields["on_rename"] = self.choice(entries["on_rename"], f"{path}.on_rename", ON_RENAME_CHOICES)
         if "admin_override" in entries and not self.is_null(entries["admin_override"]):
             override = self.read_override(entries["admin_override"], f"{path}.admin_override")
-        if match is _MISSING or recheck is _MISSING:
+        if match is MISSING or recheck is MISSING:
             return None
         return Rule(
             index=index,
@@ -537,19 +371,19 @@ class _Reader:
             require=require,
             rollback=RollbackRule(rollback_approvals, recheck_requirements=recheck),
             admin_override=override,
-            **{k: v for k, v in fields.items() if v is not _MISSING},
+            **{k: v for k, v in fields.items() if v is not MISSING},
         )
 
     # -- single values -------------------------------------------------------------------------
 
     def glob(self, node: yaml.Node, path: str) -> Any:
         pattern = self.text(node, path)
-        if pattern is _MISSING:
+        if pattern is MISSING:
             return pattern
         problem = _glob_problem(pattern)
         if problem:
             self.problem(node, f"{path} {pattern!r} is not a valid glob: {problem}")
-            return _MISSING
+            return MISSING
         return pattern
 
     def check_alias(self, node: yaml.Node, path: str, alias: str) -> bool:
@@ -605,7 +439,3 @@ def _glob_problem(pattern: str) -> str | None:
 
 def _as_fields(requirement: ApprovalRequirement) -> dict[str, Any]:
     return {f: getattr(requirement, f) for f in requirement.__dataclass_fields__}
-
-
-def _null_node() -> yaml.ScalarNode:
-    return yaml.ScalarNode("tag:yaml.org,2002:null", "")
