@@ -49,6 +49,7 @@ from mlflow_registry_ext.policy.model import (
     Rule,
     format_duration,
     parse_duration,
+    threshold_breach,
 )
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "ApprovalRequirement",
     "Requirements",
     "FairnessRequirement",
+    "threshold_breach",
     "RollbackRule",
     "AdminOverride",
     # evaluation

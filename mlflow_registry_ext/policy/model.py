@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import fnmatch
+import math
 import re
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "Policy",
     "parse_duration",
     "format_duration",
+    "threshold_breach",
 ]
 
 #: Fairness metrics a rule may name under ``require.fairness``.
@@ -89,6 +91,24 @@ def format_duration(value: _dt.timedelta | None) -> str | None:
         if seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def threshold_breach(value: float | None, *, max: float | None, min: float | None) -> str | None:
+    """Why ``value`` is outside ``[min, max]`` (either bound may be absent), or ``None``.
+
+    A missing, NaN or infinite value never passes; a value equal to a bound does.
+
+    Example:
+        >>> threshold_breach(0.15, max=0.1, min=None)
+        '0.15 > max 0.1'
+    """
+    if value is None or not math.isfinite(value):
+        return f"no value ({value})"
+    if max is not None and value > max:
+        return f"{value:g} > max {max:g}"
+    if min is not None and value < min:
+        return f"{value:g} < min {min:g}"
+    return None
 
 
 def _names(users: tuple[str, ...], groups: tuple[str, ...]) -> list[str]:
@@ -173,13 +193,7 @@ class FairnessRequirement:
 
     def breach(self, value: float | None) -> str | None:
         """Why ``value`` fails this threshold, or ``None`` when it passes."""
-        if value is None or value != value:  # NaN never passes a threshold
-            return f"no value ({value})"
-        if self.max is not None and value > self.max:
-            return f"{value:g} > max {self.max:g}"
-        if self.min is not None and value < self.min:
-            return f"{value:g} < min {self.min:g}"
-        return None
+        return threshold_breach(value, max=self.max, min=self.min)
 
     def describe(self) -> str:
         """E.g. ``demographic_parity_difference on sex <= 0.1 (dataset holdout)``."""

@@ -238,7 +238,7 @@ class TestFairness:
         assert evaluate(fraud_rule, facts(fairness=(newer_ok, older_bad))).allowed
         assert not evaluate(fraud_rule, facts(fairness=(older_bad, dataclasses.replace(newer_ok, recorded_at=None)))).allowed
 
-    @pytest.mark.parametrize("value", [None, float("nan")])
+    @pytest.mark.parametrize("value", [None, float("nan"), float("-inf")])
     def test_no_value_fails(self, fraud_rule, value):
         decision = evaluate(fraud_rule, facts(fairness=(FairnessFact("demographic_parity_difference", "sex", value),)))
         assert decision.fairness == "failed"

@@ -23,7 +23,7 @@ def test_public_names_are_pinned():
             "FairnessFact", "PromotionFacts", "IgnoredApproval", "Decision", "RequirementsSummary",
             "evaluate", "bound_state_hash", "fairness_status", "is_eligible_reviewer",
             "authorize_reviewer", "authorize_override", "check_delete_version", "check_rename",
-            "requirements_summary",
+            "requirements_summary", "threshold_breach",
         ]
     )
     for name in policy_pkg.__all__:
