@@ -1,0 +1,515 @@
+"""The dispatcher: claims due deliveries from the outbox, sends them, records every attempt.
+
+Several dispatchers may run against one database at once (the server's, plus any number of
+``webhooks worker`` processes). A delivery is *claimed* before it is sent: on PostgreSQL and
+MySQL with ``SELECT ... FOR UPDATE SKIP LOCKED``, on SQLite inside a write transaction (which
+SQLite runs one at a time). Claiming sets the row to ``sending`` with a lease: its
+``next_attempt_ms`` moves to the end of the lease and a fresh lease token is stored. The result
+is only written back while the token still matches, so a dispatcher that stalled past its lease
+cannot overwrite the work of the one that took over. A dispatcher killed mid-send leaves rows
+whose lease simply runs out, and they are claimed again: delivery is at-least-once, and every
+attempt of an event carries the same ``webhook-id``.
+
+Outcomes: a 2xx answer succeeds; a 410 dead-letters the delivery and disables the subscription;
+anything else (another status, a timeout, a refused connection, a blocked address) is retried on
+the :class:`~.retry.RetryPolicy` schedule until it is dead-lettered. A subscription whose
+attempts have all failed for ``disable_after_seconds`` (5 days by default) is disabled, and a
+``webhook.disabled`` event says so. Deliveries of a disabled subscription wait, and resume when it
+is enabled again.
+
+Example:
+    >>> dispatcher = Dispatcher(GovernanceDatabase.for_registry_uri("governed+sqlite:///m.db"))
+    >>> dispatcher.run_once()            # one claim-send-record cycle, for scripts and tests
+    [Attempt(delivery_id='dlv_...', ..., outcome='succeeded')]
+    >>> dispatcher.run(stop_event)       # until stop_event is set
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import queue
+import random
+import socket
+import threading
+import time
+import uuid
+from typing import Any, Callable, Iterator, Protocol
+
+from sqlalchemy import and_, delete, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from mlflow_registry_ext import identity
+from mlflow_registry_ext.errors import GovernanceError
+from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.webhooks import encryption
+from mlflow_registry_ext.webhooks.entities import ACTIVE, DEAD, DISABLED, PENDING, SENDING, SUCCEEDED, Attempt
+from mlflow_registry_ext.webhooks.retry import RetryPolicy, parse_retry_after
+from mlflow_registry_ext.webhooks.service import attempt_row, secrets_for_signing
+from mlflow_registry_ext.webhooks.signing import sign_headers
+from mlflow_registry_ext.webhooks.tables import attempts, deliveries, webhooks
+from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, TransportError
+
+__all__ = ["Clock", "SystemClock", "Dispatcher", "DISPATCHER_ACTOR"]
+
+_log = logging.getLogger(__name__)
+
+#: The actor of the audit entries a dispatcher writes (``webhook.disabled``).
+DISPATCHER_ACTOR = "webhook-dispatcher"
+_DUE = (PENDING, SENDING)
+
+
+class Clock(Protocol):
+    """Milliseconds since the epoch; injectable so tests control time."""
+
+    def now_ms(self) -> int: ...
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now_ms(self) -> int:
+        return int(time.time() * 1000)
+
+
+@dataclasses.dataclass
+class _Job:
+    delivery_id: str
+    webhook_id: str
+    event_id: str
+    payload: str
+    attempts: int
+    lease_token: str
+    url: str
+    scheme: str
+    secrets: list[str]
+    secret_error: str | None
+
+
+@dataclasses.dataclass
+class _Outcome:
+    job: _Job
+    started_ms: int
+    latency_ms: int
+    status_code: int | None = None
+    error: str | None = None
+    excerpt: str | None = None
+    retry_after: str | None = None
+    kind: str = "failed"  # succeeded | failed | gone | blocked
+
+
+def default_name() -> str:
+    """``host:pid:nonce``: unique per dispatcher, and tells a lease owner's host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    """Sends queued deliveries.
+
+    Args:
+        db: The governance database holding the outbox.
+        transport: Sends the HTTP requests (default :class:`~.transport.HttpTransport`).
+        clock: Supplies the time (default: the wall clock).
+        rng: Source of retry jitter.
+        retry: The retry schedule.
+        name: Identifies this dispatcher in the attempts log.
+        concurrency: Requests in flight at once.
+        per_webhook: Requests in flight at once to one subscription (so one slow receiver
+            cannot occupy every sender).
+        batch_size: Most deliveries claimed at once.
+        lease_seconds: How long a claim lasts; longer than a request can take.
+        poll_interval: Seconds between looks at the outbox while idle.
+        disable_after_seconds: Disable a subscription whose attempts all failed for this long.
+    """
+
+    def __init__(
+        self,
+        db: GovernanceDatabase,
+        *,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        retry: RetryPolicy | None = None,
+        name: str | None = None,
+        concurrency: int = 16,
+        per_webhook: int = 8,
+        batch_size: int = 64,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 0.05,
+        disable_after_seconds: float = 5 * 24 * 3600,
+        sweep_interval: float = 300.0,
+    ):
+        if concurrency < 1 or per_webhook < 1 or batch_size < 1:
+            raise ValueError("concurrency, per_webhook and batch_size must be at least 1")
+        self.db = db
+        self.transport = transport or HttpTransport(pool_size=per_webhook)
+        self.clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.retry = retry or RetryPolicy()
+        self.name = name or default_name()
+        self.concurrency = concurrency
+        self.per_webhook = per_webhook
+        self.batch_size = batch_size
+        self.lease_ms = int(lease_seconds * 1000)
+        self.poll_interval = poll_interval
+        self.disable_after_ms = int(disable_after_seconds * 1000)
+        self.sweep_interval = sweep_interval
+        self._skip_locked = db.dialect in ("postgresql", "mysql", "mariadb")
+        self._next_sweep = 0.0
+
+    # -- one cycle, synchronously -----------------------------------------------------------
+
+    def run_once(self) -> list[Attempt]:
+        """Claim what is due, send it, record the outcomes; returns the attempts made."""
+        jobs = self.claim(self.batch_size)
+        if not jobs:
+            return []
+        if self.concurrency == 1 or len(jobs) == 1:
+            outcomes = [self._send(job) for job in jobs]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(min(self.concurrency, len(jobs))) as pool:
+                outcomes = list(pool.map(self._send, jobs))
+        return self.record(outcomes)
+
+    # -- the long-running loop ---------------------------------------------------------------
+
+    def run(self, stop: threading.Event, keep_going: Callable[[], bool] | None = None) -> None:
+        """Dispatch until ``stop`` is set (or ``keep_going()`` turns false), then finish what is in
+        flight (up to the transport's timeout) and return.
+
+        Database outages are waited out: the loop backs off and tries again.
+        """
+        done: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
+        wake = threading.Event()
+        in_flight: collections.Counter[str] = collections.Counter()
+        unrecorded: list[_Outcome] = []
+        backoff = 0.0
+        pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook-send")
+
+        def finished(future: concurrent.futures.Future) -> None:
+            done.put(future.result())
+            wake.set()
+
+        try:
+            while not stop.is_set() and (keep_going is None or keep_going()):
+                wake.clear()
+                while True:
+                    try:
+                        outcome = done.get_nowait()
+                    except queue.Empty:
+                        break
+                    in_flight[outcome.job.webhook_id] -= 1
+                    unrecorded.append(outcome)
+                claimed: list[_Job] = []
+                try:
+                    if unrecorded:
+                        self.record(unrecorded)
+                        unrecorded = []
+                    room = self.concurrency * 2 - sum(in_flight.values())
+                    if room > 0:
+                        saturated = [w for w, n in in_flight.items() if n >= self.per_webhook]
+                        if self.due(exclude=saturated):
+                            claimed = self.claim(min(room, self.batch_size), exclude=saturated)
+                    self._maybe_sweep()
+                    backoff = 0.0
+                except (SQLAlchemyError, GovernanceError) as exc:
+                    backoff = min(30.0, max(0.5, backoff * 2))
+                    _log.warning("Webhook dispatcher: database error, retrying in %.1f s: %s", backoff, exc)
+                    stop.wait(backoff)
+                    continue
+                for job in claimed:
+                    in_flight[job.webhook_id] += 1
+                    pool.submit(self._send, job).add_done_callback(finished)
+                if not claimed:
+                    wake.wait(self.poll_interval)
+        finally:
+            pool.shutdown(wait=True)
+            while True:
+                try:
+                    unrecorded.append(done.get_nowait())
+                except queue.Empty:
+                    break
+            if unrecorded:
+                try:
+                    self.record(unrecorded)
+                except (SQLAlchemyError, GovernanceError) as exc:
+                    # Their leases run out and they are sent again: at-least-once, same webhook-id.
+                    _log.warning("Webhook dispatcher: could not record %d attempts: %s", len(unrecorded), exc)
+
+    # -- claiming ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _claim_transaction(self) -> Iterator[Connection]:
+        if not self._skip_locked:
+            with self.db.transaction() as conn:  # SQLite: BEGIN IMMEDIATE, one writer at a time
+                yield conn
+            return
+        self.db.ensure_schema()
+        with self.db.engine.connect() as conn:
+            # READ COMMITTED: no gap locks, so claiming never blocks registry writes for long.
+            conn.execution_options(isolation_level="READ COMMITTED")
+            with conn.begin():
+                yield conn
+
+    def due(self, exclude: list[str] | tuple[str, ...] = ()) -> bool:
+        """Whether any delivery of an active subscription is due (a cheap read, no lock)."""
+        stmt = (
+            select(deliveries.c.id)
+            .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+            .where(
+                webhooks.c.status == ACTIVE,
+                deliveries.c.status.in_(_DUE),
+                deliveries.c.next_attempt_ms <= self.clock.now_ms(),
+            )
+            .limit(1)
+        )
+        if exclude:
+            stmt = stmt.where(deliveries.c.webhook_id.not_in(list(exclude)))
+        with self.db.reading() as engine, engine.connect() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def claim(self, limit: int, exclude: list[str] | tuple[str, ...] = ()) -> list[_Job]:
+        """Claim up to ``limit`` due deliveries of active subscriptions for this dispatcher."""
+        now = self.clock.now_ms()
+        token = uuid.uuid4().hex
+        with self._claim_transaction() as conn:
+            active = [
+                w
+                for w in conn.execute(select(webhooks.c.id).where(webhooks.c.status == ACTIVE)).scalars()
+                if w not in exclude
+            ]
+            if not active:
+                return []
+            stmt = (
+                select(deliveries.c.id)
+                .where(
+                    deliveries.c.status.in_(_DUE),
+                    deliveries.c.next_attempt_ms <= now,
+                    deliveries.c.webhook_id.in_(active),
+                )
+                .order_by(deliveries.c.next_attempt_ms)
+                .limit(limit)
+            )
+            if self._skip_locked:
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = list(conn.execute(stmt).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids))
+                .values(status=SENDING, lease_token=token, next_attempt_ms=now + self.lease_ms)
+            )
+            rows = conn.execute(
+                select(
+                    deliveries.c.id,
+                    deliveries.c.webhook_id,
+                    deliveries.c.event_id,
+                    deliveries.c.payload,
+                    deliveries.c.attempts,
+                    deliveries.c.next_attempt_ms,
+                ).where(deliveries.c.id.in_(ids))
+            ).all()
+            hook_ids = sorted({r.webhook_id for r in rows})
+            hooks = {h.id: h for h in conn.execute(select(webhooks).where(webhooks.c.id.in_(hook_ids)))}
+        order = {delivery_id: i for i, delivery_id in enumerate(ids)}
+        jobs = [self._job(r, hooks[r.webhook_id], token, now) for r in rows]
+        jobs.sort(key=lambda j: order[j.delivery_id])
+        return jobs
+
+    def _job(self, row: Any, hook: Any, token: str, now: int) -> _Job:
+        secrets: list[str] = []
+        secret_error = None
+        try:
+            secrets = secrets_for_signing(hook, now)
+        except encryption.SecretUnreadable as exc:
+            secret_error = str(exc)
+        return _Job(
+            delivery_id=row.id,
+            webhook_id=row.webhook_id,
+            event_id=row.event_id,
+            payload=row.payload,
+            attempts=row.attempts,
+            lease_token=token,
+            url=hook.url,
+            scheme=hook.signature_scheme,
+            secrets=secrets,
+            secret_error=secret_error,
+        )
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _send(self, job: _Job) -> _Outcome:
+        started = self.clock.now_ms()
+        if job.secret_error:
+            return _Outcome(job, started, 0, error=job.secret_error)
+        try:
+            headers = sign_headers(
+                scheme=job.scheme,
+                msg_id=job.event_id,
+                timestamp=started // 1000,
+                body=job.payload,
+                secrets=job.secrets,
+            )
+            response = self.transport.send(job.url, job.payload.encode("utf-8"), headers)
+        except TransportError as exc:
+            kind = "blocked" if exc.kind == "blocked" else "failed"
+            return _Outcome(job, started, exc.latency_ms, error=str(exc) or exc.kind, kind=kind)
+        except Exception as exc:  # noqa: BLE001 - a sender thread must always report back
+            _log.exception("Webhook delivery %s failed unexpectedly", job.delivery_id)
+            return _Outcome(job, started, 0, error=f"{type(exc).__name__}: {exc}")
+        if response.ok:
+            kind = "succeeded"
+        elif response.status_code == 410:
+            kind = "gone"
+        else:
+            kind = "failed"
+        return _Outcome(
+            job,
+            started,
+            response.latency_ms,
+            status_code=response.status_code,
+            error=None if response.ok else f"HTTP {response.status_code}",
+            excerpt=response.body_excerpt,
+            retry_after=response.retry_after,
+            kind=kind,
+        )
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def record(self, outcomes: list[_Outcome]) -> list[Attempt]:
+        """Write the attempts and the deliveries' new states in one transaction."""
+        now = self.clock.now_ms()
+        logged: list[Attempt] = []
+        health: dict[str, _Outcome] = {}
+        first_failure: dict[str, int] = {}
+        with self.db.transaction() as conn:
+            for outcome in outcomes:
+                job = outcome.job
+                number = job.attempts + 1
+                row = attempt_row(
+                    delivery_id=job.delivery_id,
+                    webhook_id=job.webhook_id,
+                    attempt=number,
+                    started_ms=outcome.started_ms,
+                    latency_ms=outcome.latency_ms,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    response_excerpt=outcome.excerpt,
+                    outcome=outcome.kind,
+                    dispatcher=self.name,
+                )
+                conn.execute(attempts.insert(), row)
+                logged.append(Attempt(**row))
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == job.delivery_id, deliveries.c.lease_token == job.lease_token)
+                    .values(**self._next_state(outcome, number, now))
+                )
+                health[job.webhook_id] = outcome
+                if outcome.kind != "succeeded":
+                    first_failure.setdefault(job.webhook_id, outcome.started_ms)
+            for webhook_id, last in health.items():
+                self._update_health(conn, webhook_id, last, first_failure.get(webhook_id), now)
+        return logged
+
+    def _next_state(self, outcome: _Outcome, number: int, now: int) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "attempts": number,
+            "last_attempt_ms": outcome.started_ms,
+            "last_status_code": outcome.status_code,
+            "last_error": None if outcome.error is None else outcome.error[:1000],
+            "lease_token": None,
+        }
+        if outcome.kind == "succeeded":
+            return {**values, "status": SUCCEEDED, "finished_ms": now, "next_attempt_ms": now}
+        if outcome.kind == "gone":
+            return {**values, "status": DEAD, "finished_ms": now, "next_attempt_ms": now}
+        retry_after = parse_retry_after(outcome.retry_after, now / 1000)
+        delay = self.retry.delay_ms(number, retry_after, self.rng)
+        if delay is None:
+            return {**values, "status": DEAD, "finished_ms": now, "next_attempt_ms": now}
+        return {**values, "status": PENDING, "next_attempt_ms": now + delay}
+
+    def _update_health(
+        self, conn: Connection, webhook_id: str, last: _Outcome, first_failed_ms: int | None, now: int
+    ) -> None:
+        if last.kind == "succeeded":
+            conn.execute(
+                update(webhooks)
+                .where(webhooks.c.id == webhook_id, webhooks.c.failing_since_ms.is_not(None))
+                .values(failing_since_ms=None)
+            )
+            return
+        if last.kind == "gone":
+            self._disable(conn, webhook_id, "the receiver answered 410 Gone", now)
+            return
+        conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id, webhooks.c.failing_since_ms.is_(None))
+            .values(failing_since_ms=first_failed_ms if first_failed_ms is not None else now)
+        )
+        since = conn.execute(
+            select(webhooks.c.failing_since_ms).where(webhooks.c.id == webhook_id, webhooks.c.status == ACTIVE)
+        ).scalar()
+        if since is not None and now - since >= self.disable_after_ms:
+            days = (now - since) / 86_400_000
+            self._disable(conn, webhook_id, f"every delivery attempt failed for {days:.1f} days", now)
+
+    def _disable(self, conn: Connection, webhook_id: str, reason: str, now: int) -> None:
+        changed = conn.execute(
+            update(webhooks)
+            .where(webhooks.c.id == webhook_id, webhooks.c.status == ACTIVE)
+            .values(status=DISABLED, disabled_reason=reason, updated_ms=now)
+        ).rowcount
+        if not changed:
+            return
+        hook = conn.execute(select(webhooks.c.url, webhooks.c.events).where(webhooks.c.id == webhook_id)).one()
+        _log.warning("Webhook %s disabled: %s", webhook_id, reason)
+        with identity.bind_request(identity.RequestIdentity(actor=DISPATCHER_ACTOR)):
+            audit_log.append(
+                conn,
+                [
+                    AuditDraft(
+                        action="webhook.disabled",
+                        before={"status": ACTIVE},
+                        after={"status": DISABLED, "reason": reason},
+                        details={"webhook_id": webhook_id, "url": hook.url, "events": json.loads(hook.events)},
+                    )
+                ],
+            )
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def _maybe_sweep(self) -> None:
+        if time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self.sweep_interval
+        self.sweep()
+
+    def sweep(self) -> None:
+        """Drop queued deliveries whose subscription was deleted while they were being written,
+        and forget rotated-out secrets whose grace period is over."""
+        now = self.clock.now_ms()
+        with self.db.transaction() as conn:
+            conn.execute(
+                delete(deliveries).where(
+                    and_(
+                        deliveries.c.status.in_(_DUE),
+                        deliveries.c.webhook_id.not_in(select(webhooks.c.id).scalar_subquery()),
+                    )
+                )
+            )
+            conn.execute(
+                update(webhooks)
+                .where(webhooks.c.previous_secret_expires_ms <= now)
+                .values(previous_secret=None, previous_secret_expires_ms=None)
+            )

@@ -1,0 +1,148 @@
+"""A lease row in the database so that one process of a deployment leads.
+
+``mlflow server --workers 4 --app-name governance`` runs the app in four processes; each starts
+a dispatcher thread, but only the holder of the ``server-dispatcher`` lease dispatches (the
+others wait, and take over within a lease period if it dies). Correctness never rests on the
+lease (claims keep concurrent dispatchers safe); it keeps the workers from polling in parallel.
+
+The owner is ``host:pid:nonce``. A lease whose owner is a process of this host that no longer
+exists (a server killed with SIGKILL and restarted) is taken over at once instead of waiting for
+it to expire.
+
+Example:
+    >>> lease = Lease(db, "server-dispatcher")
+    >>> if lease.acquire():
+    ...     ...  # lead; call lease.held() now and then to renew
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from typing import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from mlflow_registry_ext.errors import GovernanceError
+from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.webhooks.tables import leases
+
+__all__ = ["Lease", "owner_is_dead_local_process"]
+
+_log = logging.getLogger(__name__)
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def owner_is_dead_local_process(owner: str) -> bool:
+    """Whether ``owner`` (``host:pid:nonce``) names a process of this host that has exited."""
+    parts = owner.split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname():
+        return False
+    try:
+        pid = int(parts[1])
+    except ValueError:
+        return False
+    if pid == os.getpid() or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Lease:
+    """A named lease in ``gov_webhook_leases``.
+
+    Args:
+        db: The governance database.
+        name: What is being led, e.g. ``server-dispatcher``.
+        owner: This holder's identity (default ``host:pid:nonce``).
+        ttl_seconds: How long a lease lasts without renewal.
+        clock: Milliseconds since the epoch.
+    """
+
+    def __init__(
+        self,
+        db: GovernanceDatabase,
+        name: str,
+        *,
+        owner: str | None = None,
+        ttl_seconds: float = 10.0,
+        clock: Callable[[], int] | None = None,
+    ):
+        self.db = db
+        self.name = name
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+        self.ttl_ms = int(ttl_seconds * 1000)
+        self._now = clock or _wall_ms
+        self._renewed_ms: int | None = None
+
+    @property
+    def retry_seconds(self) -> float:
+        """How often a follower tries to take over."""
+        return max(0.2, self.ttl_ms / 4000)
+
+    def acquire(self) -> bool:
+        """Take or renew the lease; True when this holder leads."""
+        now = self._now()
+        try:
+            with self.db.transaction() as conn:
+                stmt = select(leases).where(leases.c.name == self.name)
+                if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
+                    stmt = stmt.with_for_update()
+                row = conn.execute(stmt).first()
+                values = {"owner": self.owner, "expires_ms": now + self.ttl_ms}
+                if row is None:
+                    conn.execute(leases.insert().values(name=self.name, acquired_ms=now, **values))
+                elif row.owner == self.owner:
+                    conn.execute(update(leases).where(leases.c.name == self.name).values(**values))
+                elif row.expires_ms <= now or owner_is_dead_local_process(row.owner):
+                    conn.execute(
+                        update(leases).where(leases.c.name == self.name).values(acquired_ms=now, **values)
+                    )
+                    _log.info("Lease %s taken over from %s", self.name, row.owner)
+                else:
+                    self._renewed_ms = None
+                    return False
+        except IntegrityError:
+            # Another process inserted the row first: it leads.
+            self._renewed_ms = None
+            return False
+        except (SQLAlchemyError, GovernanceError) as exc:
+            _log.warning("Lease %s: database error: %s", self.name, exc)
+            self._renewed_ms = None
+            return False
+        self._renewed_ms = now
+        return True
+
+    def held(self) -> bool:
+        """Whether this holder still leads, renewing when a third of the lease has passed."""
+        if self._renewed_ms is None:
+            return False
+        if self._now() - self._renewed_ms < self.ttl_ms / 3:
+            return True
+        return self.acquire()
+
+    def release(self) -> None:
+        """Give the lease up (a clean shutdown), so another process can lead at once."""
+        if self._renewed_ms is None:
+            return
+        self._renewed_ms = None
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    update(leases)
+                    .where(leases.c.name == self.name, leases.c.owner == self.owner)
+                    .values(expires_ms=0)
+                )
+        except (SQLAlchemyError, GovernanceError) as exc:
+            _log.warning("Lease %s: could not release: %s", self.name, exc)

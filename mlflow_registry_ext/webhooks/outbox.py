@@ -1,0 +1,141 @@
+"""The transactional outbox: a delivery row per matching subscription, written with the change.
+
+:func:`enqueue` runs at the end of :func:`mlflow_registry_ext.governance.audit_log.append`,
+inside the caller's transaction, so an event is queued if and only if its change commits. It
+sends nothing: a slow or dead receiver can never slow a registry call. With no active
+subscription it costs one indexed query.
+
+Example:
+    >>> with db.transaction() as conn:
+    ...     entries = audit_log.append(conn, drafts)   # calls enqueue(conn, entries)
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+import time
+import uuid
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from mlflow_registry_ext.entities import AuditEntry
+from mlflow_registry_ext.events import event_from_audit_entry, matches_event_type
+from mlflow_registry_ext.webhooks.entities import ACTIVE, PENDING
+from mlflow_registry_ext.webhooks.tables import deliveries, webhooks
+
+__all__ = ["enqueue", "subscription_matches", "event_model_names", "delivery_row", "new_delivery_id"]
+
+_ACTIVE_SUBSCRIPTIONS = select(webhooks.c.id, webhooks.c.events, webhooks.c.model_filter).where(
+    webhooks.c.status == ACTIVE
+)
+
+
+def new_delivery_id() -> str:
+    return "dlv_" + uuid.uuid4().hex
+
+
+@functools.lru_cache(maxsize=1024)
+def _patterns(events_json: str) -> tuple[str, ...]:
+    return tuple(json.loads(events_json))
+
+
+def subscription_matches(
+    events: Sequence[str] | str, model_filter: str | None, event_type: str, models: Iterable[str | None]
+) -> bool:
+    """Whether a subscription wants an event.
+
+    Args:
+        events: The subscription's patterns (or their stored JSON text).
+        model_filter: Its model-name glob, or ``None`` for every event.
+        event_type: The event's type.
+        models: The model names the event is about (a rename: old and new name).
+
+    Example:
+        >>> subscription_matches(["model_version.*"], "fraud-*", "model_version.created", ["fraud-1"])
+        True
+    """
+    patterns = _patterns(events) if isinstance(events, str) else events
+    if not any(matches_event_type(p, event_type) for p in patterns):
+        return False
+    if not model_filter:
+        return True
+    return any(name is not None and fnmatch.fnmatchcase(name, model_filter) for name in models)
+
+
+def event_model_names(entry: AuditEntry) -> list[str | None]:
+    """The model names an entry is about: its model, and the new name of a rename."""
+    names = [entry.model]
+    if entry.action == "registered_model.renamed":
+        names.append(entry.after.get("name"))
+    return names
+
+
+def delivery_row(
+    *,
+    webhook_id: str,
+    event_id: str,
+    event_type: str,
+    model: str | None,
+    event_ms: int,
+    payload: str,
+    origin: str,
+    now_ms: int,
+    source_delivery_id: str | None = None,
+) -> dict[str, Any]:
+    """A new pending delivery, due at once."""
+    return {
+        "id": new_delivery_id(),
+        "webhook_id": webhook_id,
+        "event_id": event_id,
+        "event_type": event_type,
+        "model": model,
+        "event_ms": event_ms,
+        "payload": payload,
+        "origin": origin,
+        "source_delivery_id": source_delivery_id,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_ms": now_ms,
+        "lease_token": None,
+        "created_ms": now_ms,
+    }
+
+
+def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
+    """Queue a delivery of each entry's event for every active subscription that wants it.
+
+    Runs in the transaction of ``conn``; commits or rolls back with it.
+    """
+    if not entries:
+        return
+    subscriptions = conn.execute(_ACTIVE_SUBSCRIPTIONS).all()
+    if not subscriptions:
+        return
+    now = int(time.time() * 1000)
+    rows = []
+    for entry in entries:
+        names = event_model_names(entry)
+        payload = None
+        for webhook_id, events, model_filter in subscriptions:
+            if not subscription_matches(events, model_filter, entry.action, names):
+                continue
+            if payload is None:
+                payload = event_from_audit_entry(entry).to_json()
+            rows.append(
+                delivery_row(
+                    webhook_id=webhook_id,
+                    event_id=entry.entry_id,
+                    event_type=entry.action,
+                    model=entry.model,
+                    event_ms=entry.timestamp_ms,
+                    payload=payload,
+                    origin="event",
+                    now_ms=now,
+                )
+            )
+    if rows:
+        conn.execute(deliveries.insert(), rows)

@@ -1,0 +1,207 @@
+"""The only code that sends webhook HTTP requests.
+
+:class:`HttpTransport` posts one body and reports what happened: 15 s to connect, 15 s for the
+answer to start and the capped body read within 15 s of sending; redirects not followed (a 3xx
+is a failed attempt); at most :data:`MAX_RESPONSE_BYTES` of the response read; environment
+proxies ignored; the peer address checked when each connection is made (:mod:`.ssrf`). Anything implementing
+:class:`Transport` can replace it, which is how tests drive the dispatcher without a network.
+
+Example:
+    >>> result = HttpTransport().send("https://ci.example.com/hook", b"{}", {"webhook-id": "e1"})
+    >>> result.status_code, result.latency_ms
+    (200, 12)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from typing import Mapping, Protocol
+
+import requests
+
+from mlflow_registry_ext.webhooks.ssrf import BlockedAddress, GuardedHTTPAdapter
+
+__all__ = [
+    "TIMEOUT_SECONDS",
+    "MAX_RESPONSE_BYTES",
+    "Response",
+    "TransportError",
+    "Transport",
+    "HttpTransport",
+]
+
+TIMEOUT_SECONDS = 15.0
+MAX_RESPONSE_BYTES = 4096
+_USER_AGENT = "mlflow-registry-ext-webhooks"
+
+
+@dataclasses.dataclass(frozen=True)
+class Response:
+    """What the receiver answered.
+
+    Attributes:
+        status_code: The HTTP status.
+        retry_after: The ``Retry-After`` header, if any.
+        body_excerpt: The start of the response body (at most ``MAX_RESPONSE_BYTES``), decoded.
+        latency_ms: Time from sending to the end of reading.
+    """
+
+    status_code: int
+    retry_after: str | None
+    body_excerpt: str
+    latency_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+class TransportError(Exception):
+    """The request got no HTTP answer (refused, timed out, blocked, reset).
+
+    Attributes:
+        kind: ``blocked``, ``timeout``, ``connection`` or ``error``.
+        latency_ms: Time spent before it failed.
+    """
+
+    def __init__(self, message: str, *, kind: str = "error", latency_ms: int = 0):
+        super().__init__(message)
+        self.kind = kind
+        self.latency_ms = latency_ms
+
+
+class Transport(Protocol):
+    """Sends one webhook request; raises :class:`TransportError` when there is no answer."""
+
+    def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> Response: ...
+
+
+class HttpTransport:
+    """The real transport: ``requests`` with the SSRF-guarded adapter and strict limits.
+
+    Args:
+        timeout: Seconds allowed for connecting, for each read, and for the whole exchange.
+        max_response_bytes: How much of a response body is read.
+        pool_size: Connections kept per host (match the dispatcher's concurrency).
+    """
+
+    def __init__(
+        self,
+        timeout: float = TIMEOUT_SECONDS,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        pool_size: int = 16,
+    ):
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        self._pool_size = pool_size
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        # One session per sending thread: requests.Session is not documented as thread-safe.
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # a proxy would make the checked peer the proxy
+            adapter = GuardedHTTPAdapter(pool_connections=self._pool_size, pool_maxsize=self._pool_size)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = _USER_AGENT
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        started = time.monotonic()
+
+        def elapsed_ms() -> int:
+            return int((time.monotonic() - started) * 1000)
+
+        try:
+            response = self._session().post(
+                url,
+                data=body,
+                headers=dict(headers),
+                timeout=(self.timeout, self.timeout),
+                allow_redirects=False,
+                stream=True,
+            )
+        except BlockedAddress as exc:
+            raise TransportError(str(exc), kind="blocked", latency_ms=elapsed_ms()) from None
+        except requests.exceptions.ConnectionError as exc:
+            blocked = _blocked_cause(exc)
+            if blocked is not None:
+                raise TransportError(str(blocked), kind="blocked", latency_ms=elapsed_ms()) from None
+            kind = "timeout" if isinstance(exc, requests.exceptions.ConnectTimeout) else "connection"
+            raise TransportError(_describe(exc), kind=kind, latency_ms=elapsed_ms()) from None
+        except requests.exceptions.Timeout as exc:
+            raise TransportError(_describe(exc), kind="timeout", latency_ms=elapsed_ms()) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(_describe(exc), kind="error", latency_ms=elapsed_ms()) from None
+        try:
+            excerpt = self._read_capped(response, started)
+        except TransportError as exc:
+            exc.latency_ms = elapsed_ms()
+            raise
+        finally:
+            response.close()
+        return Response(
+            status_code=response.status_code,
+            retry_after=response.headers.get("Retry-After"),
+            body_excerpt=excerpt,
+            latency_ms=elapsed_ms(),
+        )
+
+    def _read_capped(self, response: requests.Response, started: float) -> str:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= self.max_response_bytes:
+                    break
+                if time.monotonic() - started > self.timeout:
+                    raise TransportError(
+                        f"Response not read within {self.timeout:g} s", kind="timeout"
+                    )
+        except requests.exceptions.RequestException:
+            pass  # the status line arrived; a broken body still counts as an answer
+        data = b"".join(chunks)[: self.max_response_bytes]
+        return data.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+
+def _blocked_cause(exc: BaseException) -> BlockedAddress | None:
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, BlockedAddress):
+            return current
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, BaseException):
+                found = _blocked_cause(arg)
+                if found is not None:
+                    return found
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            found = _blocked_cause(reason)
+            if found is not None:
+                return found
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())[:500]
