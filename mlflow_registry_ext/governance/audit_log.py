@@ -22,6 +22,7 @@ from mlflow_registry_ext.audit.chain import VerifyResult, decode_body, encode_en
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.webhooks.outbox import enqueue
 
 __all__ = [
     "AuditDraft",
@@ -100,6 +101,7 @@ def append(conn: Connection, drafts: list[AuditDraft]) -> list[AuditEntry]:
         prev_hash = digest
     conn.execute(audit_log.insert(), rows)
     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=prev_hash))
+    enqueue(conn, entries)
     return entries
 
 
