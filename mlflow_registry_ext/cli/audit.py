@@ -1,10 +1,118 @@
-"""`mlflow-registry-ext audit ...`."""
+"""``mlflow-registry-ext audit ...``: list, verify, export, alias history."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import click
+
+from mlflow_registry_ext.cli._context import CheckFailedExit, CliContext, pass_cli, to_jsonable
+
+
+def _when(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _target(entry) -> str:
+    parts = [entry.model or ""]
+    if entry.version:
+        parts.append(f"v{entry.version}")
+    if entry.alias:
+        parts.append(f"@{entry.alias}")
+    return " ".join(p for p in parts if p)
+
+
+def _change(entry) -> str:
+    if entry.before or entry.after:
+        return f"{json.dumps(entry.before, sort_keys=True)} -> {json.dumps(entry.after, sort_keys=True)}"
+    return ""
 
 
 @click.group()
 def audit():
-    """Audit commands."""
+    """The tamper-evident audit log of every registry and governance change."""
+
+
+@audit.command("list")
+@click.option("--model", help="Only entries about this registered model.")
+@click.option("--version", help="Only entries about this model version.")
+@click.option("--alias", help="Only entries about this alias.")
+@click.option("--actor", help="Only entries by this user.")
+@click.option("--action", help="Only this action, e.g. model_version_alias.created.")
+@click.option("--since", help="From this time (ISO 8601, a date, or epoch ms).")
+@click.option("--until", help="Up to this time (ISO 8601, a date, or epoch ms).")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
+@pass_cli
+def list_(cli: CliContext, model, version, alias, actor, action, since, until, limit):
+    """List audit entries, oldest first."""
+    entries = cli.client().list_audit(
+        model=model, version=version, alias=alias, actor=actor, action=action,
+        since=since, until=until, limit=limit,
+    )
+
+    def human(items):
+        if not items:
+            return "no entries"
+        return "\n".join(
+            f"{e.seq:>6}  {_when(e.timestamp_ms)}  {e.actor:<12} {e.action:<32} {_target(e)}  "
+            f"{_change(e)}".rstrip()
+            for e in items
+        )
+
+    cli.emit(entries, human)
+
+
+@audit.command()
+@pass_cli
+def verify(cli: CliContext):
+    """Check the hash chain; exit 1 and name the first bad entry if it was tampered with."""
+    result = cli.client().verify_audit()
+    cli.emit(
+        result,
+        lambda r: f"audit log intact: {r.checked} entries, head {r.head_hash}"
+        if r.ok
+        else f"audit log TAMPERED at entry {r.first_bad_seq}: {r.reason}",
+    )
+    if not result.ok:
+        raise CheckFailedExit(f"audit chain broken at entry {result.first_bad_seq}")
+
+
+@audit.command()
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@pass_cli
+def export(cli: CliContext, file: str):
+    """Write every entry to FILE as JSON Lines (- for stdout), hashes included."""
+    count = 0
+    last = None
+    with click.open_file(file, "w", atomic=file != "-") as out:
+        for entry in cli.client().iter_audit():
+            out.write(json.dumps(to_jsonable(entry), sort_keys=True) + "\n")
+            count += 1
+            last = entry
+    summary = {"file": file, "entries": count, "head_seq": last.seq if last else 0,
+               "head_hash": last.hash if last else None}
+    if file != "-":
+        cli.emit(summary, f"exported {count} entries to {file}; head hash {summary['head_hash']}")
+
+
+@audit.command()
+@click.argument("model")
+@click.option("--alias", required=True, help="The alias, e.g. production.")
+@click.option("--at", "at", help="Only what the alias pointed to at this time.")
+@pass_cli
+def history(cli: CliContext, model: str, alias: str, at: str | None):
+    """What an alias pointed to over time, who moved it, and when."""
+    items = cli.client().alias_history(model, alias, at=at)
+
+    def human(rows):
+        if not rows:
+            return f"{model}@{alias} did not exist" + (f" at {at}" if at else "")
+        return "\n".join(
+            f"{_when(r.since_ms)}  {model}@{alias} -> "
+            f"{'(deleted)' if r.version is None else 'version ' + r.version}  by {r.actor}"
+            f"  (entry {r.seq})"
+            for r in rows
+        )
+
+    cli.emit(items, human)

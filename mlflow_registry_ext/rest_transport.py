@@ -1,0 +1,71 @@
+"""HTTP calls of the REST client: MLflow's auth and TLS settings, MLflow's error JSON.
+
+It reuses MLflow's ``http_request`` so the credentials and TLS options a user already set for
+MLflow (``MLFLOW_TRACKING_USERNAME``/``PASSWORD``/``TOKEN``, ``MLFLOW_TRACKING_INSECURE_TLS``,
+...) apply unchanged, and turns an error response into the ``MlflowException`` the server
+raised, with the same error code.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mlflow.exceptions import MlflowException, RestException
+
+from mlflow_registry_ext import routes
+
+__all__ = ["RestTransport"]
+
+
+class RestTransport:
+    """Calls governance operations on one server by their route names."""
+
+    def __init__(self, tracking_uri: str):
+        from mlflow.utils.credentials import get_default_host_creds
+
+        self.tracking_uri = tracking_uri.rstrip("/")
+        self._creds = get_default_host_creds(self.tracking_uri)
+
+    def call(
+        self,
+        operation: str,
+        *,
+        path_params: dict[str, Any] | None = None,
+        query: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
+        from mlflow.utils.rest_utils import http_request
+
+        method, path = routes.path_for(operation, **(path_params or {}))
+        kwargs: dict[str, Any] = {}
+        if query:
+            kwargs["params"] = {k: v for k, v in query.items() if v is not None}
+        if body is not None:
+            kwargs["json"] = body
+        response = http_request(self._creds, path, method, max_retries=0, **kwargs)
+        try:
+            payload = response.json() if response.content else {}
+        except json.JSONDecodeError:
+            payload = None
+        if response.status_code >= 400:
+            if isinstance(payload, dict) and "error_code" in payload:
+                raise _coded(payload)
+            raise MlflowException(
+                f"{method} {path} failed with HTTP {response.status_code}: "
+                f"{response.text[:300]}"
+            )
+        if payload is None:
+            raise MlflowException(f"{method} {path} returned a non-JSON body")
+        return payload
+
+
+def _coded(payload: dict[str, Any]) -> MlflowException:
+    from mlflow.protos.databricks_pb2 import ErrorCode
+
+    exc = RestException(payload)
+    try:
+        code = ErrorCode.Value(payload["error_code"])
+    except ValueError:
+        return exc
+    return MlflowException(payload.get("message", str(exc)), error_code=code)
