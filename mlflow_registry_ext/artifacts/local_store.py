@@ -1,0 +1,370 @@
+"""A content-addressed root in a local directory (``cas+file:///path``).
+
+Blobs are written under ``tmp/``, made read-only, then hard-linked to their final name: a link
+never replaces an existing file, so a blob is never overwritten, and a crash leaves at most a
+stray file in ``tmp/`` (removed by ``artifacts gc`` after the grace period). Refs are written in
+``tmp/`` and renamed into ``trees/``. Set ``MLFLOW_CAS_FSYNC=true`` to also flush each blob to
+disk before it gets its name (survives power loss, costs write speed).
+
+Large files are stored in one streaming pass: the bytes are hashed while they are written to the
+temporary file. Next to it, a second thread hashes the file ahead of the writer; if that hash
+names a blob the store already has, the write stops early and nothing new is kept, so re-logging
+an identical large file costs one read instead of one write.
+
+Example:
+    >>> store = LocalStore("/data/mlflow")          # doctest: +SKIP
+    >>> store.put_file("model.pkl")                 # doctest: +SKIP
+    PutResult(sha256='9f86d0...', size=1048576, created=True)
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import tempfile
+import threading
+import time
+from typing import BinaryIO, Iterator
+
+from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256
+from mlflow_registry_ext.artifacts.hashing import HashResult, copy_hashing, hash_bytes, hash_file
+from mlflow_registry_ext.artifacts.paths import parent_and_name
+from mlflow_registry_ext.artifacts.store import MARKER_NAME, SMALL_FILE, Store, marker_bytes
+from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
+
+__all__ = ["LocalStore", "FSYNC_ENV_VAR"]
+
+FSYNC_ENV_VAR = "MLFLOW_CAS_FSYNC"
+
+_READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+# Filesystems without hard links (some network and FAT mounts) fall back to an exclusive rename.
+_NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+def _fsync_enabled() -> bool:
+    return os.environ.get(FSYNC_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+
+
+class LocalStore(Store):
+    """A root directory on the local filesystem."""
+
+    def __init__(self, root: str):
+        self.root = os.path.abspath(root)
+        self.uri = "cas+file://" + self.root
+        self._blobs = os.path.join(self.root, "blobs", "sha256")
+        self._trees = os.path.join(self.root, "trees")
+        self._tmp = os.path.join(self.root, "tmp")
+
+    def __repr__(self) -> str:
+        return f"LocalStore({self.root!r})"
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def blob_path(self, sha256: str) -> str:
+        """Where the blob named ``sha256`` lives (for tests and tools)."""
+        return os.path.join(self._blobs, sha256[:2], sha256)
+
+    def _tree_path(self, path: str) -> str:
+        return os.path.join(self._trees, *path.split("/")) if path else self._trees
+
+    def _temp(self, prefix: str) -> tuple[int, str]:
+        try:
+            return tempfile.mkstemp(dir=self._tmp, prefix=prefix)
+        except FileNotFoundError:
+            os.makedirs(self._tmp, exist_ok=True)
+            return tempfile.mkstemp(dir=self._tmp, prefix=prefix)
+
+    # -- marker ----------------------------------------------------------------------------------
+
+    def read_marker(self) -> bytes | None:
+        try:
+            with open(os.path.join(self.root, MARKER_NAME), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def create_marker(self) -> None:
+        os.makedirs(self.root, exist_ok=True)
+        for sub in (self._blobs, self._trees, self._tmp):
+            os.makedirs(sub, exist_ok=True)
+        fd, tmp = self._temp("marker.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(marker_bytes())
+        self._link_or_drop(tmp, os.path.join(self.root, MARKER_NAME))
+
+    # -- refs ------------------------------------------------------------------------------------
+
+    def read_ref(self, path: str) -> bytes | None:
+        try:
+            with open(self._tree_path(path), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def read_refs(self, paths: list[str]) -> list[bytes | None]:
+        return [self.read_ref(p) for p in paths]
+
+    def write_ref(self, path: str, data: bytes) -> None:
+        target = self._tree_path(path)
+        self._make_parent(path)
+        fd, tmp = self._temp("ref.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except IsADirectoryError:
+            raise InvalidInput(f"Cannot store '{path}': a directory of that name exists") from None
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _make_parent(self, path: str) -> None:
+        parent, _ = parent_and_name(path)
+        try:
+            os.makedirs(self._tree_path(parent), exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidInput(
+                f"Cannot store '{path}': a part of its directory is already an artifact file"
+            ) from None
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(self._tree_path(path))
+
+    def list_dir(self, path: str) -> tuple[list[str], list[str]]:
+        files, dirs = [], []
+        try:
+            with os.scandir(self._tree_path(path)) as it:
+                for entry in it:
+                    (dirs if entry.is_dir(follow_symlinks=False) else files).append(entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        return sorted(files), sorted(dirs)
+
+    def walk_files(self, path: str) -> Iterator[str]:
+        base = self._tree_path(path)
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, self._trees).replace(os.sep, "/")
+            rel = "" if rel == "." else rel
+            for name in sorted(filenames):
+                yield f"{rel}/{name}" if rel else name
+
+    def walk_empty_dirs(self, path: str) -> Iterator[str]:
+        base = self._tree_path(path)
+        for dirpath, dirnames, filenames in os.walk(base):
+            if not dirnames and not filenames and dirpath != base:
+                yield os.path.relpath(dirpath, self._trees).replace(os.sep, "/")
+
+    def make_dirs(self, path: str) -> None:
+        try:
+            os.makedirs(self._tree_path(path), exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidInput(f"Cannot create directory '{path}': an artifact file is in the way")
+
+    def delete_refs(self, path: str) -> None:
+        target = self._tree_path(path)
+        if os.path.isdir(target) and not os.path.islink(target):
+            if path:
+                shutil.rmtree(target)
+            else:
+                for name in os.listdir(target):
+                    child = os.path.join(target, name)
+                    shutil.rmtree(child) if os.path.isdir(child) else os.unlink(child)
+        else:
+            try:
+                os.unlink(target)
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+
+    # -- blobs -----------------------------------------------------------------------------------
+
+    def blob_info(self, sha256: str) -> BlobInfo | None:
+        try:
+            st = os.stat(self.blob_path(sha256))
+        except FileNotFoundError:
+            return None
+        return BlobInfo(sha256, st.st_size, st.st_mtime)
+
+    def _reuse(self, sha256: str, size: int) -> bool:
+        """Whether a good blob ``sha256`` exists; if so, touch it so gc's grace period restarts."""
+        path = self.blob_path(sha256)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        except PermissionError:
+            pass  # a blob another user owns: still reusable, just not touched
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return False
+        if st.st_size == size:
+            return True
+        # A blob of the wrong length can only be a torn write (power loss without fsync): move it
+        # aside instead of trusting it, so the new upload heals the store.
+        os.makedirs(self._tmp, exist_ok=True)
+        aside = os.path.join(self._tmp, f"damaged.{sha256}.{time.time_ns()}")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            pass
+        return False
+
+    def _link_or_drop(self, tmp: str, final: str) -> bool:
+        """Give ``tmp`` the name ``final`` unless that exists; ``tmp`` is gone either way."""
+        try:
+            try:
+                os.link(tmp, final)
+                return True
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if exc.errno not in _NO_LINK_ERRNOS:
+                    raise
+                if os.path.exists(final):
+                    return False
+                os.rename(tmp, final)
+                return True
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _publish(self, tmp: str, result: HashResult) -> PutResult:
+        os.chmod(tmp, _READ_ONLY)
+        if _fsync_enabled():
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        final = self.blob_path(result.sha256)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        if self._reuse(result.sha256, result.size):
+            os.unlink(tmp)
+            return PutResult(result.sha256, result.size, created=False)
+        created = self._link_or_drop(tmp, final)
+        if not created:
+            self._reuse(result.sha256, result.size)
+        return PutResult(result.sha256, result.size, created=created)
+
+    def put_bytes(self, data: bytes) -> PutResult:
+        """Store bytes already in memory."""
+        digest = hash_bytes(data)
+        if self._reuse(digest.sha256, digest.size):
+            return PutResult(digest.sha256, digest.size, created=False)
+        fd, tmp = self._temp(f"blob.{digest.sha256[:12]}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return self._publish(tmp, digest)
+
+    def put_file(self, local_path: str) -> PutResult:
+        try:
+            size = os.stat(local_path).st_size
+        except FileNotFoundError:
+            raise NotFound(f"No such file to log: '{local_path}'") from None
+        if size <= SMALL_FILE:
+            with open(local_path, "rb") as f:
+                return self.put_bytes(f.read())
+        return self._put_large(local_path)
+
+    def _put_large(self, local_path: str) -> PutResult:
+        stop = threading.Event()
+        ahead: list = []
+        scout = threading.Thread(
+            target=lambda: ahead.append(hash_file(local_path, stop)), name="cas-scout", daemon=True
+        )
+        scout.start()
+        reused: list = []
+
+        def should_stop() -> bool:
+            # Checked once, as soon as the scout knows the name: an existing blob ends the write.
+            if ahead and not reused:
+                found = ahead[0]
+                reused.append(found is not None and self._reuse(found.sha256, found.size))
+            return bool(reused and reused[0])
+
+        fd, tmp = self._temp("blob.")
+        try:
+            with os.fdopen(fd, "wb") as out, open(local_path, "rb", buffering=0) as src:
+                written = copy_hashing(src, out, should_stop=should_stop)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        finally:
+            stop.set()
+            scout.join()
+        if written is None:
+            os.unlink(tmp)
+            found = ahead[0]
+            return PutResult(found.sha256, found.size, created=False)
+        return self._publish(tmp, written)
+
+    def put_stream(self, stream: BinaryIO) -> PutResult:
+        fd, tmp = self._temp("blob.")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                written = copy_hashing(stream, out)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return self._publish(tmp, written)
+
+    def open_blob(self, sha256: str) -> BinaryIO:
+        try:
+            return open(self.blob_path(sha256), "rb", buffering=0)
+        except FileNotFoundError:
+            raise IntegrityError(f"Blob sha256:{sha256} is missing from {self.uri}") from None
+
+    def iter_blobs(self) -> Iterator[BlobInfo]:
+        try:
+            fans = sorted(os.listdir(self._blobs))
+        except FileNotFoundError:
+            return
+        for fan in fans:
+            try:
+                entries = sorted(os.scandir(os.path.join(self._blobs, fan)), key=lambda e: e.name)
+            except NotADirectoryError:
+                continue
+            for entry in entries:
+                if not is_sha256(entry.name):
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue
+                yield BlobInfo(entry.name, st.st_size, st.st_mtime)
+
+    def delete_blob(self, sha256: str, *, not_touched_after: float) -> bool:
+        path = self.blob_path(sha256)
+        try:
+            if os.stat(path).st_mtime > not_touched_after:
+                return False
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def iter_stale_uploads(self, before: float) -> Iterator[tuple[str, int]]:
+        try:
+            entries = list(os.scandir(self._tmp))
+        except FileNotFoundError:
+            return
+        for entry in sorted(entries, key=lambda e: e.name):
+            try:
+                st = entry.stat()
+            except FileNotFoundError:
+                continue
+            if st.st_mtime < before:
+                yield entry.name, st.st_size
+
+    def remove_stale_upload(self, name: str) -> None:
+        try:
+            os.unlink(os.path.join(self._tmp, os.path.basename(name)))
+        except FileNotFoundError:
+            pass

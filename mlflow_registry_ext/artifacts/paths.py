@@ -1,0 +1,78 @@
+"""Artifact paths: the relative POSIX names files get inside a content-addressed root.
+
+Every path that reaches a store passes through :func:`clean_path`, so a name can never climb out
+of the root (``..``), start at the filesystem root, or smuggle in a NUL or a newline.
+
+Example:
+    >>> clean_path("model//MLmodel")
+    'model/MLmodel'
+    >>> join_paths("1/abc/artifacts", "model", "MLmodel")
+    '1/abc/artifacts/model/MLmodel'
+"""
+
+from __future__ import annotations
+
+from mlflow_registry_ext.errors import InvalidInput
+
+__all__ = ["clean_path", "join_paths", "parent_and_name"]
+
+
+def clean_path(path: str | None, *, what: str = "artifact path") -> str:
+    """``path`` as a canonical relative POSIX path (``""`` for the root).
+
+    Redundant separators and ``.`` segments are dropped; ``..``, absolute paths, backslashes and
+    control characters are refused.
+
+    Args:
+        path: A path as a caller wrote it, or ``None`` for the root.
+        what: How the error message names the value.
+
+    Returns:
+        The path with single ``/`` separators and no leading or trailing ``/``.
+
+    Raises:
+        InvalidInput: The path could name something outside the root, or is not a plain name.
+
+    Example:
+        >>> clean_path("./a/b/")
+        'a/b'
+    """
+    if path is None:
+        return ""
+    if not isinstance(path, str):
+        raise InvalidInput(f"Invalid {what}: expected a string, got {type(path).__name__}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        raise InvalidInput(f"Invalid {what} {path!r}: control characters are not allowed")
+    if "\\" in path:
+        raise InvalidInput(f"Invalid {what} {path!r}: use '/' to separate directories, not '\\'")
+    if path.startswith("/"):
+        raise InvalidInput(f"Invalid {what} {path!r}: it must be relative, not absolute")
+    parts = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            raise InvalidInput(f"Invalid {what} {path!r}: '..' is not allowed")
+        parts.append(part)
+    return "/".join(parts)
+
+
+def join_paths(*paths: str | None) -> str:
+    """Join already clean relative paths, skipping empty ones.
+
+    Example:
+        >>> join_paths("", "a", None, "b/c")
+        'a/b/c'
+    """
+    return "/".join(p for p in paths if p)
+
+
+def parent_and_name(path: str) -> tuple[str, str]:
+    """Split a clean path into its directory (``""`` at the root) and its last segment.
+
+    Example:
+        >>> parent_and_name("a/b/c")
+        ('a/b', 'c')
+    """
+    head, _, tail = path.rpartition("/")
+    return head, tail
