@@ -1,24 +1,33 @@
 """Appending to, reading and checking the audit log.
 
 :func:`append` runs inside the caller's transaction, so an entry is committed together with the
-change it records (or not at all). The chain head row serialises writers: the first statement
-takes its lock (``UPDATE ... SET seq = seq + 1``), so concurrent transactions on any engine queue
-there and can never fork the chain.
+change it records (or not at all). The chain head row serialises writers, so concurrent
+transactions on any engine queue there and can never fork the chain.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
+import multiprocessing
+import os
+import threading
 import time
 import uuid
 from typing import Any, Iterator
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from mlflow_registry_ext import identity
-from mlflow_registry_ext.audit.chain import VerifyResult, decode_body, encode_entry, verify_rows
+from mlflow_registry_ext.audit.chain import (
+    GENESIS_HASH,
+    VerifyResult,
+    decode_body,
+    encode_entry,
+    verify_rows,
+)
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
@@ -48,26 +57,36 @@ class AuditDraft:
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+_SELECT_HEAD = (
+    select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+)
+_UPDATE_HEAD = (
+    update(audit_head)
+    .where(audit_head.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
+_INSERT = audit_log.insert()
+
+
 def append(conn: Connection, drafts: list[AuditDraft]) -> list[AuditEntry]:
     """Chain ``drafts`` onto the log inside the transaction of ``conn``.
 
     The actor, request id and client address come from :mod:`mlflow_registry_ext.identity`.
+    The head row is read ``FOR UPDATE`` (PostgreSQL, MySQL), so concurrent writers queue on it
+    and each links to the one before. SQLite has no row locks and needs none: the registry change
+    (or our ``BEGIN IMMEDIATE``) already holds the database's single write lock.
     """
     if not drafts:
         return []
     who = identity.current()
     now = int(time.time() * 1000)
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=audit_head.c.seq + len(drafts)))
-    last_seq, prev_hash = conn.execute(
-        select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-    ).one()
-    seq = last_seq - len(drafts)
+    seq, prev_hash = conn.execute(_SELECT_HEAD).one()
     rows, entries = [], []
     for draft in drafts:
         seq += 1
         entry_id = uuid.uuid4().hex
         version = None if draft.version is None else str(draft.version)
-        body, digest = encode_entry(
+        fields = dict(
             seq=seq,
             prev_hash=prev_hash,
             timestamp_ms=now,
@@ -83,6 +102,7 @@ def append(conn: Connection, drafts: list[AuditDraft]) -> list[AuditEntry]:
             request_id=who.request_id,
             client_addr=who.client_addr,
         )
+        body, digest = encode_entry(**fields)
         rows.append(
             {
                 "seq": seq,
@@ -97,10 +117,10 @@ def append(conn: Connection, drafts: list[AuditDraft]) -> list[AuditEntry]:
                 "hash": digest,
             }
         )
-        entries.append(_entry_from_body(body, digest))
+        entries.append(AuditEntry(hash=digest, **fields))
         prev_hash = digest
-    conn.execute(audit_log.insert(), rows)
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(hash=prev_hash))
+    conn.execute(_INSERT, rows)
+    conn.execute(_UPDATE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
     enqueue(conn, entries)
     return entries
 
@@ -164,48 +184,113 @@ def iter_all(engine: Engine, batch: int = 5000) -> Iterator[AuditEntry]:
         after = page[-1].seq
 
 
-def verify(engine: Engine, batch: int = 20000) -> VerifyResult:
-    """Check the whole chain, and that the head row agrees with its last entry."""
-    cols = [
-        audit_log.c.seq,
-        audit_log.c.timestamp_ms,
-        audit_log.c.action,
-        audit_log.c.actor,
-        audit_log.c.model,
-        audit_log.c.version,
-        audit_log.c.alias,
-        audit_log.c.body,
-        audit_log.c.hash,
-    ]
+_VERIFY_SQL = (
+    "SELECT seq, timestamp_ms, action, actor, model, version, alias, body, hash "
+    "FROM gov_audit_log WHERE seq >= {start} AND seq <= {end} ORDER BY seq"
+)
+_BATCH = 20000
+# Below this many entries one process is faster than starting helpers.
+_PARALLEL_THRESHOLD = 100_000
+
+
+def _verify_range(engine: Engine, start: int, end: int) -> VerifyResult:
+    """Check entries ``start..end`` against the stored hash of entry ``start - 1``."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        prev_hash = GENESIS_HASH
+        if start > 1:
+            cursor.execute(f"SELECT hash FROM gov_audit_log WHERE seq = {int(start) - 1}")
+            found = cursor.fetchone()
+            if found is None:
+                return VerifyResult(False, 0, start - 1, f"entry {start - 1} is missing", start - 2)
+            prev_hash = found[0]
+        result = VerifyResult(True, 0, head_seq=start - 1, head_hash=prev_hash)
+        checked = 0
+        lo = start
+        # Integers only are formatted into the SQL; batches keep memory flat on long chains.
+        while lo <= end:
+            hi = min(lo + _BATCH - 1, end)
+            cursor.execute(_VERIFY_SQL.format(start=int(lo), end=int(hi)))
+            rows = cursor.fetchall()
+            part = verify_rows(rows, start_seq=lo, prev_hash=result.head_hash)
+            checked += part.checked
+            if not part.ok or part.head_seq != hi:
+                if part.ok:
+                    part = VerifyResult(
+                        False, part.checked, part.head_seq + 1,
+                        f"entries {part.head_seq + 1}..{hi} are missing", part.head_seq,
+                        part.head_hash,
+                    )
+                return dataclasses.replace(part, checked=checked)
+            result = dataclasses.replace(part, checked=checked)
+            lo = hi + 1
+        return result
+    finally:
+        raw.close()
+
+
+def _verify_range_in_child(url: str, start: int, end: int) -> dict:
+    from mlflow_registry_ext.db.engine import get_engine
+
+    return _verify_range(get_engine(url, for_reads=True), start, end).to_dict()
+
+
+def verify(engine: Engine, workers: int | None = None) -> VerifyResult:
+    """Check the whole chain, and that the head row agrees with its last entry.
+
+    Long chains are checked in ranges by several processes when this process may fork (it runs
+    no other threads); each range links to the stored hash before it, so the result is the
+    same as one pass.
+    """
     with engine.connect() as conn:
         head_seq, head_hash = conn.execute(
             select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
         ).one()
-        result = VerifyResult(True, 0)
-        checked = 0
-        last_seq = 0
-        # Keyset pagination keeps memory flat on long chains.
-        while True:
-            rows = conn.execute(
-                select(*cols).where(audit_log.c.seq > last_seq).order_by(audit_log.c.seq).limit(batch)
-            ).all()
-            if not rows:
-                break
-            part = verify_rows(rows, start_seq=last_seq + 1, prev_hash=result.head_hash)
-            checked += part.checked
-            result = dataclasses.replace(part, checked=checked)
-            if not part.ok:
-                return result
-            last_seq = rows[-1][0]
-    if result.head_seq != head_seq or result.head_hash != head_hash:
-        if result.head_seq < head_seq:
-            reason = f"entries {result.head_seq + 1}..{head_seq} are missing"
-        else:
-            reason = f"the chain head (entry {head_seq}) does not match the last entry"
+        max_seq = conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0
+    end = max(head_seq, max_seq)
+    workers = workers or _default_workers(end)
+    if workers > 1:
+        result = _verify_parallel(engine, end, workers)
+    else:
+        result = _verify_range(engine, 1, end) if end else VerifyResult(True, 0)
+    if not result.ok:
+        return result
+    if max_seq > head_seq:
         return dataclasses.replace(
-            result, ok=False, first_bad_seq=result.head_seq + 1 if result.head_seq < head_seq else head_seq, reason=reason
+            result, ok=False, first_bad_seq=head_seq + 1,
+            reason=f"entries after {head_seq} were added outside the chain head",
+        )
+    if result.head_hash != head_hash:
+        return dataclasses.replace(
+            result, ok=False, first_bad_seq=head_seq,
+            reason=f"the chain head does not match entry {head_seq}",
         )
     return result
+
+
+def _default_workers(entries: int) -> int:
+    if entries < _PARALLEL_THRESHOLD or threading.active_count() > 1:
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _verify_parallel(engine: Engine, end: int, workers: int) -> VerifyResult:
+    url = engine.url.render_as_string(hide_password=False)
+    step = -(-end // workers)
+    ranges = [(lo, min(lo + step - 1, end)) for lo in range(1, end + 1, step)]
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(len(ranges), mp_context=ctx) as pool:
+        parts = [VerifyResult(**r) for r in pool.map(_verify_range_in_child, [url] * len(ranges),
+                                                     *zip(*ranges))]
+    checked = 0
+    for part in parts:
+        checked += part.checked
+        if not part.ok:
+            return dataclasses.replace(part, checked=checked)
+    return dataclasses.replace(parts[-1], checked=checked)
 
 
 def alias_history(

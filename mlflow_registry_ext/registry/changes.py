@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 __all__ = ["RowChange", "ChangeCollector"]
@@ -52,16 +52,26 @@ def _loaded(state) -> dict[str, Any]:
     return values
 
 
+_INFO_KEY = "mlflow_registry_ext.changes"
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, flush_context) -> None:
+    # One listener for every session (cheaper than one per session); only sessions a collector
+    # was attached to do any work.
+    collector = session.info.get(_INFO_KEY)
+    if collector is not None:
+        collector.after_flush(session)
+
+
 class ChangeCollector:
-    """Listens to one session's flushes and keeps the row changes in order."""
+    """Keeps the row changes of one session's flushes, in order."""
 
     def __init__(self, session: Session):
         self.changes: list[RowChange] = []
-        from sqlalchemy import event
+        session.info[_INFO_KEY] = self
 
-        event.listen(session, "after_flush", self._after_flush)
-
-    def _after_flush(self, session: Session, _flush_context) -> None:
+    def after_flush(self, session: Session) -> None:
         for obj in session.new:
             state = inspect(obj)
             self.changes.append(RowChange(_table(state), "insert", obj, {}, _loaded(state)))

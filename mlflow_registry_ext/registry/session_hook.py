@@ -30,6 +30,8 @@ def install_audit_hook(inner_store) -> None:
         return
 
     def managed_session_maker(*args, **kwargs):
+        # Every session opened during an operation is watched, even those MLflow marks
+        # read-only: an entry must never depend on MLflow labelling its sessions right.
         op = operation.current()
         if op is None:
             return original(*args, **kwargs)

@@ -123,3 +123,20 @@ def test_concurrent_processes_never_fork_the_chain_or_lose_an_entry(database):
     result = audit_log.verify(store.governance_db.engine)
     assert result.ok, result
     assert result.checked == 1 + 4 * 15
+
+
+def test_parallel_verification_finds_the_same_first_bad_entry(database):
+    db = GovernanceDatabase(database.uri).ensure_schema()
+    _append(db, 30)
+    assert audit_log.verify(db.engine, workers=3).ok
+    with db.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE gov_audit_log SET body = REPLACE(body, :old, :new) WHERE seq = 22"),
+            {"old": '"i":21', "new": '"i":99'},
+        )
+    sequential = audit_log.verify(db.engine, workers=1)
+    parallel = audit_log.verify(db.engine, workers=3)
+    assert (sequential.ok, sequential.first_bad_seq) == (False, 22)
+    assert (parallel.ok, parallel.first_bad_seq, parallel.reason) == (
+        False, 22, sequential.reason
+    )
