@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import threading
@@ -262,7 +263,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
                         f"Artifact '{path}' of {self.artifact_uri} is lost: its blob "
                         f"sha256:{ref.sha256} is missing from {tree.store.uri}"
                     ) from None
-                with src:
+                with contextlib.closing(src):
                     got = copy_hashing(src, out)
             if got.sha256 != ref.sha256 or got.size != ref.size:
                 raise IntegrityError(

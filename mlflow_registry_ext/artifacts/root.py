@@ -1,12 +1,13 @@
 """From a ``cas+...`` URI to its root and the tree prefix inside it.
 
-MLflow appends paths to the artifact root it was given (``<root>/<experiment>/<run>/artifacts``),
-so a repository URI rarely names the root itself. The root is the nearest enclosing location that
-holds a ``cas.json`` marker. When there is none yet, the first write creates it: at the location
-MLflow's layout implies (the part before ``<experiment>/<run id>/artifacts``,
-``<experiment>/models/<model id>/artifacts`` or ``<experiment>/traces/<trace id>/artifacts``), or
-else at the URI itself (``mlflow server --artifacts-destination cas+file:///data`` creates
-``/data``). Roots must not be nested.
+MLflow appends paths to the artifact root it was given (``<root>/<experiment id>/<run
+id>/artifacts``), so a repository URI rarely names the root itself. The root is the nearest
+enclosing location that holds a ``cas.json`` marker. When there is none yet, the first write
+creates it where MLflow's layout implies: the experiment's artifact location (the part before
+``<run id>/artifacts``, ``models/<model id>/artifacts`` or ``traces/<trace id>/artifacts``),
+or its parent when that ends in a numeric experiment id; a URI without that layout is a root
+itself (``mlflow server --artifacts-destination cas+file:///data`` creates ``/data``). Roots must
+not be nested.
 
 Example:
     >>> parse_cas_uri("cas+s3://bucket/mlflow/1/abc/artifacts").segments
@@ -110,18 +111,29 @@ def store_at(location: CasLocation) -> Store:
 
 
 def _inferred_root_length(segments: tuple[str, ...]) -> int:
-    """How many leading segments MLflow's layout says form the root (all, if no layout)."""
-    for i in range(len(segments) - 1, 1, -1):
+    """How many leading segments MLflow's layout says form the root (all, if no layout).
+
+    MLflow puts a run's artifacts at ``<experiment location>/<run id>/artifacts`` and a logged
+    model's at ``<experiment location>/models/<model id>/artifacts``. The experiment location is
+    ``<default artifact root>/<experiment id>`` unless the experiment was given its own, so the
+    root is the experiment location, or its parent when that ends in a numeric experiment id.
+    """
+    for i in range(len(segments) - 1, 0, -1):
         if segments[i] != "artifacts":
             continue
         owner = segments[i - 1]
         if _RUN_ID.match(owner):
-            return i - 2
-        if i >= 3 and (
+            location = i - 1
+        elif i >= 2 and (
             (_MODEL_ID.match(owner) and segments[i - 2] == "models")
             or (_TRACE_ID.match(owner) and segments[i - 2] == "traces")
         ):
-            return i - 3
+            location = i - 2
+        else:
+            continue
+        if location > 0 and segments[location - 1].isdigit():
+            return location - 1
+        return location
     return len(segments)
 
 

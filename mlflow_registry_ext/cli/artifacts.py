@@ -1,10 +1,134 @@
-"""`mlflow-registry-ext artifacts ...`."""
+"""``mlflow-registry-ext artifacts ...``: model digests, verification, garbage collection."""
 
 from __future__ import annotations
 
+import contextlib
+
 import click
+
+from mlflow_registry_ext.cli._context import CheckFailedExit, CliContext, pass_cli
+
+
+def _use_uris(cli: CliContext) -> None:
+    # runs:/ and models:/ URIs resolve through the tracking server and the registry.
+    import mlflow
+
+    if cli.tracking_uri:
+        mlflow.set_tracking_uri(cli.tracking_uri)
+    if cli.registry_uri:
+        mlflow.set_registry_uri(cli.registry_uri)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
 
 
 @click.group()
 def artifacts():
-    """Artifacts commands."""
+    """Content-addressed artifacts: model digests, verification, garbage collection."""
+
+
+@artifacts.command()
+@click.argument("uri")
+@pass_cli
+def digest(cli: CliContext, uri: str):
+    """Print the artifact digest of URI (models:/NAME/VERSION, models:/NAME@ALIAS, runs:/..., cas+...).
+
+    The digest is a SHA-256 over the sorted (path, size, sha256) list of the files.
+    """
+    from mlflow_registry_ext.artifacts.digest import model_digest
+
+    _use_uris(cli)
+    result = model_digest(uri)
+
+    def human(d) -> str:
+        lines = [f"{d.digest}  ({len(d.files)} files, {_size(d.total_size)}, from {d.source})"]
+        lines += [f"  {f.sha256}  {f.size:>12}  {f.path}" for f in d.files]
+        return "\n".join(lines)
+
+    cli.emit(result, human)
+
+
+@artifacts.command()
+@click.argument("uri")
+@click.option(
+    "--digest",
+    "expected_digest",
+    metavar="SHA256",
+    help="Also require this artifact digest (e.g. the version's governance.artifact_digest).",
+)
+@pass_cli
+def verify(cli: CliContext, uri: str, expected_digest: str | None):
+    """Re-hash every file of URI and report each bad one (exit 1 if any)."""
+    from mlflow_registry_ext.artifacts.verify import verify as verify_uri
+
+    _use_uris(cli)
+    report = verify_uri(uri, expected_digest=expected_digest)
+
+    def human(r) -> str:
+        lines = []
+        for p in r.problems:
+            lines.append(f"BAD {p.problem:<10} {p.path}: {p.detail}")
+        if r.digest_matches is False:
+            lines.append(f"DIGEST MISMATCH: expected {r.expected_digest}, found {r.digest}")
+        state = "ok" if r.ok else "FAILED"
+        lines.append(
+            f"{state}: {r.checked} files, {_size(r.bytes_checked)} checked ({r.method}), "
+            f"{len(r.problems)} bad; digest {r.digest or '-'}"
+        )
+        return "\n".join(lines)
+
+    cli.emit(report, human)
+    if not report.ok:
+        bad = len(report.problems)
+        raise CheckFailedExit(
+            f"{bad} bad file(s) under {uri}" if bad else f"artifact digest of {uri} does not match"
+        )
+
+
+@artifacts.command()
+@click.argument("root")
+@click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
+@click.option(
+    "--grace-period",
+    default="24h",
+    show_default=True,
+    metavar="DURATION",
+    help="Keep unreferenced blobs and uploads younger than this (90s, 30m, 24h, 7d); "
+    "longer than any upload.",
+)
+@pass_cli
+def gc(cli: CliContext, root: str, dry_run: bool, grace_period: str):
+    """Delete blobs of ROOT (cas+file:///path, cas+s3://bucket/prefix) that no artifact references."""
+    from mlflow_registry_ext.artifacts.gc import collect_garbage, parse_duration
+
+    grace = parse_duration(grace_period)
+    label = "checking unreferenced blobs" if dry_run else "deleting unreferenced blobs"
+    with contextlib.ExitStack() as stack:
+        bars: list = []
+
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                stderr = click.get_text_stream("stderr")
+                bars.append(stack.enter_context(click.progressbar(length=total, label=label, file=stderr)))
+            bars[0].update(1)
+
+        report = collect_garbage(root, grace_seconds=grace, dry_run=dry_run, progress=progress)
+
+    def human(r) -> str:
+        verb = "would free" if r.dry_run else "freed"
+        return (
+            f"{r.root}: {verb} {_size(r.total_bytes_freed)} "
+            f"({r.blobs_deleted} blobs, {r.uploads_removed} abandoned uploads); "
+            f"{r.blobs_referenced} of {r.blobs_scanned} blobs referenced by {r.tree_entries} "
+            f"files; {r.blobs_in_grace} unreferenced blobs ({_size(r.bytes_in_grace)}) kept "
+            f"within the grace period"
+            + (f"; {r.blobs_missing} referenced blobs MISSING" if r.blobs_missing else "")
+        )
+
+    cli.emit(report, human)

@@ -1,0 +1,136 @@
+"""Which repository really holds the files of an artifact URI, and how failures are reported.
+
+``runs:/`` and ``models:/`` URIs are indirections: MLflow resolves them to the repository of the
+run or of the model version's storage location (in MLflow 3, a model logged with a name lives in
+its logged model's artifacts, not the run's). Reading the manifest of a ``cas+`` root needs that
+repository itself, not the wrapper.
+
+Example:
+    >>> repo, path = resolve("models:/fraud@champion")   # doctest: +SKIP
+    >>> type(repo).__name__, path                        # doctest: +SKIP
+    ('CasArtifactRepository', '')
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.artifact_repo import ArtifactRepository
+
+from mlflow_registry_ext.artifacts.paths import clean_path, join_paths
+from mlflow_registry_ext.errors import (
+    GovernanceError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StorageUnavailable,
+)
+
+__all__ = ["resolve", "walk_files", "coded_errors"]
+
+_CODED = {
+    "RESOURCE_DOES_NOT_EXIST": NotFound,
+    "INVALID_PARAMETER_VALUE": InvalidInput,
+    "BAD_REQUEST": InvalidInput,
+    "PERMISSION_DENIED": PermissionDenied,
+    "UNAUTHENTICATED": PermissionDenied,
+}
+
+
+@contextlib.contextmanager
+def coded_errors(action: str, uri: str):
+    """Re-raise any failure while ``action`` on ``uri`` as one of the package's coded errors."""
+    try:
+        yield
+    except GovernanceError:
+        raise
+    except MlflowException as exc:
+        cls = _CODED.get(exc.error_code, StorageUnavailable)
+        raise cls(f"Cannot {action} {uri}: {exc.message}") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StorageUnavailable(f"Cannot {action} {uri}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - any client library failure (boto3, requests, ...)
+        raise StorageUnavailable(f"Cannot {action} {uri}: {type(exc).__name__}: {exc}") from exc
+
+
+def resolve(artifact_uri: str) -> tuple[ArtifactRepository, str]:
+    """The repository holding ``artifact_uri``'s files and the path of those files inside it.
+
+    Args:
+        artifact_uri: Any MLflow artifact URI: ``runs:/<id>/<path>``, ``models:/<name>/<version>``,
+            ``models:/<name>@<alias>``, ``models:/<model id>``, ``cas+file:``, ``cas+s3:``,
+            ``s3://``, ``file:``, ``mlflow-artifacts:``, ...
+
+    Returns:
+        ``(repository, path)``; ``path`` is ``""`` unless the URI names part of a model.
+
+    Raises:
+        NotFound: The run, model, version or alias does not exist.
+    """
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+    from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+
+    if not isinstance(artifact_uri, str) or not artifact_uri.strip():
+        raise InvalidInput(f"Expected an artifact URI, got {artifact_uri!r}")
+    if ModelsArtifactRepository.is_models_uri(artifact_uri):
+        model_uri, sub = ModelsArtifactRepository.split_models_uri(artifact_uri)
+        repo = ModelsArtifactRepository(model_uri)
+        return _unwrap(repo.repo, clean_path(sub))
+    if RunsArtifactRepository.is_runs_uri(artifact_uri):
+        return _resolve_run(RunsArtifactRepository(artifact_uri), artifact_uri)
+    return _unwrap(get_artifact_repository(artifact_uri), "")
+
+
+def _unwrap(repo: ArtifactRepository, path: str) -> tuple[ArtifactRepository, str]:
+    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+    from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+
+    while True:
+        if isinstance(repo, ModelsArtifactRepository):
+            repo = repo.repo
+        elif isinstance(repo, RunsArtifactRepository):
+            inner, sub = _resolve_run(repo, repo.artifact_uri)
+            repo, path = inner, join_paths(sub, path)
+        else:
+            return repo, path
+
+
+def _resolve_run(repo, uri: str) -> tuple[ArtifactRepository, str]:
+    """A run's own artifacts, or (MLflow 3) the logged model the run logged under that name."""
+    from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+
+    inner = repo.repo
+    if inner.list_artifacts(None):
+        return _unwrap(inner, "")
+    run_id, rel = RunsArtifactRepository.parse_runs_uri(uri)
+    if rel:
+        name, _, rest = rel.partition("/")
+        lookup = getattr(repo, "_get_logged_model_artifact_repo", None)
+        model_repo = lookup(run_id=run_id, name=name) if lookup is not None else None
+        if model_repo is not None:
+            return _unwrap(model_repo, clean_path(rest))
+    return _unwrap(inner, "")
+
+
+def walk_files(repo: ArtifactRepository, path: str) -> list[tuple[str, int | None]]:
+    """Every file at or under ``path`` of a plain repository: ``(path in the repository, size)``."""
+    if path:
+        # MLflow lists nothing under a file, so a file is recognised in its parent's listing.
+        parent = path.rpartition("/")[0] or None
+        for info in repo.list_artifacts(parent):
+            if info.path == path and not info.is_dir:
+                return [(info.path, info.file_size)]
+    files: list[tuple[str, int | None]] = []
+    pending = [path or None]
+    while pending:
+        current = pending.pop()
+        for info in repo.list_artifacts(current):
+            if info.path in (".", current):  # some stores list a directory inside itself
+                continue
+            if info.is_dir:
+                pending.append(info.path)
+            else:
+                files.append((info.path, info.file_size))
+    return sorted(files)
