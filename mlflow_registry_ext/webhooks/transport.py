@@ -20,6 +20,7 @@ import time
 from typing import Mapping, Protocol
 
 import requests
+import urllib3
 
 from mlflow_registry_ext.webhooks.ssrf import BlockedAddress, GuardedHTTPAdapter
 
@@ -157,22 +158,24 @@ class HttpTransport:
         )
 
     def _read_capped(self, response: requests.Response, started: float) -> str:
+        raw = response.raw
+        # read1 returns whatever has arrived, so a receiver trickling bytes cannot hold us past
+        # the deadline (urllib3 < 2 lacks it; small plain reads bound the wait there).
+        read = getattr(raw, "read1", None) or raw.read
         chunks: list[bytes] = []
         size = 0
         try:
-            for chunk in response.iter_content(chunk_size=1024):
+            while size < self.max_response_bytes:
+                if time.monotonic() - started > self.timeout:
+                    raise TransportError(f"Response not read within {self.timeout:g} s", kind="timeout")
+                chunk = read(min(1024, self.max_response_bytes - size), decode_content=True)
+                if not chunk:
+                    break
                 chunks.append(chunk)
                 size += len(chunk)
-                if size >= self.max_response_bytes:
-                    break
-                if time.monotonic() - started > self.timeout:
-                    raise TransportError(
-                        f"Response not read within {self.timeout:g} s", kind="timeout"
-                    )
-        except requests.exceptions.RequestException:
+        except (requests.exceptions.RequestException, OSError, urllib3.exceptions.HTTPError):
             pass  # the status line arrived; a broken body still counts as an answer
-        data = b"".join(chunks)[: self.max_response_bytes]
-        return data.decode("utf-8", errors="replace")
+        return b"".join(chunks)[: self.max_response_bytes].decode("utf-8", errors="replace")
 
     def close(self) -> None:
         with self._lock:
