@@ -68,23 +68,32 @@ _UPDATE_HEAD = (
 _INSERT = audit_log.insert()
 
 
-def append(conn: Connection, drafts: list[AuditDraft]) -> list[AuditEntry]:
+def append(
+    conn: Connection,
+    drafts: list[AuditDraft],
+    *,
+    who: identity.RequestIdentity | None = None,
+    timestamp_ms: int | None = None,
+    entry_ids: list[str] | None = None,
+) -> list[AuditEntry]:
     """Chain ``drafts`` onto the log inside the transaction of ``conn``.
 
-    The actor, request id and client address come from :mod:`mlflow_registry_ext.identity`.
+    The actor, request id and client address come from :mod:`mlflow_registry_ext.identity`
+    unless ``who`` gives them (entries relayed after the fact keep their original actor, time
+    and ids).
     The head row is read ``FOR UPDATE`` (PostgreSQL, MySQL), so concurrent writers queue on it
     and each links to the one before. SQLite has no row locks and needs none: the registry change
     (or our ``BEGIN IMMEDIATE``) already holds the database's single write lock.
     """
     if not drafts:
         return []
-    who = identity.current()
-    now = int(time.time() * 1000)
+    who = who or identity.current()
+    now = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
     seq, prev_hash = conn.execute(_SELECT_HEAD).one()
     rows, entries = [], []
-    for draft in drafts:
+    for index, draft in enumerate(drafts):
         seq += 1
-        entry_id = uuid.uuid4().hex
+        entry_id = entry_ids[index] if entry_ids else uuid.uuid4().hex
         version = None if draft.version is None else str(draft.version)
         fields = dict(
             seq=seq,

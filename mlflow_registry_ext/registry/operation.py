@@ -22,6 +22,7 @@ class Operation:
     alias: str | None = None
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
     entries: list[AuditEntry] = dataclasses.field(default_factory=list)
+    intents: list[str] = dataclasses.field(default_factory=list)
 
 
 _current: contextvars.ContextVar[Operation | None] = contextvars.ContextVar(

@@ -23,8 +23,13 @@ from mlflow_registry_ext.registry.drafts import drafts_for
 __all__ = ["install_audit_hook"]
 
 
-def install_audit_hook(inner_store) -> None:
-    """Wrap ``inner_store.ManagedSessionMaker`` so governed operations are audited in-transaction."""
+def install_audit_hook(inner_store, relay=None) -> None:
+    """Wrap ``inner_store.ManagedSessionMaker`` so governed operations are audited in-transaction.
+
+    With a :class:`~mlflow_registry_ext.registry.pending.PendingRelay` (governance tables in
+    another database), the transaction writes an intent instead, which the relay chains after
+    the commit.
+    """
     original = inner_store.ManagedSessionMaker
     if getattr(original, "_governed", False):
         return
@@ -35,14 +40,14 @@ def install_audit_hook(inner_store) -> None:
         op = operation.current()
         if op is None:
             return original(*args, **kwargs)
-        return _audited(original, op, args, kwargs)
+        return _audited(original, op, relay, args, kwargs)
 
     managed_session_maker._governed = True
     inner_store.ManagedSessionMaker = managed_session_maker
 
 
 @contextlib.contextmanager
-def _audited(original, op, args, kwargs):
+def _audited(original, op, relay, args, kwargs):
     with original(*args, **kwargs) as session:
         collector = ChangeCollector(session)
         yield session
@@ -52,7 +57,11 @@ def _audited(original, op, args, kwargs):
         if not changes:
             return
         _stamp_creator(session, changes)
-        op.entries.extend(audit_log.append(session.connection(), drafts_for(op, changes)))
+        drafts = drafts_for(op, changes)
+        if relay is None:
+            op.entries.extend(audit_log.append(session.connection(), drafts))
+        else:
+            op.intents.append(relay.stage(session.connection(), drafts))
 
 
 def _stamp_creator(session: Session, changes) -> None:

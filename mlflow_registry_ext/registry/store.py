@@ -21,6 +21,7 @@ from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
+from mlflow_registry_ext.registry.pending import PendingRelay
 from mlflow_registry_ext.registry.session_hook import install_audit_hook
 
 __all__ = ["GovernedRegistryStore", "build_inner_store"]
@@ -63,13 +64,13 @@ class GovernedRegistryStore(AbstractStore):
                 f"governed+ needs an SQL registry store; {self.inner_uri!r} gives "
                 f"{type(self._inner).__name__}"
             )
+        self._relay = None
         if self.governance_db.engine.url != self._inner.engine.url:
-            raise InvalidInput(
-                "The governance tables must live in the registry database so that a change and "
-                "its audit entry commit together; unset MLFLOW_GOVERNANCE_DATABASE_URI or point "
-                "it at the registry database"
-            )
-        install_audit_hook(self._inner)
+            # Separate governance database: intents in the registry transaction, relayed after
+            # the commit; intents a dead process left behind are chained now.
+            self._relay = PendingRelay(self._inner.engine, self.governance_db)
+            self._relay.relay()
+        install_audit_hook(self._inner, self._relay)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -97,8 +98,12 @@ class GovernedRegistryStore(AbstractStore):
                 target[key] = str(target[key])
         details = target.pop("details", {})
         op = Operation(action=action, details=details, **target)
-        with operation.running(op):
-            yield op
+        try:
+            with operation.running(op):
+                yield op
+        finally:
+            if self._relay is not None and op.intents:
+                op.entries.extend(self._relay.relay(op.intents))
 
     # -- registered models ------------------------------------------------------------------
 
