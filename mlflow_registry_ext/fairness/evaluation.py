@@ -237,7 +237,7 @@ def _artifacts(
     for check in checks:
         if not check.chart_uri:
             continue
-        path = check.chart_uri.split("/", 3)[3]
+        path = chart_artifact_path(check)
         image = Image.open(io.BytesIO(charts[check.id]))
         image.load()
         name = f"fairness_{check.metric}_{check.sensitive_feature}"

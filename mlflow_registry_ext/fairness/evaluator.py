@@ -98,7 +98,8 @@ class FairnessEvaluator(ModelEvaluator):
             config=dict(evaluator_config or {}),
             model=model,
             predictions=predictions,
-            model_id=kwargs.get("model_id"),
+            # MLflow passes the LoggedModel id when it knows one; a loaded model carries its own.
+            model_id=kwargs.get("model_id") or getattr(model, "model_id", None),
         )
         return EvaluationResult(metrics=metrics, artifacts=artifacts, run_id=run_id)
 

@@ -290,7 +290,10 @@ def _binarize(values: np.ndarray, what: str, pos_label: Any, metric: str) -> np.
     if positive is not None:
         return (values == positive).astype(np.int64)
     if all(_is_zero_one(v) for v in uniques):
-        return (values == 1).astype(np.int64)
+        # 0/1 labels where every row has the other value: a positive label of 0 or 1 still applies.
+        for label in (0, 1):
+            if _same_label(label, pos_label):
+                return (values == label).astype(np.int64)
     raise InvalidInput(
         f"{what} has values {shown}, which do not include the positive label {pos_label!r}; "
         f"{metric} needs binary labels: pass the positive label (pos_label / --pos-label)"
