@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import getpass
 import os
 
@@ -63,9 +64,13 @@ def current_actor() -> str:
 
 
 def _process_actor() -> str:
+    # Read on every call: the variable may change while a process runs (notebooks, tests).
     name = os.environ.get("MLFLOW_TRACKING_USERNAME")
-    if name:
-        return name
+    return name or _os_user()
+
+
+@functools.lru_cache(maxsize=1)
+def _os_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):

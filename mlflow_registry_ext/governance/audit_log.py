@@ -29,6 +29,7 @@ from mlflow_registry_ext.audit.chain import (
     verify_rows,
 )
 from mlflow_registry_ext.db.tables import audit_head, audit_log
+from mlflow_registry_ext.governance import chain_sql
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.webhooks.outbox import enqueue
@@ -66,6 +67,8 @@ _UPDATE_HEAD = (
     .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 )
 _INSERT = audit_log.insert()
+_ROW_KEYS = ("seq", "entry_id", "timestamp_ms", "actor", "action", "model", "version", "alias",
+             "body", "hash")
 
 
 def append(
@@ -89,7 +92,13 @@ def append(
         return []
     who = who or identity.current()
     now = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
-    seq, prev_hash = conn.execute(_SELECT_HEAD).one()
+    fast = chain_sql.for_connection(conn)
+    if fast:
+        with fast.cursor(conn) as cursor:
+            seq, prev_hash, active_webhooks = fast.head(cursor)
+    else:
+        seq, prev_hash = conn.execute(_SELECT_HEAD).one()
+        active_webhooks = None
     rows, entries = [], []
     for index, draft in enumerate(drafts):
         seq += 1
@@ -113,24 +122,19 @@ def append(
         )
         body, digest = encode_entry(**fields)
         rows.append(
-            {
-                "seq": seq,
-                "entry_id": entry_id,
-                "timestamp_ms": now,
-                "actor": who.actor,
-                "action": draft.action,
-                "model": draft.model,
-                "version": version,
-                "alias": draft.alias,
-                "body": body,
-                "hash": digest,
-            }
+            (seq, entry_id, now, who.actor, draft.action, draft.model, version, draft.alias,
+             body, digest)
         )
         entries.append(AuditEntry(hash=digest, **fields))
         prev_hash = digest
-    conn.execute(_INSERT, rows)
-    conn.execute(_UPDATE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
-    enqueue(conn, entries)
+    if fast:
+        with fast.cursor(conn) as cursor:
+            fast.write(cursor, rows, seq, prev_hash)
+    else:
+        conn.execute(_INSERT, [dict(zip(_ROW_KEYS, row)) for row in rows])
+        conn.execute(_UPDATE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
+    if active_webhooks != 0:
+        enqueue(conn, entries)
     return entries
 
 
