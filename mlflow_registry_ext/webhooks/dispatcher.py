@@ -125,7 +125,9 @@ class Dispatcher:
         per_webhook: Requests in flight at once to one subscription (so one slow receiver
             cannot occupy every sender).
         batch_size: Most deliveries claimed at once.
-        lease_seconds: How long a claim lasts; longer than a request can take.
+        lease_seconds: How long a claim lasts: longer than a request can take (15 s to connect,
+            15 s for the answer to start), so a live dispatcher never loses a claim mid-request.
+            Claims are only made for free senders, so no claim waits in a queue.
         poll_interval: Seconds between looks at the outbox while idle.
         disable_after_seconds: Disable a subscription whose attempts all failed for this long.
     """
@@ -142,7 +144,7 @@ class Dispatcher:
         concurrency: int = 16,
         per_webhook: int = 8,
         batch_size: int = 64,
-        lease_seconds: float = 60.0,
+        lease_seconds: float = 45.0,
         poll_interval: float = 0.05,
         disable_after_seconds: float = 5 * 24 * 3600,
         sweep_interval: float = 300.0,
@@ -153,7 +155,7 @@ class Dispatcher:
         self.transport = transport or HttpTransport(pool_size=per_webhook)
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_env()
         self.name = name or default_name()
         self.concurrency = concurrency
         self.per_webhook = per_webhook
@@ -168,8 +170,9 @@ class Dispatcher:
     # -- one cycle, synchronously -----------------------------------------------------------
 
     def run_once(self) -> list[Attempt]:
-        """Claim what is due, send it, record the outcomes; returns the attempts made."""
-        jobs = self.claim(self.batch_size)
+        """Claim what is due (up to one per sender), send it, record the outcomes; returns the
+        attempts made."""
+        jobs = self.claim(min(self.batch_size, self.concurrency))
         if not jobs:
             return []
         if self.concurrency == 1 or len(jobs) == 1:
@@ -213,7 +216,7 @@ class Dispatcher:
                     if unrecorded:
                         self.record(unrecorded)
                         unrecorded = []
-                    room = self.concurrency * 2 - sum(in_flight.values())
+                    room = self.concurrency - sum(in_flight.values())
                     if room > 0:
                         saturated = [w for w, n in in_flight.items() if n >= self.per_webhook]
                         if self.due(exclude=saturated):

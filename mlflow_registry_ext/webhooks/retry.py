@@ -5,7 +5,8 @@ The Standard Webhooks schedule: after a failed attempt wait 5 s, 5 min, 30 min, 
 back is not hit by every delivery at the same instant). That is ten attempts over about three
 days; after the tenth failure the delivery is dead-lettered. A ``Retry-After`` answer (seconds
 or an HTTP date) is honoured: the next attempt is never sooner than the receiver asked, and never
-sooner than the schedule.
+sooner than the schedule. ``MLFLOW_GOVERNANCE_WEBHOOK_RETRY_SCHEDULE`` (comma-separated seconds,
+e.g. ``1,5,30``) replaces the schedule, for receivers that should be retried sooner (and tests).
 
 Example:
     >>> policy = RetryPolicy(jitter=0)
@@ -17,10 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import os
 import random
 from typing import Sequence
 
-__all__ = ["SCHEDULE_SECONDS", "RetryPolicy", "parse_retry_after"]
+__all__ = ["SCHEDULE_SECONDS", "SCHEDULE_ENV", "RetryPolicy", "parse_retry_after"]
+
+SCHEDULE_ENV = "MLFLOW_GOVERNANCE_WEBHOOK_RETRY_SCHEDULE"
 
 SCHEDULE_SECONDS: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 
@@ -59,6 +63,25 @@ class RetryPolicy:
     schedule: Sequence[int] = SCHEDULE_SECONDS
     jitter: float = 0.1
     max_retry_after_s: float = 86400.0
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """The default policy, with the schedule of ``MLFLOW_GOVERNANCE_WEBHOOK_RETRY_SCHEDULE``
+        when set.
+
+        Raises:
+            ValueError: when the variable is not a list of positive numbers of seconds.
+        """
+        text = os.environ.get(SCHEDULE_ENV, "").strip()
+        if not text:
+            return cls()
+        try:
+            schedule = tuple(float(part) for part in text.split(","))
+        except ValueError:
+            schedule = ()
+        if not schedule or any(s <= 0 for s in schedule):
+            raise ValueError(f"{SCHEDULE_ENV} must be comma-separated positive seconds, e.g. 5,300,1800; got {text!r}")
+        return cls(schedule=schedule)
 
     @property
     def max_attempts(self) -> int:

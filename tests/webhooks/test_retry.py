@@ -46,3 +46,16 @@ def test_parse_retry_after():
 def test_attempts_made_counts_from_one():
     with pytest.raises(ValueError):
         RetryPolicy().delay_ms(0)
+
+
+def test_the_schedule_can_be_replaced_from_the_environment(monkeypatch):
+    from mlflow_registry_ext.webhooks.retry import SCHEDULE_ENV
+
+    monkeypatch.setenv(SCHEDULE_ENV, "1, 2.5,30")
+    policy = RetryPolicy.from_env()
+    assert tuple(policy.schedule) == (1.0, 2.5, 30.0) and policy.max_attempts == 4
+    monkeypatch.setenv(SCHEDULE_ENV, "1,-2")
+    with pytest.raises(ValueError, match=SCHEDULE_ENV):
+        RetryPolicy.from_env()
+    monkeypatch.delenv(SCHEDULE_ENV)
+    assert tuple(RetryPolicy.from_env().schedule) == SCHEDULE_SECONDS
