@@ -8,7 +8,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-__all__ = ["AuditEntry", "AliasHistoryItem"]
+__all__ = [
+    "AuditEntry",
+    "AliasHistoryItem",
+    "REQUEST_STATUSES",
+    "OPEN_STATUSES",
+    "ReviewDecision",
+    "ApprovalComment",
+    "ApprovalRequest",
+    "GovernanceStatus",
+    "PromotionResult",
+    "PromotionCheck",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,3 +91,286 @@ class AliasHistoryItem:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+#: Every status an approval request can have. ``pending`` and ``approved`` are *open*: they can
+#: still be decided, cancelled, expire, or (when the policy is satisfied) be applied.
+REQUEST_STATUSES: tuple[str, ...] = ("pending", "approved", "applied", "rejected", "cancelled", "expired")
+
+#: The statuses of a request that is still open.
+OPEN_STATUSES: tuple[str, ...] = ("pending", "approved")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReviewDecision:
+    """A reviewer's standing decision on an approval request (one per reviewer; the newest wins).
+
+    Attributes:
+        reviewer: Who decided.
+        decision: ``approve`` or ``reject``.
+        decided_at_ms: When.
+        comment: The comment given with it, if any.
+        artifact_digest: The version's artifact digest when the decision was given, if known.
+        bound_state_hash: The version's required tags and description when the decision was
+            given (see :func:`mlflow_registry_ext.policy.bound_state_hash`).
+    """
+
+    reviewer: str
+    decision: str
+    decided_at_ms: int
+    comment: str | None = None
+    artifact_digest: str | None = None
+    bound_state_hash: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalComment:
+    """One line of a request's timeline: a comment, or the note given with an action.
+
+    Attributes:
+        author: Who wrote it.
+        kind: ``comment``, ``request``, ``approve``, ``reject`` or ``cancel``.
+        text: The text.
+        created_at_ms: When.
+    """
+
+    author: str
+    kind: str
+    text: str
+    created_at_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalRequest:
+    """A request to put a model version under a protected alias or stage, and its review.
+
+    Attributes:
+        id: Unique id (32 hex digits).
+        model: Registered model name.
+        version: The model version.
+        target_kind: ``alias`` or ``stage``.
+        target: The alias name, or the stage in MLflow's spelling (``Production``).
+        action: ``promote``, ``rollback`` (re-point an alias to its previous version) or
+            ``delete_alias``.
+        status: One of :data:`REQUEST_STATUSES`.
+        requester: Who asked (the authenticated actor, never a value the caller chose).
+        version_creator: Who created the model version.
+        created_at_ms: When it was asked for.
+        updated_at_ms: When its status or approvals last changed.
+        expires_at_ms: When it expires if not applied (from the rule's ``expires_after``).
+        rule: The policy rule that applied when it was made, e.g. ``models[0] (match 'fraud-*')``.
+        policy_digest: SHA-256 of the policy file it was made under.
+        artifact_digest: The version's artifact digest when it was made, if known.
+        from_version: For ``rollback`` and ``delete_alias``: the version the alias pointed to
+            when the request was made.
+        required: Distinct approvals the rule requires.
+        approvals: Approvals that counted at the last change (stale, expired and ineligible
+            ones excluded).
+        applied_at_ms: When it was applied, if it was.
+        applied_by: Who applied it.
+        closed_reason: Why it was closed without being applied (rejected, cancelled, expired).
+        version_created_ms: Creation time of the version it was made for; a version deleted and
+            created again under the same number is another version.
+        decisions: The reviewers' standing decisions.
+        comments: The timeline, oldest first.
+
+    Example:
+        >>> request.status, request.approvals_text, request.alias
+        ('approved', '2/2', 'production')
+    """
+
+    id: str
+    model: str
+    version: str
+    target_kind: str
+    target: str
+    action: str
+    status: str
+    requester: str
+    created_at_ms: int
+    updated_at_ms: int
+    version_creator: str | None = None
+    expires_at_ms: int | None = None
+    rule: str | None = None
+    policy_digest: str | None = None
+    artifact_digest: str | None = None
+    from_version: str | None = None
+    required: int = 0
+    approvals: int = 0
+    applied_at_ms: int | None = None
+    applied_by: str | None = None
+    closed_reason: str | None = None
+    version_created_ms: int | None = None
+    decisions: tuple[ReviewDecision, ...] = ()
+    comments: tuple[ApprovalComment, ...] = ()
+
+    @property
+    def alias(self) -> str | None:
+        """The alias asked for, or ``None`` for a stage."""
+        return self.target if self.target_kind == "alias" else None
+
+    @property
+    def stage(self) -> str | None:
+        """The stage asked for, or ``None`` for an alias."""
+        return self.target if self.target_kind == "stage" else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def approvals_text(self) -> str:
+        """``approvals/required``, e.g. ``1/2``."""
+        return f"{self.approvals}/{self.required}"
+
+    def describe(self) -> str:
+        """E.g. ``version 7 of fraud-model to alias 'production'``."""
+        if self.action == "delete_alias":
+            return f"deleting alias {self.target!r} of {self.model} (now version {self.version})"
+        what = "rolling back alias" if self.action == "rollback" else self.target_kind
+        return f"version {self.version} of {self.model} to {what} {self.target!r}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.update(
+            alias=self.alias,
+            stage=self.stage,
+            approvals_text=self.approvals_text,
+            decisions=[d.to_dict() for d in self.decisions],
+            comments=[c.to_dict() for c in self.comments],
+        )
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ApprovalRequest:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["decisions"] = tuple(ReviewDecision(**d) for d in data.get("decisions") or ())
+        values["comments"] = tuple(ApprovalComment(**c) for c in data.get("comments") or ())
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class GovernanceStatus:
+    """The governance state of one model version, as its read-only ``governance.*`` tags show it.
+
+    Attributes:
+        model: Registered model name.
+        version: Model version.
+        covered: Whether a policy rule protects anything of this model (only then are tags set).
+        rule: The rule that applies, if any.
+        status: ``none``, ``pending``, ``approved``, ``rejected`` or ``expired``.
+        approvals: ``counted/required`` of the newest request (``0/required`` without one).
+        fairness: ``passed``, ``failed`` or ``missing``.
+        artifact_digest: The artifact digest the newest request was made for (before any
+            request: the one recorded when the version was created), if known.
+        request_id: The newest request that is not cancelled, if any.
+        tags: The ``governance.*`` tags as they are set on the version.
+    """
+
+    model: str
+    version: str
+    covered: bool
+    rule: str | None = None
+    status: str = "none"
+    approvals: str | None = None
+    fairness: str | None = None
+    artifact_digest: str | None = None
+    request_id: str | None = None
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GovernanceStatus:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclasses.dataclass(frozen=True)
+class PromotionResult:
+    """What ``promote`` or ``rollback`` changed.
+
+    Attributes:
+        model: Registered model name.
+        version: The version now under the target.
+        target_kind: ``alias`` or ``stage``.
+        target: The alias or stage.
+        action: ``promote`` or ``rollback``.
+        previous_version: What the alias pointed to before (``None``: it was not set).
+        request_id: The approval request that was applied, if the target is protected.
+        override_reason: Set when an admin override forced the change through.
+        audit_seq: The audit entry that records the change.
+        rule: The policy rule that applied, if any.
+    """
+
+    model: str
+    version: str
+    target_kind: str
+    target: str
+    action: str = "promote"
+    previous_version: str | None = None
+    request_id: str | None = None
+    override_reason: str | None = None
+    audit_seq: int | None = None
+    rule: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PromotionResult:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclasses.dataclass(frozen=True)
+class PromotionCheck:
+    """A dry run: would the policy let this change happen now, and if not, what is missing?
+
+    Attributes:
+        model: Registered model name.
+        version: The version.
+        target_kind: ``alias`` or ``stage``.
+        target: The alias or stage.
+        action: ``promote``, ``rollback`` or ``delete_alias``.
+        protected: Whether the policy protects the target at all.
+        allowed: Whether the change would be made now.
+        message: ``allowed``, or what is missing in one line.
+        missing: What is missing, item by item.
+        approvals: ``counted/required`` of the request the verdict is about.
+        request_id: That request, if one is open.
+        rule: The rule that applies, if any.
+    """
+
+    model: str
+    version: str
+    target_kind: str
+    target: str
+    action: str
+    protected: bool
+    allowed: bool
+    message: str
+    missing: tuple[str, ...] = ()
+    approvals: str | None = None
+    request_id: str | None = None
+    rule: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["missing"] = list(self.missing)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PromotionCheck:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["missing"] = tuple(values.get("missing") or ())
+        return cls(**values)

@@ -7,18 +7,28 @@ MLflow's ``AbstractStore`` has concrete defaults and does not enforce abstract m
 
 Every mutating call runs as an :class:`~mlflow_registry_ext.registry.operation.Operation`; the
 session hook appends its audit entry inside the inner store's own transaction.
+
+Changes the policy governs (protected aliases and stages, deleting what they point to, renaming)
+first pass the :class:`~mlflow_registry_ext.governance.enforcement.Gate`; the policy is read once,
+when the store is built. With no policy, or one that protects nothing, no call costs more than a
+flag test and the store behaves exactly like the one it wraps.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 from typing import Any
 
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.governance.approvals import ApprovalStore
 from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
+from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
+from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag
+from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
 from mlflow_registry_ext.registry.pending import PendingRelay
@@ -71,6 +81,12 @@ class GovernedRegistryStore(AbstractStore):
             self._relay = PendingRelay(self._inner.engine, self.governance_db)
             self._relay.relay()
         install_audit_hook(self._inner, self._relay)
+        self.policy = policy_from_env()
+        self.approvals = ApprovalStore(
+            self.policy, self.governance_db, self._inner, on_change=self._status_changed
+        )
+        self.status_tags = StatusTags(self.policy, self.governance_db, self._inner, self.approvals)
+        self.gate = Gate(self.policy, self.governance_db, self._inner, self.approvals, self.status_tags)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -105,6 +121,24 @@ class GovernedRegistryStore(AbstractStore):
             if self._relay is not None and op.intents:
                 op.entries.extend(self._relay.relay(op.intents))
 
+    @contextlib.contextmanager
+    def _governed(self, grant: Grant | None, action: str, **target: Any):
+        """An operation the gate granted: its audit entry names the rule and the request; a
+        claimed request is given back if the change fails."""
+        if grant is not None:
+            target["details"] = {**target.get("details", {}), **grant.audit_details()}
+        try:
+            with self._operation(action, **target) as op:
+                yield op
+        except BaseException:
+            self.gate.failed(grant)
+            raise
+        note_entries(op.entries)
+        self.gate.succeeded(grant)
+
+    def _status_changed(self, model: str, version: str) -> None:
+        self.status_tags.refresh(model, version)
+
     # -- registered models ------------------------------------------------------------------
 
     def create_registered_model(self, name, tags=None, description=None, deployment_job_id=None):
@@ -120,11 +154,14 @@ class GovernedRegistryStore(AbstractStore):
             )
 
     def rename_registered_model(self, name, new_name):
-        with self._operation("registered_model.renamed", model=name, details={"new_name": new_name}):
+        grant = self.gate.before_rename(name, new_name)
+        details = {"new_name": new_name}
+        with self._governed(grant, "registered_model.renamed", model=name, details=details):
             return self._inner.rename_registered_model(name, new_name)
 
     def delete_registered_model(self, name):
-        with self._operation("registered_model.deleted", model=name):
+        grant = self.gate.before_delete_model(name)
+        with self._governed(grant, "registered_model.deleted", model=name):
             return self._inner.delete_registered_model(name)
 
     def search_registered_models(
@@ -165,6 +202,8 @@ class GovernedRegistryStore(AbstractStore):
         local_model_path=None,
         model_id=None,
     ):
+        if self.gate.active:
+            tags = self.gate.tags_for_new_version(name, tags)
         with self._operation("model_version.created", model=name) as op:
             mv = self._inner.create_model_version(
                 name,
@@ -178,23 +217,32 @@ class GovernedRegistryStore(AbstractStore):
             )
         if not mv.user_id and op.entries:
             mv._user_id = op.entries[0].after.get("user_id")
+        if self.gate.active:
+            self.gate.after_version_created(name, mv.version)
         return mv
 
     def update_model_version(self, name, version, description=None):
+        # The description is part of what an approval is bound to.
+        recount = self.gate.needs_recount(name)
         with self._operation("model_version.updated", model=name, version=version):
-            return self._inner.update_model_version(name, version, description=description)
+            result = self._inner.update_model_version(name, version, description=description)
+        if recount:
+            self.gate.after_version_change(name, version)
+        return result
 
     def transition_model_version_stage(self, name, version, stage, archive_existing_versions):
+        grant = self.gate.before_transition(name, version, stage)
         details = {"archive_existing_versions": bool(archive_existing_versions)}
-        with self._operation(
-            "model_version.stage_transitioned", model=name, version=version, details=details
+        with self._governed(
+            grant, "model_version.stage_transitioned", model=name, version=version, details=details
         ):
             return self._inner.transition_model_version_stage(
                 name, version, stage, archive_existing_versions
             )
 
     def delete_model_version(self, name, version):
-        with self._operation("model_version.deleted", model=name, version=version):
+        grant = self.gate.before_delete_version(name, version)
+        with self._governed(grant, "model_version.deleted", model=name, version=version):
             return self._inner.delete_model_version(name, version)
 
     def get_model_version(self, name, version):
@@ -214,33 +262,56 @@ class GovernedRegistryStore(AbstractStore):
         )
 
     def set_model_version_tag(self, name, version, tag):
+        recount = False
+        if self.gate.active:
+            self.gate.check_tag_write(name, tag.key)
+            recount = self.gate.needs_recount(name, tag.key)
         details = {"key": tag.key, "value": tag.value}
         with self._operation(
             "model_version_tag.set", model=name, version=version, details=details
         ):
-            return self._inner.set_model_version_tag(name, version, tag)
+            result = self._inner.set_model_version_tag(name, version, tag)
+        if recount:
+            self.gate.after_version_change(name, version)
+        return result
 
     def delete_model_version_tag(self, name, version, key):
+        recount = False
+        if self.gate.active:
+            self.gate.check_tag_write(name, key)
+            recount = self.gate.needs_recount(name, key)
         with self._operation(
             "model_version_tag.deleted", model=name, version=version, details={"key": key}
         ):
-            return self._inner.delete_model_version_tag(name, version, key)
+            result = self._inner.delete_model_version_tag(name, version, key)
+        if recount:
+            self.gate.after_version_change(name, version)
+        return result
 
     def copy_model_version(self, src_mv, dst_name):
         details = {"copied_from": f"models:/{src_mv.name}/{src_mv.version}"}
+        if any(is_status_tag(key) for key in (src_mv.tags or {})):
+            # The source's governance state says nothing about the copy.
+            src_mv = copy.copy(src_mv)
+            src_mv._tags = {k: v for k, v in src_mv.tags.items() if not is_status_tag(k)}
         with self._operation("model_version.created", model=dst_name, details=details):
-            return self._inner.copy_model_version(src_mv, dst_name)
+            mv = self._inner.copy_model_version(src_mv, dst_name)
+        if self.gate.covering_rule(dst_name) is not None:
+            self.status_tags.refresh(dst_name, mv.version)
+        return mv
 
     # -- aliases ----------------------------------------------------------------------------
 
     def set_registered_model_alias(self, name, alias, version):
-        with self._operation(
-            "model_version_alias.created", model=name, alias=alias, version=version
+        grant = self.gate.before_set_alias(name, alias, version)
+        with self._governed(
+            grant, "model_version_alias.created", model=name, alias=alias, version=version
         ):
             return self._inner.set_registered_model_alias(name, alias, version)
 
     def delete_registered_model_alias(self, name, alias):
-        with self._operation("model_version_alias.deleted", model=name, alias=alias):
+        grant = self.gate.before_delete_alias(name, alias)
+        with self._governed(grant, "model_version_alias.deleted", model=name, alias=alias):
             return self._inner.delete_registered_model_alias(name, alias)
 
     def get_model_version_by_alias(self, name, alias):
@@ -261,7 +332,8 @@ class GovernedRegistryStore(AbstractStore):
         )
 
     def delete_prompt(self, name):
-        with self._operation("prompt.deleted", model=name):
+        grant = self.gate.before_delete_model(name)
+        with self._governed(grant, "prompt.deleted", model=name):
             return self._inner.delete_prompt(name)
 
     def set_prompt_tag(self, name, key, value):
@@ -292,18 +364,21 @@ class GovernedRegistryStore(AbstractStore):
         return self._inner.get_prompt_version(name, version)
 
     def delete_prompt_version(self, name, version):
-        with self._operation("prompt_version.deleted", model=name, version=version):
+        grant = self.gate.before_delete_version(name, version)
+        with self._governed(grant, "prompt_version.deleted", model=name, version=version):
             return self._inner.delete_prompt_version(name, version)
 
     def get_prompt_version_by_alias(self, name, alias):
         return self._inner.get_prompt_version_by_alias(name, alias)
 
     def set_prompt_alias(self, name, alias, version):
-        with self._operation("prompt_alias.created", model=name, alias=alias, version=version):
+        grant = self.gate.before_set_alias(name, alias, version)
+        with self._governed(grant, "prompt_alias.created", model=name, alias=alias, version=version):
             return self._inner.set_prompt_alias(name, alias, version)
 
     def delete_prompt_alias(self, name, alias):
-        with self._operation("prompt_alias.deleted", model=name, alias=alias):
+        grant = self.gate.before_delete_alias(name, alias)
+        with self._governed(grant, "prompt_alias.deleted", model=name, alias=alias):
             return self._inner.delete_prompt_alias(name, alias)
 
     def search_prompt_versions(self, name, max_results=None, page_token=None):
@@ -316,11 +391,15 @@ class GovernedRegistryStore(AbstractStore):
             return self._inner.link_prompts_to_trace(prompt_versions, trace_id)
 
     def set_prompt_version_tag(self, name, version, key, value):
+        if self.gate.active:
+            self.gate.check_tag_write(name, key)
         details = {"key": key, "value": value}
         with self._operation("prompt_version_tag.set", model=name, version=version, details=details):
             return self._inner.set_prompt_version_tag(name, version, key, value)
 
     def delete_prompt_version_tag(self, name, version, key):
+        if self.gate.active:
+            self.gate.check_tag_write(name, key)
         with self._operation(
             "prompt_version_tag.deleted", model=name, version=version, details={"key": key}
         ):

@@ -1,0 +1,982 @@
+"""Approval requests: create, decide, cancel, comment, expire; each state change audited.
+
+A request asks to put one version under one protected alias or stage (``promote``), to re-point
+an alias to the version it pointed to before (``rollback``), or to delete a protected alias
+(``delete_alias``). Eligible reviewers approve or reject it; it becomes ``approved`` once the
+quorum of counting approvals is reached, ``rejected`` on a rejection, ``cancelled`` by its
+requester or an admin, ``expired`` when the rule's ``expires_after`` passes, and ``applied`` when
+the change it asked for is made. ``pending`` and ``approved`` are *open*.
+
+Concurrency: every decision locks the request's row first (``SELECT ... FOR UPDATE``; SQLite
+transactions take the write lock when they begin), and status changes are conditional updates
+(``... WHERE status = 'pending'``), so two reviewers approving at once produce exactly one
+transition, in any number of processes. A reviewer's decision is one row (primary key request and
+reviewer): approving twice counts once.
+
+Example:
+    >>> request = store.approvals.create("fraud-model", "7", alias="production")   # as erin
+    >>> store.approvals.approve(request.id, comment="LGTM").approvals_text         # as alice
+    '1/2'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from typing import Any, Callable, Iterable
+
+from mlflow.entities.model_registry.model_version_stages import get_canonical_stage
+from mlflow.exceptions import MlflowException
+from mlflow.utils.validation import _validate_model_alias_name, _validate_model_alias_name_reserved
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+
+from mlflow_registry_ext import identity
+from mlflow_registry_ext.entities import (
+    OPEN_STATUSES,
+    REQUEST_STATUSES,
+    ApprovalComment,
+    ApprovalRequest,
+    ReviewDecision,
+)
+from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.governance.approval_tables import (
+    comments_table,
+    decisions_table,
+    open_key,
+    requests_table,
+)
+from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.governance.version_state import (
+    VersionState,
+    alias_version,
+    read_digest,
+    read_version,
+)
+from mlflow_registry_ext.policy import (
+    ACTIONS,
+    ApprovalFact,
+    ApprovalRequirement,
+    Decision,
+    FairnessFact,
+    Policy,
+    PromotionFacts,
+    Rule,
+    authorize_reviewer,
+    bound_state_hash,
+    evaluate,
+    format_duration,
+)
+
+__all__ = [
+    "ApprovalStore",
+    "parse_target",
+    "parse_version",
+    "promotion_facts",
+    "requirement_for",
+    "previous_alias_version",
+]
+
+_MAX_COMMENT = 10_000
+
+
+def requirement_for(rule: Rule, action: str) -> ApprovalRequirement:
+    """The approvals ``action`` needs under ``rule`` (rollbacks have their own)."""
+    return rule.rollback.approvals if action == "rollback" else rule.approvals
+
+
+def promotion_facts(
+    request: ApprovalRequest,
+    state: VersionState,
+    *,
+    fairness: Iterable[FairnessFact] = (),
+    current_digest: str | None = None,
+    now_ms: int | None = None,
+) -> PromotionFacts:
+    """The facts :func:`~mlflow_registry_ext.policy.evaluate` judges ``request`` on."""
+    approvals = tuple(
+        ApprovalFact(
+            approver=d.reviewer,
+            decided_at=d.decided_at_ms,
+            artifact_digest=d.artifact_digest,
+            bound_state_hash=d.bound_state_hash,
+        )
+        for d in request.decisions
+        if d.decision == "approve"
+    )
+    return PromotionFacts(
+        model=request.model,
+        version=request.version,
+        target_kind=request.target_kind,
+        target=request.target,
+        requester=request.requester,
+        version_creator=request.version_creator,
+        approvals=approvals,
+        tags=state.tags,
+        description=state.description,
+        fairness=tuple(fairness),
+        current_artifact_digest=current_digest,
+        approved_artifact_digest=request.artifact_digest,
+        now=now_ms,
+        action=request.action,
+    )
+
+
+def previous_alias_version(engine, model: str, alias: str, current: str | None) -> str | None:
+    """The version ``alias`` pointed to before it pointed to ``current``, from the audit log.
+
+    Like ``cd -``: rolling back twice returns to where it started.
+
+    Example:
+        >>> previous_alias_version(engine, "fraud-model", "production", "8")
+        '7'
+    """
+    history = audit_log.alias_history(engine, model, alias)
+    for item in reversed(history):
+        if item.version is not None and item.version != current:
+            return item.version
+    return None
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _clean_comment(text: str | None, *, required: bool = False) -> str | None:
+    if text is None or not str(text).strip():
+        if required:
+            raise InvalidInput("A comment must not be empty")
+        return None
+    text = str(text).strip()
+    if len(text) > _MAX_COMMENT:
+        raise InvalidInput(f"A comment may be at most {_MAX_COMMENT} characters, got {len(text)}")
+    return text
+
+
+def parse_target(alias: str | None, stage: str | None) -> tuple[str, str]:
+    """``("alias", name)`` or ``("stage", canonical stage)``; exactly one must be given.
+
+    Raises:
+        InvalidInput: Neither or both, an alias name MLflow would reject, or an unknown stage.
+
+    Example:
+        >>> parse_target(None, "production")
+        ('stage', 'Production')
+    """
+    if bool(alias) == bool(stage):
+        raise InvalidInput("Give exactly one target: an alias or a stage")
+    if alias:
+        try:
+            _validate_model_alias_name(alias)
+            _validate_model_alias_name_reserved(alias)
+        except MlflowException as exc:
+            raise InvalidInput(exc.message) from None
+        return "alias", alias
+    try:
+        return "stage", get_canonical_stage(stage)
+    except MlflowException as exc:
+        raise InvalidInput(exc.message) from None
+
+
+def parse_version(version: Any) -> str:
+    """A model version number as MLflow stores it (``"7"``); InvalidInput otherwise."""
+    text = str(version).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidInput(f"A model version is a positive whole number, got {version!r}")
+    return str(int(text))
+
+
+class ApprovalStore:
+    """Approval requests of one registry, under one policy.
+
+    Args:
+        policy: The policy, read once per process.
+        db: The governance database.
+        inner_store: The wrapped MLflow store, to read model versions.
+        on_change: Called with ``(model, version)`` after a request's state changed (the
+            registry store refreshes the ``governance.*`` tags there).
+        clock: Milliseconds since the epoch; tests pass their own.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        db: GovernanceDatabase,
+        inner_store: Any,
+        on_change: Callable[[str, str], None] | None = None,
+        clock: Callable[[], int] = _now_ms,
+    ):
+        self.policy = policy
+        self.db = db
+        self.inner = inner_store
+        self.on_change = on_change
+        self.clock = clock
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, request_id: str) -> ApprovalRequest:
+        """The request with its decisions and timeline.
+
+        Raises:
+            NotFound: No request has this id.
+        """
+        self._expire_if_due(request_id)
+        with self.db.reading() as engine, engine.connect() as conn:
+            return self._load(conn, request_id)
+
+    def list(
+        self,
+        model: str | None = None,
+        version: str | int | None = None,
+        status: str | None = None,
+        limit: int = 1000,
+    ) -> list[ApprovalRequest]:
+        """Requests, newest first, with their decisions (``get`` adds the timeline).
+
+        Raises:
+            InvalidInput: An unknown status or a non-positive limit.
+        """
+        if status is not None and status not in REQUEST_STATUSES:
+            raise InvalidInput(f"Unknown status {status!r}; one of: {', '.join(REQUEST_STATUSES)}")
+        if limit <= 0:
+            raise InvalidInput(f"limit must be positive, got {limit}")
+        self.expire_due()
+        t = requests_table
+        stmt = select(t).order_by(t.c.created_at_ms.desc(), t.c.id).limit(limit)
+        if model is not None:
+            stmt = stmt.where(t.c.model == model)
+        if version is not None:
+            stmt = stmt.where(t.c.version == str(version))
+        if status is not None:
+            stmt = stmt.where(t.c.status == status)
+        with self.db.reading() as engine, engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+            decisions = self._decisions(conn, [r["id"] for r in rows])
+        return [_request(r, decisions.get(r["id"], ()), ()) for r in rows]
+
+    def open_requests(
+        self,
+        model: str,
+        version: str | None = None,
+        *,
+        target_kind: str | None = None,
+        target: str | None = None,
+        actions: Iterable[str] | None = None,
+    ) -> list[ApprovalRequest]:
+        """Open requests of a model (a version, a target), newest first, with their decisions."""
+        t = requests_table
+        conds = [t.c.model == model, t.c.status.in_(OPEN_STATUSES)]
+        if version is not None:
+            conds.append(t.c.version == str(version))
+        if target_kind is not None:
+            conds += [t.c.target_kind == target_kind, t.c.target == target]
+        if actions is not None:
+            conds.append(t.c.action.in_(list(actions)))
+        stmt = select(t).where(and_(*conds)).order_by(t.c.created_at_ms.desc(), t.c.id)
+        with self.db.reading() as engine, engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+            if not rows:
+                return []
+            decisions = self._decisions(conn, [r["id"] for r in rows])
+        return [_request(r, decisions.get(r["id"], ()), ()) for r in rows]
+
+    def latest_for_version(self, model: str, version: str) -> ApprovalRequest | None:
+        """The newest request of the version that was not cancelled (what its status tags show)."""
+        t = requests_table
+        stmt = (
+            select(t)
+            .where(t.c.model == model, t.c.version == str(version), t.c.status != "cancelled")
+            .order_by(t.c.created_at_ms.desc(), t.c.id)
+            .limit(1)
+        )
+        with self.db.reading() as engine, engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return _request(row, (), ()) if row else None
+
+    # -- requesting -------------------------------------------------------------------------
+
+    def create(
+        self,
+        model: str,
+        version: str | int,
+        *,
+        alias: str | None = None,
+        stage: str | None = None,
+        action: str = "promote",
+        comment: str | None = None,
+    ) -> ApprovalRequest:
+        """Ask for approval of a change; the actor is the requester.
+
+        Args:
+            model: Registered model name.
+            version: The version to promote; for ``rollback`` the version the alias pointed to
+                before, for ``delete_alias`` the version it points to now.
+            alias: The protected alias (or give ``stage``).
+            stage: The protected stage.
+            action: ``promote``, ``rollback`` or ``delete_alias``.
+            comment: Why.
+
+        Raises:
+            InvalidInput: No target or two, a name MLflow would reject, a target the policy does
+                not protect, or a version that does not fit the action.
+            NotFound: The model version does not exist.
+            AlreadyExists: An open request for the same change exists (its id is named).
+        """
+        if action not in ACTIONS:
+            raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}, got {action!r}")
+        kind, target = parse_target(alias, stage)
+        version = parse_version(version)
+        if action != "promote" and kind != "alias":
+            raise InvalidInput(f"A {action} request applies to an alias, not to a stage")
+        comment = _clean_comment(comment)
+        rule = self._protecting_rule(model, kind, target, action)
+        state = self._version(model, version)
+        from_version = self._check_action(model, version, target, action)
+        digest = None
+        if rule.require.artifact_digest and action != "delete_alias":
+            reading = read_digest(self.inner, model, version)
+            if reading.digest is None:
+                raise InvalidInput(
+                    f"{rule.describe()} binds approvals to the artifact digest, and it is unknown: "
+                    f"{reading.problem}"
+                )
+            digest = reading.digest
+        requirement = requirement_for(rule, action)
+        actor = identity.current_actor()
+        now = self.clock()
+        expires = now + int(requirement.expires_after.total_seconds() * 1000) if requirement.expires_after else None
+        request_id = uuid.uuid4().hex
+        row = {
+            "id": request_id,
+            "model": model,
+            "version": version,
+            "target_kind": kind,
+            "target": target,
+            "action": action,
+            "status": "pending",
+            "open_key": open_key(model, version, kind, target, action),
+            "requester": actor,
+            "version_creator": state.creator,
+            "version_created_ms": state.created_ms,
+            "created_at_ms": now,
+            "updated_at_ms": now,
+            "expires_at_ms": expires,
+            "rule": rule.describe(),
+            "rule_index": rule.index,
+            "policy_digest": self.policy.digest or None,
+            "artifact_digest": digest,
+            "from_version": from_version,
+            "required": requirement.required,
+            "approvals": 0,
+        }
+        draft = AuditDraft(
+            action="approval_request.created",
+            model=model,
+            version=version,
+            alias=target if kind == "alias" else None,
+            after={"status": "pending", **_target_fields(kind, target), "action": action},
+            details={
+                "request_id": request_id,
+                "comment": comment,
+                **self._rule_details(rule),
+                "required": requirement.required,
+                "expires_at_ms": expires,
+                "artifact_digest": digest,
+                "from_version": from_version,
+            },
+        )
+        try:
+            with self.db.transaction() as conn:
+                self._expire(conn, now, model=model)
+                conn.execute(requests_table.insert().values(**row))
+                if comment:
+                    self._note(conn, request_id, actor, "request", comment, now)
+                audit_log.append(conn, [draft])
+        except SqlIntegrityError:
+            existing = self._open_id(model, version, kind, target, action)
+            raise AlreadyExists(
+                f"An approval request for {_describe(model, version, kind, target, action)} is "
+                f"already open: {existing}"
+            ) from None
+        self._changed(model, version)
+        return self.get(request_id)
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def approve(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
+        """Approve as the current actor; approving again renews the same reviewer's approval.
+
+        Raises:
+            NotFound: No such request.
+            InvalidInput: The request is closed (applied, rejected, cancelled, expired), or the
+                version's artifacts changed since it was made.
+            PermissionDenied: The actor is not an eligible reviewer, or is the requester or the
+                version's creator and the rule does not allow self-approval.
+        """
+        return self._decide(request_id, "approve", comment)
+
+    def reject(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
+        """Reject as the current actor: the request becomes ``rejected``. Same errors as approve."""
+        return self._decide(request_id, "reject", comment)
+
+    def _decide(self, request_id: str, decision: str, comment: str | None) -> ApprovalRequest:
+        comment = _clean_comment(comment)
+        request = self.get(request_id)
+        self._require_open(request, "approved" if decision == "approve" else "rejected")
+        rule = self._protecting_rule(request.model, request.target_kind, request.target, request.action)
+        actor = identity.current_actor()
+        authorize_reviewer(
+            rule,
+            actor,
+            requester=request.requester,
+            version_creator=request.version_creator,
+            action=request.action,
+        )
+        state = self._version(request.model, request.version, request)
+        digest = None
+        if decision == "approve" and rule.require.artifact_digest and request.action != "delete_alias":
+            reading = read_digest(self.inner, request.model, request.version)
+            if reading.digest is None:
+                raise InvalidInput(f"Cannot bind the approval to the artifacts: {reading.problem}")
+            if request.artifact_digest and reading.digest != request.artifact_digest:
+                raise InvalidInput(
+                    f"The artifacts of version {request.version} changed since request {request.id} "
+                    "was made; it cannot be approved: make a new request"
+                )
+            digest = reading.digest
+        now = self.clock()
+        bound = bound_state_hash(rule, state.tags, state.description)
+        with self.db.transaction() as conn:
+            row = self._lock(conn, request_id)
+            current = _request(row, (), ())
+            self._require_open(current, "approved" if decision == "approve" else "rejected", now=now)
+            self._upsert_decision(conn, request_id, actor, decision, now, comment, digest, bound)
+            if comment:
+                self._note(conn, request_id, actor, decision, comment, now)
+            decided = dataclasses.replace(current, decisions=self._decisions(conn, [request_id]).get(request_id, ()))
+            drafts = self._decision_drafts(conn, rule, decided, state, decision, actor, comment, now)
+            audit_log.append(conn, drafts)
+        self._changed(request.model, request.version)
+        return self.get(request_id)
+
+    def _decision_drafts(self, conn, rule, request, state, decision, actor, comment, now) -> list[AuditDraft]:
+        base = self._draft_base(rule, request)
+        if decision == "reject":
+            self._close(conn, request, "rejected", f"rejected by {actor}", now)
+            return [
+                dataclasses.replace(
+                    base,
+                    action="approval_request.rejected",
+                    before={"status": request.status},
+                    after={"status": "rejected", "decision": "reject", "reviewer": actor},
+                    details={**base.details, "comment": comment},
+                )
+            ]
+        counted = self._count(rule, request, state, now)
+        status = self._settle(conn, request, counted, now)
+        drafts = [
+            dataclasses.replace(
+                base,
+                action="approval_request.reviewed",
+                before={"status": request.status},
+                after={"status": status, "decision": "approve", "reviewer": actor},
+                details={
+                    **base.details,
+                    "comment": comment,
+                    "approvals": f"{counted.counted}/{counted.required}",
+                    "counted_approvers": list(counted.counted_approvers),
+                    "ignored": [dataclasses.asdict(i) for i in counted.ignored],
+                },
+            )
+        ]
+        if status == "approved" and request.status == "pending":
+            drafts.append(
+                dataclasses.replace(
+                    base,
+                    action="approval_request.approved",
+                    before={"status": "pending"},
+                    after={"status": "approved"},
+                    details={
+                        **base.details,
+                        "approvals": f"{counted.counted}/{counted.required}",
+                        "approvers": list(counted.counted_approvers),
+                    },
+                )
+            )
+        return drafts
+
+    def cancel(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
+        """Withdraw an open request: its requester may, and so may whoever may override the rule.
+
+        Raises:
+            NotFound: No such request.
+            InvalidInput: It is already closed.
+            PermissionDenied: The actor is neither the requester nor an admin of the rule.
+        """
+        comment = _clean_comment(comment)
+        request = self.get(request_id)
+        self._require_open(request, "cancelled")
+        actor = identity.current_actor()
+        rule = self.policy.rule_for(request.model)
+        admin = rule is not None and rule.admin_override.allows(actor)
+        if actor != request.requester and not admin:
+            raise PermissionDenied(
+                f"Only the requester ({request.requester}) or an admin of the rule may cancel request {request_id}"
+            )
+        now = self.clock()
+        with self.db.transaction() as conn:
+            current = _request(self._lock(conn, request_id), (), ())
+            self._require_open(current, "cancelled", now=now)
+            self._close(conn, current, "cancelled", f"cancelled by {actor}", now)
+            if comment:
+                self._note(conn, request_id, actor, "cancel", comment, now)
+            base = self._draft_base(rule, current)
+            audit_log.append(
+                conn,
+                [
+                    dataclasses.replace(
+                        base,
+                        action="approval_request.cancelled",
+                        before={"status": current.status},
+                        after={"status": "cancelled"},
+                        details={**base.details, "comment": comment},
+                    )
+                ],
+            )
+        self._changed(request.model, request.version)
+        return self.get(request_id)
+
+    def comment(self, request_id: str, text: str) -> ApprovalRequest:
+        """Add a comment to the request's timeline, without deciding. Anyone may comment.
+
+        Raises:
+            NotFound: No such request.
+            InvalidInput: An empty comment.
+        """
+        text = _clean_comment(text, required=True)
+        request = self.get(request_id)
+        actor = identity.current_actor()
+        now = self.clock()
+        rule = self.policy.rule_for(request.model)
+        with self.db.transaction() as conn:
+            self._note(conn, request_id, actor, "comment", text, now)
+            base = self._draft_base(rule, request)
+            audit_log.append(
+                conn,
+                [
+                    dataclasses.replace(
+                        base,
+                        action="approval_request.commented",
+                        after={"status": request.status, "comment": text},
+                    )
+                ],
+            )
+        return self.get(request_id)
+
+    # -- what the gate and the registry store call ------------------------------------------
+
+    def claim(self, request: ApprovalRequest, decision: Decision) -> bool:
+        """Mark an open request ``applied`` just before its change is made; False if it was not
+        open any more (someone else applied, cancelled or rejected it meanwhile)."""
+        now = self.clock()
+        t = requests_table
+        with self.db.transaction() as conn:
+            result = conn.execute(
+                update(t)
+                .where(t.c.id == request.id, t.c.status.in_(OPEN_STATUSES))
+                .values(
+                    status="applied",
+                    open_key=None,
+                    applied_at_ms=now,
+                    applied_by=identity.current_actor(),
+                    approvals=decision.counted,
+                    updated_at_ms=now,
+                )
+            )
+        return result.rowcount == 1
+
+    def release(self, request: ApprovalRequest) -> None:
+        """Undo :meth:`claim` when the change failed, so the request can be applied again."""
+        t = requests_table
+        key = open_key(request.model, request.version, request.target_kind, request.target, request.action)
+        restored = {"status": request.status, "applied_at_ms": None, "applied_by": None, "updated_at_ms": self.clock()}
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    update(t).where(t.c.id == request.id, t.c.status == "applied").values(open_key=key, **restored)
+                )
+        except SqlIntegrityError:
+            # A newer request for the same change was opened in the meantime; that one stands.
+            with self.db.transaction() as conn:
+                conn.execute(
+                    update(t)
+                    .where(t.c.id == request.id, t.c.status == "applied")
+                    .values(status="cancelled", closed_reason="the change failed; a newer request replaced it",
+                            applied_at_ms=None, applied_by=None)
+                )
+
+    def close_open(self, model: str, version: str | None, reason: str) -> list[ApprovalRequest]:
+        """Cancel the open requests of a version (or of every version) that is gone or renamed."""
+        if not self.open_requests(model, version):
+            return []
+        now = self.clock()
+        rule = self.policy.rule_for(model)
+        closed = []
+        with self.db.transaction() as conn:
+            t = requests_table
+            conds = [t.c.model == model, t.c.status.in_(OPEN_STATUSES)]
+            if version is not None:
+                conds.append(t.c.version == str(version))
+            rows = conn.execute(select(t).where(and_(*conds)).with_for_update()).mappings().all()
+            drafts = []
+            for row in rows:
+                request = _request(row, (), ())
+                self._close(conn, request, "cancelled", reason, now)
+                base = self._draft_base(rule, request)
+                drafts.append(
+                    dataclasses.replace(
+                        base,
+                        action="approval_request.cancelled",
+                        before={"status": request.status},
+                        after={"status": "cancelled"},
+                        details={**base.details, "reason": reason, "automatic": True},
+                    )
+                )
+                closed.append(request)
+            audit_log.append(conn, drafts)
+        return closed
+
+    def recount(self, model: str, version: str) -> list[ApprovalRequest]:
+        """Count the open requests of a version again after its tags or description changed.
+
+        Approvals given for another state of the version are stale and stop counting, so an
+        ``approved`` request can fall back to ``pending`` (``approval_request.reopened``), and
+        climb back when the state returns to what was approved.
+        """
+        requests = self.open_requests(model, version)
+        if not requests:
+            return []
+        rule = self.policy.rule_for(model)
+        if rule is None:
+            return []
+        state = self._version(model, version)
+        now = self.clock()
+        changed = []
+        with self.db.transaction() as conn:
+            drafts = []
+            for request in requests:
+                if not rule.protects(request.target_kind, request.target):
+                    continue
+                row = self._lock(conn, request.id)
+                current = dataclasses.replace(
+                    _request(row, (), ()), decisions=self._decisions(conn, [request.id]).get(request.id, ())
+                )
+                if not current.is_open:
+                    continue
+                counted = self._count(rule, current, state, now)
+                status = self._settle(conn, current, counted, now)
+                if status != current.status:
+                    base = self._draft_base(rule, current)
+                    action = "approval_request.approved" if status == "approved" else "approval_request.reopened"
+                    reason = (
+                        "the version is again in the state that was approved"
+                        if status == "approved"
+                        else "approvals went stale: a required tag or the description changed"
+                    )
+                    drafts.append(
+                        dataclasses.replace(
+                            base,
+                            action=action,
+                            before={"status": current.status},
+                            after={"status": status},
+                            details={**base.details, "approvals": f"{counted.counted}/{counted.required}", "reason": reason},
+                        )
+                    )
+                    changed.append(current)
+            audit_log.append(conn, drafts)
+        return changed
+
+    def expire_due(self) -> int:
+        """Expire every open request past its deadline; returns how many. Runs lazily before
+        reads and writes, so a request is seen expired everywhere as soon as it is due."""
+        now = self.clock()
+        t = requests_table
+        probe = select(t.c.id).where(t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now).limit(1)
+        with self.db.reading() as engine, engine.connect() as conn:
+            if conn.execute(probe).first() is None:
+                return 0
+        with self.db.transaction() as conn:
+            expired = self._expire(conn, now)
+        for request in expired:
+            self._changed(request.model, request.version)
+        return len(expired)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _expire_if_due(self, request_id: str) -> None:
+        t = requests_table
+        now = self.clock()
+        probe = select(t.c.id).where(t.c.id == request_id, t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now)
+        with self.db.reading() as engine, engine.connect() as conn:
+            if conn.execute(probe).first() is None:
+                return
+        with self.db.transaction() as conn:
+            expired = self._expire(conn, now, request_id=request_id)
+        for request in expired:
+            self._changed(request.model, request.version)
+
+    def _expire(self, conn: Connection, now: int, *, model: str | None = None, request_id: str | None = None):
+        t = requests_table
+        conds = [t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now]
+        if model is not None:
+            conds.append(t.c.model == model)
+        if request_id is not None:
+            conds.append(t.c.id == request_id)
+        rows = conn.execute(select(t).where(and_(*conds)).with_for_update()).mappings().all()
+        expired, drafts = [], []
+        for row in rows:
+            request = _request(row, (), ())
+            rule = self.policy.rule_for(request.model)
+            requirement = requirement_for(rule, request.action) if rule else None
+            after = format_duration(requirement.expires_after) if requirement else None
+            reason = f"not applied within {after}" if after else "past its deadline"
+            if not self._close(conn, request, "expired", reason, now):
+                continue
+            base = self._draft_base(rule, request)
+            drafts.append(
+                dataclasses.replace(
+                    base,
+                    action="approval_request.expired",
+                    before={"status": request.status},
+                    after={"status": "expired"},
+                    details={**base.details, "reason": reason, "automatic": True},
+                )
+            )
+            expired.append(request)
+        audit_log.append(conn, drafts)
+        return expired
+
+    def _close(self, conn: Connection, request: ApprovalRequest, status: str, reason: str, now: int) -> bool:
+        t = requests_table
+        result = conn.execute(
+            update(t)
+            .where(t.c.id == request.id, t.c.status.in_(OPEN_STATUSES))
+            .values(status=status, open_key=None, closed_reason=reason[:1000], updated_at_ms=now)
+        )
+        return result.rowcount == 1
+
+    def _settle(self, conn: Connection, request: ApprovalRequest, counted: Decision, now: int) -> str:
+        """Store the count and move between ``pending`` and ``approved``; the conditional update
+        makes the transition happen once, whoever gets there first."""
+        t = requests_table
+        reached = counted.required > 0 and counted.counted >= counted.required
+        status = "approved" if reached else "pending"
+        values: dict[str, Any] = {"approvals": counted.counted, "updated_at_ms": now}
+        if status != request.status:
+            result = conn.execute(
+                update(t).where(t.c.id == request.id, t.c.status == request.status).values(status=status, **values)
+            )
+            if result.rowcount == 1:
+                return status
+            return request.status
+        conn.execute(update(t).where(t.c.id == request.id).values(**values))
+        return status
+
+    def _count(self, rule: Rule, request: ApprovalRequest, state: VersionState, now: int) -> Decision:
+        digest = request.artifact_digest if rule.require.artifact_digest else None
+        return evaluate(rule, promotion_facts(request, state, current_digest=digest, now_ms=now))
+
+    def _require_open(self, request: ApprovalRequest, wanted: str, *, now: int | None = None) -> None:
+        due = now is not None and request.expires_at_ms is not None and request.expires_at_ms <= now
+        if request.is_open and not due:
+            return
+        status = "expired" if request.is_open else request.status
+        why = f" ({request.closed_reason})" if request.closed_reason else ""
+        raise InvalidInput(f"Approval request {request.id} is {status}{why}; it cannot be {wanted}")
+
+    def _protecting_rule(self, model: str, kind: str, target: str, action: str) -> Rule:
+        rule = self.policy.rule_for(model)
+        if rule is None or not rule.protects(kind, target):
+            where = f"no rule of {self.policy.source} protects it" if self.policy.rules else "no policy is loaded"
+            raise InvalidInput(
+                f"{kind.capitalize()} {target!r} of {model} is not protected ({where}); "
+                "changing it needs no approval"
+            )
+        if action == "delete_alias" and rule.on_delete_alias != "approval":
+            raise InvalidInput(
+                f"{rule.describe()} says on_delete_alias: {rule.on_delete_alias}; deleting alias "
+                f"{target!r} {'needs nothing' if rule.on_delete_alias == 'allow' else 'needs an admin override'}, "
+                "not an approval"
+            )
+        return rule
+
+    def _version(self, model: str, version: str, request: ApprovalRequest | None = None) -> VersionState:
+        try:
+            state = read_version(self.inner, model, version)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise NotFound(f"Model version {model} {version} does not exist") from None
+            raise
+        if request is not None and request.version_created_ms not in (None, state.created_ms):
+            raise InvalidInput(
+                f"Version {version} of {model} was deleted and created again after request "
+                f"{request.id}; the request does not apply to it"
+            )
+        return state
+
+    def _check_action(self, model: str, version: str, alias: str, action: str) -> str | None:
+        if action == "promote":
+            return None
+        current = alias_version(self.inner, model, alias)
+        if current is None:
+            raise InvalidInput(f"Alias {alias!r} of {model} is not set; there is nothing to {action.replace('_', ' ')}")
+        if action == "delete_alias":
+            if current != version:
+                raise InvalidInput(f"Alias {alias!r} of {model} points to version {current}, not {version}")
+            return current
+        with self.db.reading() as engine:
+            previous = previous_alias_version(engine, model, alias, current)
+        if previous is None:
+            raise InvalidInput(f"Alias {alias!r} of {model} has no earlier version in the audit log to roll back to")
+        if previous != version:
+            raise InvalidInput(
+                f"Rolling back alias {alias!r} of {model} returns it to version {previous} "
+                f"(it points to {current} now), not to version {version}"
+            )
+        return current
+
+    def _open_id(self, model, version, kind, target, action) -> str | None:
+        t = requests_table
+        stmt = select(t.c.id).where(t.c.open_key == open_key(model, version, kind, target, action))
+        with self.db.reading() as engine, engine.connect() as conn:
+            return conn.execute(stmt).scalar()
+
+    def _lock(self, conn: Connection, request_id: str):
+        row = conn.execute(
+            select(requests_table).where(requests_table.c.id == request_id).with_for_update()
+        ).mappings().first()
+        if row is None:
+            raise NotFound(f"No approval request with id {request_id!r}")
+        return row
+
+    def _load(self, conn: Connection, request_id: str) -> ApprovalRequest:
+        row = conn.execute(select(requests_table).where(requests_table.c.id == request_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"No approval request with id {request_id!r}")
+        c = comments_table
+        notes = conn.execute(
+            select(c.c.author, c.c.kind, c.c.text, c.c.created_at_ms).where(c.c.request_id == request_id).order_by(c.c.seq)
+        ).all()
+        return _request(
+            row,
+            self._decisions(conn, [request_id]).get(request_id, ()),
+            tuple(ApprovalComment(*n) for n in notes),
+        )
+
+    @staticmethod
+    def _decisions(conn: Connection, ids: list[str]) -> dict[str, tuple[ReviewDecision, ...]]:
+        if not ids:
+            return {}
+        d = decisions_table
+        rows = conn.execute(select(d).where(d.c.request_id.in_(ids)).order_by(d.c.decided_at_ms, d.c.reviewer)).mappings()
+        found: dict[str, list[ReviewDecision]] = {}
+        for r in rows:
+            found.setdefault(r["request_id"], []).append(
+                ReviewDecision(
+                    reviewer=r["reviewer"],
+                    decision=r["decision"],
+                    decided_at_ms=r["decided_at_ms"],
+                    comment=r["comment"],
+                    artifact_digest=r["artifact_digest"],
+                    bound_state_hash=r["bound_state_hash"],
+                )
+            )
+        return {k: tuple(v) for k, v in found.items()}
+
+    @staticmethod
+    def _upsert_decision(conn, request_id, reviewer, decision, now, comment, digest, bound) -> None:
+        d = decisions_table
+        values = {
+            "decision": decision,
+            "decided_at_ms": now,
+            "comment": comment,
+            "artifact_digest": digest,
+            "bound_state_hash": bound,
+        }
+        # The request row is locked, so one reviewer's decisions on it never race; the primary
+        # key stays the backstop.
+        result = conn.execute(update(d).where(d.c.request_id == request_id, d.c.reviewer == reviewer).values(**values))
+        if result.rowcount == 0:
+            conn.execute(d.insert().values(request_id=request_id, reviewer=reviewer, **values))
+
+    @staticmethod
+    def _note(conn, request_id, author, kind, text, now) -> None:
+        conn.execute(
+            comments_table.insert().values(request_id=request_id, author=author, kind=kind, text=text, created_at_ms=now)
+        )
+
+    def _rule_details(self, rule: Rule | None) -> dict[str, Any]:
+        return {"rule": rule.describe() if rule else None, "policy_digest": self.policy.digest or None}
+
+    def _draft_base(self, rule: Rule | None, request: ApprovalRequest) -> AuditDraft:
+        return AuditDraft(
+            action="",
+            model=request.model,
+            version=request.version,
+            alias=request.alias,
+            details={
+                "request_id": request.id,
+                **_target_fields(request.target_kind, request.target),
+                "request_action": request.action,
+                **self._rule_details(rule),
+            },
+        )
+
+    def _changed(self, model: str, version: str) -> None:
+        if self.on_change is not None:
+            self.on_change(model, version)
+
+
+def _target_fields(kind: str, target: str) -> dict[str, str]:
+    return {"alias": target} if kind == "alias" else {"stage": target}
+
+
+def _describe(model: str, version: str, kind: str, target: str, action: str) -> str:
+    if action == "delete_alias":
+        return f"deleting alias {target!r} of {model}"
+    if action == "rollback":
+        return f"rolling back alias {target!r} of {model} to version {version}"
+    return f"version {version} of {model} to {kind} {target!r}"
+
+
+def _request(row, decisions: tuple[ReviewDecision, ...], comments: tuple[ApprovalComment, ...]) -> ApprovalRequest:
+    return ApprovalRequest(
+        id=row["id"],
+        model=row["model"],
+        version=row["version"],
+        target_kind=row["target_kind"],
+        target=row["target"],
+        action=row["action"],
+        status=row["status"],
+        requester=row["requester"],
+        created_at_ms=row["created_at_ms"],
+        updated_at_ms=row["updated_at_ms"],
+        version_creator=row["version_creator"],
+        expires_at_ms=row["expires_at_ms"],
+        rule=row["rule"],
+        policy_digest=row["policy_digest"],
+        artifact_digest=row["artifact_digest"],
+        from_version=row["from_version"],
+        required=row["required"],
+        approvals=row["approvals"],
+        applied_at_ms=row["applied_at_ms"],
+        applied_by=row["applied_by"],
+        closed_reason=row["closed_reason"],
+        decisions=decisions,
+        comments=comments,
+        version_created_ms=row["version_created_ms"],
+    )

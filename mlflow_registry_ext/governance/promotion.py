@@ -1,0 +1,213 @@
+"""Promote, roll back, override, and the dry run of a promotion: one library call each.
+
+Each goes through the governed registry store, so it passes the same gate as a plain
+``MlflowClient`` call or the stock UI; what they add is the choice of request, the rollback's
+target (from the audit log), an admin's reason, and a :class:`~mlflow_registry_ext.entities.
+PromotionResult` that says what happened and which audit entry records it.
+
+Example:
+    >>> promote(store, "fraud-model", "7", alias="production").request_id
+    '9abe382de49a40d9a1d0e5abec447b22'
+    >>> rollback(store, "fraud-model", "production").version      # back to where it was
+    '6'
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+from mlflow.exceptions import MlflowException
+
+from mlflow_registry_ext.entities import PromotionCheck, PromotionResult
+from mlflow_registry_ext.errors import InvalidInput, NotFound
+from mlflow_registry_ext.governance.approvals import parse_target, parse_version, previous_alias_version
+from mlflow_registry_ext.governance.enforcement import GateRequest, gate_request
+from mlflow_registry_ext.governance.version_state import alias_version, read_version
+
+__all__ = ["promote", "rollback", "check_promotion", "admin_override"]
+
+
+@contextlib.contextmanager
+def admin_override(reason: str) -> Iterator[GateRequest]:
+    """Force the registry changes inside the block through the policy, as an admin.
+
+    Only users the rule lists under ``admin_override`` may; the reason is mandatory. Each change
+    the policy would have refused is recorded twice: a ``promotion.overridden`` audit entry
+    (committed before the change, with the reason and what was missing) and the change's own
+    entry, whose ``details.governance.override`` repeats both. Changes the policy allows anyway
+    are made normally (an approved request is still applied).
+
+    Raises:
+        InvalidInput: The reason is blank.
+
+    Example:
+        >>> with admin_override("incident 42: production model leaks PII"):
+        ...     MlflowClient(registry_uri=uri).delete_registered_model_alias("fraud-model", "production")
+    """
+    if not (reason or "").strip():
+        raise InvalidInput("An admin override needs a reason")
+    with gate_request(override_reason=reason) as asked:
+        yield asked
+
+
+def _result(store, asked: GateRequest, model, version, kind, target, action, previous) -> PromotionResult:
+    grant = asked.grant
+    rule = grant.rule.describe() if grant else None
+    if rule is None:
+        found = store.gate.rule_for(model)
+        rule = found.describe() if found else None
+    return PromotionResult(
+        model=model,
+        version=version,
+        target_kind=kind,
+        target=target,
+        action=action,
+        previous_version=previous,
+        request_id=grant.request.id if grant and grant.request else None,
+        override_reason=grant.override["reason"] if grant and grant.override else None,
+        audit_seq=asked.entries[-1].seq if asked.entries else None,
+        rule=rule,
+    )
+
+
+def _named_request(store, request_id: str, model, version, kind, target, action) -> None:
+    request = store.approvals.get(request_id)
+    wanted = (model, version, kind, target, action)
+    found = (request.model, request.version, request.target_kind, request.target, request.action)
+    if found != wanted:
+        raise InvalidInput(f"Approval request {request_id} is for {request.describe()}, not for this change")
+    if not request.is_open:
+        raise InvalidInput(f"Approval request {request_id} is {request.status}; it cannot be applied")
+
+
+def promote(
+    store,
+    model: str,
+    version: str | int,
+    *,
+    alias: str | None = None,
+    stage: str | None = None,
+    request_id: str | None = None,
+    override_reason: str | None = None,
+    archive_existing_versions: bool = False,
+) -> PromotionResult:
+    """Put ``version`` under ``alias`` (or move it to ``stage``), applying its approved request.
+
+    Args:
+        store: The governed registry store.
+        model: Registered model name.
+        version: The version.
+        alias: The alias (or give ``stage``).
+        stage: The stage.
+        request_id: Apply this request (default: any approved request for the change).
+        override_reason: Force it through as an admin if the policy refuses it.
+        archive_existing_versions: For stages: move the versions now in ``stage`` to Archived.
+
+    Raises:
+        PolicyViolation: The policy refuses it; the message names what is missing.
+        InvalidInput: A bad target, or a request that is closed or for another change.
+        NotFound: The version or the request does not exist.
+    """
+    kind, target = parse_target(alias, stage)
+    version = parse_version(version)
+    if request_id:
+        _named_request(store, request_id, model, version, kind, target, "promote")
+    previous = alias_version(store.inner, model, target) if kind == "alias" else None
+    fields: dict[str, Any] = {"action": "promote", "request_id": request_id, "override_reason": override_reason}
+    with gate_request(**fields) as asked:
+        if kind == "alias":
+            store.set_registered_model_alias(model, target, version)
+        else:
+            store.transition_model_version_stage(model, version, target, archive_existing_versions)
+    return _result(store, asked, model, version, kind, target, "promote", previous)
+
+
+def rollback(
+    store,
+    model: str,
+    alias: str,
+    *,
+    request_id: str | None = None,
+    override_reason: str | None = None,
+) -> PromotionResult:
+    """Re-point ``alias`` to the version it pointed to before, in one audited step.
+
+    The previous version comes from the audit log (like ``cd -``: a second rollback returns to
+    where the first started). On a protected alias this needs an approved ``rollback`` request
+    (the rule's ``rollback`` approvals, by default one) or an admin override.
+
+    Raises:
+        InvalidInput: The alias is not set, or has no earlier version in the audit log.
+        NotFound: The model, the earlier version, or the request does not exist.
+        PolicyViolation: The policy refuses it.
+    """
+    kind, alias = parse_target(alias, None)
+    store.get_registered_model(model)
+    current = alias_version(store.inner, model, alias)
+    if current is None:
+        raise InvalidInput(f"Alias {alias!r} of {model} is not set; there is nothing to roll back")
+    with store.governance_db.reading() as engine:
+        previous = previous_alias_version(engine, model, alias, current)
+    if previous is None:
+        raise InvalidInput(f"Alias {alias!r} of {model} has no earlier version in the audit log to roll back to")
+    try:
+        read_version(store.inner, model, previous)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(
+                f"Alias {alias!r} of {model} pointed to version {previous} before, which no longer exists"
+            ) from None
+        raise
+    if request_id:
+        _named_request(store, request_id, model, previous, kind, alias, "rollback")
+    with gate_request(action="rollback", request_id=request_id, override_reason=override_reason) as asked:
+        store.set_registered_model_alias(model, alias, previous)
+    return _result(store, asked, model, previous, kind, alias, "rollback", current)
+
+
+def check_promotion(
+    store,
+    model: str,
+    version: str | int,
+    *,
+    alias: str | None = None,
+    stage: str | None = None,
+    action: str = "promote",
+) -> PromotionCheck:
+    """Would the policy allow this change now? Claims and writes nothing.
+
+    Example:
+        >>> check_promotion(store, "fraud-model", "7", alias="production").message
+        'needs 2 approvals from risk-reviewers, dave; has 1; missing tag training_dataset'
+    """
+    kind, target = parse_target(alias, stage)
+    version = parse_version(version)
+    try:
+        state = read_version(store.inner, model, version)
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(f"Model version {model} {version} does not exist") from None
+        raise
+    rule = store.gate.rule_for(model)
+    base = {"model": model, "version": version, "target_kind": kind, "target": target, "action": action,
+            "rule": rule.describe() if rule else None}
+    protected = rule is not None and rule.protects(kind, target)
+    if action == "delete_alias" and protected and rule.on_delete_alias == "allow":
+        protected = False
+    if not protected:
+        return PromotionCheck(protected=False, allowed=True, message="allowed: not protected", **base)
+    current = alias_version(store.inner, model, target) if kind == "alias" else None
+    if action == "promote" and (current == version if kind == "alias" else state.stage == target):
+        return PromotionCheck(protected=True, allowed=True, message="allowed: already there", **base)
+    assessment = store.gate.assess(rule, kind, target, state, (action,), current)
+    decision = assessment.decision
+    return PromotionCheck(
+        protected=True,
+        allowed=bool(assessment.allowed),
+        message=assessment.message(),
+        missing=tuple(decision.missing) + tuple(assessment.notes if not assessment.allowed else ()),
+        approvals=decision.approvals_text if decision.required else None,
+        request_id=assessment.request.id if assessment.request else None,
+        **base,
+    )
