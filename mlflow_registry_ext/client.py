@@ -21,8 +21,15 @@ import os
 from typing import Iterator
 
 from mlflow_registry_ext.audit.chain import VerifyResult
-from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
-from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.entities import (
+    AliasHistoryItem,
+    ApprovalRequest,
+    AuditEntry,
+    GovernanceStatus,
+    PromotionCheck,
+    PromotionResult,
+)
+from mlflow_registry_ext.errors import InvalidInput, NotFound
 from mlflow_registry_ext.rest_transport import RestTransport
 
 __all__ = ["GovernanceClient"]
@@ -151,3 +158,139 @@ class GovernanceClient:
         with self.database.reading() as engine:
             return audit_log.alias_history(engine, model, alias, audit_log.parse_time(at))
 
+    # -- approvals --------------------------------------------------------------------------
+
+    def _governed_store(self, what: str):
+        if self._rest is not None:
+            raise InvalidInput(
+                f"{what} needs a governed+ registry URI (--registry-uri / MLFLOW_REGISTRY_URI): "
+                "this client talks REST, and the server offers no approval endpoints"
+            )
+        return self.registry_store()
+
+    def request_approval(
+        self,
+        model: str,
+        version: str | int,
+        *,
+        alias: str | None = None,
+        stage: str | None = None,
+        comment: str | None = None,
+        action: str = "promote",
+    ) -> ApprovalRequest:
+        """Ask for approval to put ``version`` under a protected ``alias`` or ``stage``.
+
+        ``action="rollback"`` asks to re-point ``alias`` to its previous version (give that
+        version); ``action="delete_alias"`` asks to delete it (give the version it points to).
+        The requester is the current identity.
+
+        Example:
+            >>> client.request_approval("fraud-model", 7, alias="production").status
+            'pending'
+        """
+        store = self._governed_store("Requesting an approval")
+        return store.approvals.create(model, version, alias=alias, stage=stage, action=action, comment=comment)
+
+    def approve(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
+        """Approve a request as the current identity (approving again renews the approval)."""
+        return self._governed_store("Approving").approvals.approve(request_id, comment)
+
+    def reject(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
+        """Reject a request as the current identity; it is closed as ``rejected``."""
+        return self._governed_store("Rejecting").approvals.reject(request_id, comment)
+
+    def cancel_request(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
+        """Withdraw an open request (its requester, or an admin of the rule)."""
+        return self._governed_store("Cancelling").approvals.cancel(request_id, comment)
+
+    def comment_request(self, request_id: str, text: str) -> ApprovalRequest:
+        """Add a comment to a request's timeline without deciding."""
+        return self._governed_store("Commenting").approvals.comment(request_id, text)
+
+    def get_request(self, request_id: str) -> ApprovalRequest:
+        """One request with its decisions and timeline."""
+        return self._governed_store("Reading a request").approvals.get(request_id)
+
+    def list_requests(
+        self,
+        model: str | None = None,
+        version: str | int | None = None,
+        status: str | None = None,
+        limit: int = 1000,
+    ) -> list[ApprovalRequest]:
+        """Requests, newest first, filtered by model, version and status."""
+        store = self._governed_store("Listing requests")
+        return store.approvals.list(model=model, version=version, status=status, limit=limit)
+
+    # -- status and promotion ---------------------------------------------------------------
+
+    def get_status(self, model: str, version: str | int) -> GovernanceStatus:
+        """The governance state of a version (what its ``governance.*`` tags show)."""
+        return self._governed_store("Reading the status").status_tags.compute(model, str(version))
+
+    def refresh_status(self, model: str, version: str | int) -> GovernanceStatus:
+        """Recompute a version's state and rewrite its ``governance.*`` tags (e.g. after a
+        fairness check was recorded)."""
+        status = self._governed_store("Refreshing the status").status_tags.refresh(model, str(version))
+        if status is None:
+            raise NotFound(f"Model version {model} {version} does not exist")
+        return status
+
+    def check_promotion(
+        self,
+        model: str,
+        version: str | int,
+        *,
+        alias: str | None = None,
+        stage: str | None = None,
+        action: str = "promote",
+    ) -> PromotionCheck:
+        """Dry run: would the policy allow the change now, and what is missing?"""
+        from mlflow_registry_ext.governance import promotion
+
+        store = self._governed_store("Checking a promotion")
+        return promotion.check_promotion(store, model, version, alias=alias, stage=stage, action=action)
+
+    def promote(
+        self,
+        model: str,
+        version: str | int,
+        *,
+        alias: str | None = None,
+        stage: str | None = None,
+        request_id: str | None = None,
+        override_reason: str | None = None,
+        archive_existing_versions: bool = False,
+    ) -> PromotionResult:
+        """Put ``version`` under ``alias`` (or move it to ``stage``), applying its approved request.
+
+        ``override_reason`` forces a refused change through, for users the rule lists under
+        ``admin_override``; it is audited as ``promotion.overridden``.
+        """
+        from mlflow_registry_ext.governance import promotion
+
+        store = self._governed_store("Promoting")
+        return promotion.promote(
+            store,
+            model,
+            version,
+            alias=alias,
+            stage=stage,
+            request_id=request_id,
+            override_reason=override_reason,
+            archive_existing_versions=archive_existing_versions,
+        )
+
+    def rollback(
+        self,
+        model: str,
+        alias: str,
+        *,
+        request_id: str | None = None,
+        override_reason: str | None = None,
+    ) -> PromotionResult:
+        """Re-point ``alias`` to the version it pointed to before, under an approved rollback."""
+        from mlflow_registry_ext.governance import promotion
+
+        store = self._governed_store("Rolling back")
+        return promotion.rollback(store, model, alias, request_id=request_id, override_reason=override_reason)

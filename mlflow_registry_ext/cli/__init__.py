@@ -10,6 +10,7 @@ import sys
 import click
 
 from mlflow_registry_ext.cli._context import CliContext, run_guarded
+from mlflow_registry_ext.cli.approvals import approvals, promote, rollback
 from mlflow_registry_ext.cli.artifacts import artifacts
 from mlflow_registry_ext.cli.audit import audit
 from mlflow_registry_ext.cli.db import db
@@ -39,7 +40,7 @@ def cli(ctx: click.Context, registry_uri: str | None, tracking_uri: str | None, 
     ctx.obj = CliContext(registry_uri=registry_uri, tracking_uri=tracking_uri, as_json=as_json)
 
 
-for _group in (db, audit, policy, fairness, webhooks, artifacts):
+for _group in (db, audit, policy, approvals, promote, rollback, fairness, webhooks, artifacts):
     cli.add_command(_group)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from mlflow_registry_ext.cli._context import CliContext, pass_cli
@@ -65,11 +67,26 @@ def _protects_text(rule: Rule) -> str:
 )
 @click.option("--alias", help="Show only what setting this alias requires.")
 @click.option("--stage", help="Show only what transitioning to this stage requires.")
+@click.option(
+    "--version",
+    "version",
+    help="Dry run for this version: what is still missing to promote it now (needs the registry).",
+)
 @pass_cli
-def show(cli: CliContext, model: str, policy_file: str | None, alias: str | None, stage: str | None):
+def show(
+    cli: CliContext,
+    model: str,
+    policy_file: str | None,
+    alias: str | None,
+    stage: str | None,
+    version: str | None,
+):
     """Show the rule that applies to MODEL and what changing its protected targets requires."""
     if alias and stage:
         raise click.UsageError("give --alias or --stage, not both")
+    if version and policy_file:
+        # The registry store reads the policy from the environment once; make it read this one.
+        os.environ[POLICY_ENV_VAR] = policy_file
     loaded = load_policy(policy_file) if policy_file else Policy()
     rule = loaded.rule_for(model)
     if alias:
@@ -92,7 +109,32 @@ def show(cli: CliContext, model: str, policy_file: str | None, alias: str | None
         "rule": rule.to_dict() if rule else None,
         "requirements": [s.to_dict() for s in summaries],
     }
-    cli.emit(result, lambda r: _show_text(model, loaded, policy_file, rule, summaries))
+    checks = []
+    if version:
+        client = cli.client()
+        checks = [client.check_promotion(model, version, **{kind: target}) for kind, target in targets]
+        result["version"] = version
+        result["checks"] = [c.to_dict() for c in checks]
+
+    def human(_result) -> str:
+        text = _show_text(model, loaded, policy_file, rule, summaries)
+        return text + ("\n" + _checks_text(version, checks) if version else "")
+
+    cli.emit(result, human)
+
+
+def _checks_text(version: str, checks: list) -> str:
+    if not checks:
+        return f"Version {version}: nothing is protected, so nothing is missing"
+    lines = [f"Version {version} now:"]
+    for check in checks:
+        what = f"alias {check.target!r}" if check.target_kind == "alias" else f"stage {check.target!r}"
+        if check.allowed:
+            via = f" (request {check.request_id})" if check.request_id else ""
+            lines.append(f"  {what}: allowed{via}")
+        else:
+            lines.append(f"  {what}: refused: {check.message}")
+    return "\n".join(lines)
 
 
 def _show_text(model: str, loaded: Policy, policy_file: str | None, rule: Rule | None, summaries: list) -> str:
