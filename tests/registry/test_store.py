@@ -129,7 +129,8 @@ def test_model_tags_and_deletions_record_what_was_lost(sqlite_database):
     store.create_registered_model("m", tags=[RegisteredModelTag("owner", "risk")])
     store.create_model_version("m", "s3://b/1", tags=[ModelVersionTag("t", "1")])
     store.set_registered_model_alias("m", "production", "1")
-    store.delete_model_version("m", "1")
+    # An int, as MLflow's REST handler passes it (MLflow 3.10 leaves the alias behind for "1").
+    store.delete_model_version("m", 1)
     store.delete_registered_model("m")
     entries = audit_log.query(store.governance_db.engine, audit_log.AuditQuery())
     deleted_version = entries[3]
@@ -152,6 +153,6 @@ def test_malformed_and_unknown_uris_are_clear_errors(tmp_path):
 
 def test_unreachable_database_is_a_clear_error():
     with pytest.raises(MlflowException) as err:
-        GovernedRegistryStore("governed+postgresql+psycopg://nobody@127.0.0.1:1/none")
+        GovernedRegistryStore("governed+postgresql+psycopg2://nobody@127.0.0.1:1/none")
     assert err.value.error_code in ("TEMPORARILY_UNAVAILABLE", "BAD_REQUEST", "INTERNAL_ERROR")
     assert "127.0.0.1" in err.value.message or "connect" in err.value.message.lower()

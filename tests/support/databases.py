@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 REQUIRE_ENV = "MLFLOW_REGISTRY_EXT_REQUIRE_SERVICES"
 POSTGRES_ADMIN = os.environ.get(
-    "MLFLOW_REGISTRY_EXT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "MLFLOW_REGISTRY_EXT_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 )
 MYSQL_ADMIN = os.environ.get(
     "MLFLOW_REGISTRY_EXT_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test"
