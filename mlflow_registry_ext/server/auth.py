@@ -1,0 +1,128 @@
+"""Authentication for the ``governance`` app: MLflow's basic auth, wrapped, and who the caller is.
+
+``MLFLOW_GOVERNANCE_AUTH=basic`` makes :func:`enable_auth` install MLflow's own basic-auth app
+(``mlflow.server.auth.create_app``: its users, passwords, admin flag and per-model permissions,
+configured as usual with ``MLFLOW_AUTH_CONFIG_PATH``) before anything of ours, so a single
+``--app-name governance`` gives both, and MLflow authenticates every request before our hooks read
+the user.
+
+Example:
+    >>> auth_mode({"MLFLOW_GOVERNANCE_AUTH": "basic"})
+    'basic'
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Mapping
+
+from mlflow_registry_ext.errors import InvalidInput
+
+__all__ = ["AUTH_ENV_VAR", "auth_mode", "enable_auth", "auth_enabled", "authenticated_user", "is_admin",
+           "model_permission"]
+
+AUTH_ENV_VAR = "MLFLOW_GOVERNANCE_AUTH"
+_MODES = ("basic",)
+
+
+def auth_mode(environ: Mapping[str, str] | None = None) -> str | None:
+    """``basic`` or ``None`` (authentication off), from ``MLFLOW_GOVERNANCE_AUTH``.
+
+    Raises:
+        InvalidInput: An unknown value (a typo must not silently turn authentication off).
+    """
+    environ = os.environ if environ is None else environ
+    value = (environ.get(AUTH_ENV_VAR) or "").strip().lower()
+    if value in ("", "none", "off", "false", "0"):
+        return None
+    if value not in _MODES:
+        raise InvalidInput(f"{AUTH_ENV_VAR} must be 'basic' or unset, got {value!r}")
+    return value
+
+
+def enable_auth(app) -> Any | None:
+    """Install MLflow's basic-auth app on ``app`` when ``MLFLOW_GOVERNANCE_AUTH=basic``.
+
+    Returns:
+        What MLflow's auth factory returned (its ASGI app under uvicorn, else the Flask app), or
+        ``None`` when authentication is off.
+    """
+    if auth_mode() is None:
+        return None
+    from mlflow.server.auth import create_app as create_auth_app
+
+    return create_auth_app(app)
+
+
+def _auth_module():
+    module = sys.modules.get("mlflow.server.auth")
+    if module is None or not getattr(module, "_auth_initialized", False):
+        return None
+    return module
+
+
+def auth_enabled() -> bool:
+    """Whether MLflow's basic auth guards this server."""
+    return _auth_module() is not None
+
+
+def authenticated_user() -> str | None:
+    """The user MLflow's basic auth authenticated for the current request, if any."""
+    from flask import g, request
+
+    # Set by MLflow's basic auth (newer 3.x) after it validated the credentials of this request.
+    user = getattr(g, "mlflow_authenticated_user", None)
+    if user:
+        return str(user)
+    auth = _auth_module()
+    if auth is None:
+        return None
+    if auth.is_unprotected_route(request.path):
+        return None
+    # Older MLflow: its before_request hook ran first and refused bad credentials.
+    credentials = request.authorization
+    return credentials.username if credentials and credentials.username else None
+
+
+def is_admin(user: str) -> bool:
+    """Whether ``user`` is an MLflow admin (cached for the request)."""
+    from flask import g
+
+    cache = g.setdefault("_governance_admin", {})
+    if user not in cache:
+        auth = _auth_module()
+        try:
+            cache[user] = bool(auth is not None and auth.store.get_user(user).is_admin)
+        except Exception:  # noqa: BLE001 - an unknown or deleted user is simply not an admin
+            cache[user] = False
+    return cache[user]
+
+
+def model_permission(name: str):
+    """MLflow's permission of the current user on registered model ``name`` (cached per request).
+
+    Uses the resolution of the installed MLflow (resource grants, roles and workspaces where it
+    has them), falling back to the user's grant or the configured default permission.
+    """
+    from flask import g
+
+    cache = g.setdefault("_governance_model_permissions", {})
+    if name not in cache:
+        cache[name] = _resolve_permission(name)
+    return cache[name]
+
+
+def _resolve_permission(name: str):
+    auth = _auth_module()
+    resolve = getattr(auth, "_get_registered_model_permission", None)
+    if resolve is not None:
+        return resolve(name)
+    username = authenticated_user()
+    workspace = getattr(auth, "_workspace_permission_for_registered_model", None)
+    kwargs = {}
+    if workspace is not None:
+        kwargs["workspace_level_permission_func"] = lambda: workspace(username, name)
+    return auth._get_permission_from_store_or_default(
+        lambda: auth.store.get_registered_model_permission(name, username).permission, **kwargs
+    )

@@ -1,0 +1,59 @@
+"""Audit views: list (only what the caller may read), verify, export as JSON Lines, alias history."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, stream_with_context
+
+from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.server.views._values import time_ms
+
+_EXPORT_PAGE = 2000
+
+
+def _query(access, model, version, alias, actor, action, since, until, after_seq, limit):
+    if model is not None:
+        access.require_read(model)
+    return audit_log.AuditQuery(
+        model=model, version=version, alias=alias, actor=actor, action=action,
+        since_ms=time_ms("since", since), until_ms=time_ms("until", until), after_seq=after_seq, limit=limit,
+    )
+
+
+def audit_list(ctx, access, model, version, alias, actor, action, since, until, after_seq, limit):
+    q = _query(access, model, version, alias, actor, action, since, until, after_seq, limit or 1000)
+    with ctx.db.reading() as engine:
+        scanned = audit_log.query(engine, q)
+    entries = [e for e in scanned if access.can_read(e.model)]
+    # A full page may have more after it; the cursor is the last entry scanned, shown or not.
+    cursor = scanned[-1].seq if scanned and len(scanned) == q.limit else None
+    return {"entries": entries, "next_after_seq": cursor}
+
+
+def audit_verify(ctx, access):
+    with ctx.db.reading() as engine:
+        return audit_log.verify(engine)
+
+
+def audit_export(ctx, access, model, version, alias, actor, action, since, until):
+    q = _query(access, model, version, alias, actor, action, since, until, 0, _EXPORT_PAGE)
+
+    def lines():
+        after = 0
+        while True:
+            with ctx.db.reading() as engine:
+                page = audit_log.query(engine, audit_log.AuditQuery(**{**q.__dict__, "after_seq": after}))
+            for entry in page:
+                if access.can_read(entry.model):
+                    yield json.dumps(entry.to_dict(), sort_keys=True) + "\n"
+            if len(page) < _EXPORT_PAGE:
+                return
+            after = page[-1].seq
+
+    return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
+
+
+def alias_history(ctx, access, model, alias, at):
+    with ctx.db.reading() as engine:
+        return {"history": audit_log.alias_history(engine, model, alias, time_ms("at", at))}
