@@ -8,6 +8,9 @@
 * starts the webhook dispatcher: one thread per server process, of which only the holder of the
   ``server-dispatcher`` lease dispatches, so a deployment sends from one process however many
   workers it runs (``webhooks worker`` processes can add capacity beside it);
+* registers the REST API, its OpenAPI document and the reviewer page
+  (:mod:`mlflow_registry_ext.server.blueprint`), and with ``MLFLOW_GOVERNANCE_AUTH=basic`` first
+  installs MLflow's basic-auth app (:mod:`mlflow_registry_ext.server.auth`);
 * returns the ASGI app under uvicorn (MLflow's default) or the Flask app under gunicorn and
   waitress, as MLflow's own basic-auth app does.
 
@@ -21,10 +24,11 @@ import dataclasses
 import logging
 import os
 import re
-import sys
 import uuid
 
 from mlflow_registry_ext import identity
+from mlflow_registry_ext.server.auth import authenticated_user, enable_auth
+from mlflow_registry_ext.server.blueprint import install
 
 __all__ = ["create_app", "EXTENSION_KEY", "GovernanceAppState"]
 
@@ -41,12 +45,14 @@ class GovernanceAppState:
 
     Attributes:
         registry_uri: The registry store URI the server was started with.
+        auth_app: What MLflow's basic-auth factory returned, when ``MLFLOW_GOVERNANCE_AUTH=basic``.
         db: The governance database, when one could be derived from it.
         dispatcher: The background webhook dispatcher of this process.
         pid: The process that started the dispatcher (a forked child starts its own).
     """
 
     registry_uri: str | None
+    auth_app: object | None = None
     db: object | None = None
     dispatcher: object | None = None
     pid: int = 0
@@ -70,13 +76,17 @@ def create_app(app=None):
         app = mlflow_app
     state = app.extensions.get(EXTENSION_KEY)
     if state is None:
-        state = GovernanceAppState(registry_uri=_registry_uri())
+        # MLflow's basic auth goes first, so its hook has authenticated the request before ours
+        # reads the user.
+        auth_app = enable_auth(app)
+        state = GovernanceAppState(registry_uri=_registry_uri(), auth_app=auth_app)
         app.extensions[EXTENSION_KEY] = state
         app.before_request(_bind_identity)
         app.teardown_request(_unbind_identity)
+        install(app)
     if state.pid != os.getpid():
         _start_dispatcher(state)
-    return _served(app)
+    return state.auth_app if state.auth_app is not None else _served(app)
 
 
 def _registry_uri() -> str | None:
@@ -105,30 +115,12 @@ def _start_dispatcher(state: GovernanceAppState) -> None:
     atexit.register(runner.stop, 20.0)
 
 
-def _authenticated_user() -> str | None:
-    from flask import g, request
-
-    # Set by MLflow's basic auth (3.x) after it validated the credentials of this request.
-    user = getattr(g, "mlflow_authenticated_user", None)
-    if user:
-        return str(user)
-    auth = sys.modules.get("mlflow.server.auth")
-    if auth is None or not getattr(auth, "_auth_initialized", False):
-        return None
-    unprotected = getattr(auth, "is_unprotected_route", None)
-    if unprotected is not None and unprotected(request.path):
-        return None
-    # Older MLflow: its before_request hook ran first and refused bad credentials.
-    credentials = request.authorization
-    return credentials.username if credentials and credentials.username else None
-
-
 def _bind_identity():
     from flask import g, request
 
     header = request.headers.get("X-Request-Id", "")
     request_id = header if _REQUEST_ID.match(header) else uuid.uuid4().hex
-    actor = _authenticated_user() or identity.current().actor
+    actor = authenticated_user() or identity.current().actor
     token = identity.set_request(
         identity.RequestIdentity(actor=actor, request_id=request_id, client_addr=request.remote_addr)
     )
