@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from mlflow_registry_ext.governance import promotion
+
+def _promotion():
+    from mlflow_registry_ext.governance import promotion
+
+    return promotion
 
 
 def status_get(ctx, access, model, version):
@@ -10,17 +14,17 @@ def status_get(ctx, access, model, version):
 
 
 def promote(ctx, access, model, version, alias, stage, request_id, override_reason, archive_existing_versions):
-    return promotion.promote(
+    return _promotion().promote(
         ctx.governed_store(), model, version, alias=alias, stage=stage, request_id=request_id,
         override_reason=override_reason, archive_existing_versions=bool(archive_existing_versions),
     )
 
 
 def rollback(ctx, access, model, alias, request_id, override_reason):
-    return promotion.rollback(ctx.governed_store(), model, alias, request_id=request_id,
+    return _promotion().rollback(ctx.governed_store(), model, alias, request_id=request_id,
                               override_reason=override_reason)
 
 
 def promotion_check(ctx, access, model, version, alias, stage, action):
-    return promotion.check_promotion(ctx.governed_store(), model, version, alias=alias, stage=stage,
+    return _promotion().check_promotion(ctx.governed_store(), model, version, alias=alias, stage=stage,
                                      action=action or "promote")
