@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Iterator
 
@@ -30,7 +31,16 @@ from mlflow_registry_ext.entities import (
     PromotionResult,
 )
 from mlflow_registry_ext.errors import InvalidInput, NotFound
+from mlflow_registry_ext.governance.effective_policy import EffectivePolicy
 from mlflow_registry_ext.rest_transport import RestTransport
+from mlflow_registry_ext.webhooks.entities import (
+    Attempt,
+    CreatedWebhook,
+    Delivery,
+    ReplayResult,
+    Webhook,
+)
+from mlflow_registry_ext.webhooks.entities import TestResult as WebhookTestResult
 
 __all__ = ["GovernanceClient"]
 
@@ -160,14 +170,6 @@ class GovernanceClient:
 
     # -- approvals --------------------------------------------------------------------------
 
-    def _governed_store(self, what: str):
-        if self._rest is not None:
-            raise InvalidInput(
-                f"{what} needs a governed+ registry URI (--registry-uri / MLFLOW_REGISTRY_URI): "
-                "this client talks REST, and the server offers no approval endpoints"
-            )
-        return self.registry_store()
-
     def request_approval(
         self,
         model: str,
@@ -182,34 +184,52 @@ class GovernanceClient:
 
         ``action="rollback"`` asks to re-point ``alias`` to its previous version (give that
         version); ``action="delete_alias"`` asks to delete it (give the version it points to).
-        The requester is the current identity.
+        The requester is the current identity (over REST: the authenticated user).
 
         Example:
             >>> client.request_approval("fraud-model", 7, alias="production").status
             'pending'
         """
-        store = self._governed_store("Requesting an approval")
+        if self._rest:
+            body = dict(model=model, version=str(version), alias=alias, stage=stage, comment=comment, action=action)
+            return ApprovalRequest.from_dict(self._rest.call("approval_requests_create", body=body))
+        store = self.registry_store()
         return store.approvals.create(model, version, alias=alias, stage=stage, action=action, comment=comment)
+
+    def _decide(self, operation: str, request_id: str, body: dict) -> ApprovalRequest:
+        data = self._rest.call(operation, path_params={"request_id": request_id}, body=body)
+        return ApprovalRequest.from_dict(data)
 
     def approve(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
         """Approve a request as the current identity (approving again renews the approval)."""
-        return self._governed_store("Approving").approvals.approve(request_id, comment)
+        if self._rest:
+            return self._decide("approval_requests_approve", request_id, {"comment": comment})
+        return self.registry_store().approvals.approve(request_id, comment)
 
     def reject(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
         """Reject a request as the current identity; it is closed as ``rejected``."""
-        return self._governed_store("Rejecting").approvals.reject(request_id, comment)
+        if self._rest:
+            return self._decide("approval_requests_reject", request_id, {"comment": comment})
+        return self.registry_store().approvals.reject(request_id, comment)
 
     def cancel_request(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
         """Withdraw an open request (its requester, or an admin of the rule)."""
-        return self._governed_store("Cancelling").approvals.cancel(request_id, comment)
+        if self._rest:
+            return self._decide("approval_requests_cancel", request_id, {"comment": comment})
+        return self.registry_store().approvals.cancel(request_id, comment)
 
     def comment_request(self, request_id: str, text: str) -> ApprovalRequest:
         """Add a comment to a request's timeline without deciding."""
-        return self._governed_store("Commenting").approvals.comment(request_id, text)
+        if self._rest:
+            return self._decide("approval_requests_comment", request_id, {"text": text})
+        return self.registry_store().approvals.comment(request_id, text)
 
     def get_request(self, request_id: str) -> ApprovalRequest:
         """One request with its decisions and timeline."""
-        return self._governed_store("Reading a request").approvals.get(request_id)
+        if self._rest:
+            data = self._rest.call("approval_requests_get", path_params={"request_id": request_id})
+            return ApprovalRequest.from_dict(data)
+        return self.registry_store().approvals.get(request_id)
 
     def list_requests(
         self,
@@ -219,19 +239,36 @@ class GovernanceClient:
         limit: int = 1000,
     ) -> list[ApprovalRequest]:
         """Requests, newest first, filtered by model, version and status."""
-        store = self._governed_store("Listing requests")
+        if self._rest:
+            query = dict(model=model, version=None if version is None else str(version), status=status,
+                         limit=min(limit, 10_000))
+            found: list[ApprovalRequest] = []
+            while len(found) < limit:
+                data = self._rest.call("approval_requests_list", query=query)
+                found.extend(ApprovalRequest.from_dict(r) for r in data["requests"])
+                if not data.get("next_page_token"):
+                    break
+                query["page_token"] = data["next_page_token"]
+            return found[:limit]
+        store = self.registry_store()
         return store.approvals.list(model=model, version=version, status=status, limit=limit)
 
     # -- status and promotion ---------------------------------------------------------------
 
     def get_status(self, model: str, version: str | int) -> GovernanceStatus:
         """The governance state of a version (what its ``governance.*`` tags show)."""
-        return self._governed_store("Reading the status").status_tags.compute(model, str(version))
+        if self._rest:
+            data = self._rest.call("status_get", query={"model": model, "version": str(version)})
+            return GovernanceStatus.from_dict(data)
+        return self.registry_store().status_tags.compute(model, str(version))
 
     def refresh_status(self, model: str, version: str | int) -> GovernanceStatus:
         """Recompute a version's state and rewrite its ``governance.*`` tags (e.g. after a
         fairness check was recorded)."""
-        status = self._governed_store("Refreshing the status").status_tags.refresh(model, str(version))
+        if self._rest:
+            body = {"model": model, "version": str(version)}
+            return GovernanceStatus.from_dict(self._rest.call("status_refresh", body=body))
+        status = self.registry_store().status_tags.refresh(model, str(version))
         if status is None:
             raise NotFound(f"Model version {model} {version} does not exist")
         return status
@@ -246,9 +283,12 @@ class GovernanceClient:
         action: str = "promote",
     ) -> PromotionCheck:
         """Dry run: would the policy allow the change now, and what is missing?"""
+        if self._rest:
+            query = dict(model=model, version=str(version), alias=alias, stage=stage, action=action)
+            return PromotionCheck.from_dict(self._rest.call("promotion_check", query=query))
         from mlflow_registry_ext.governance import promotion
 
-        store = self._governed_store("Checking a promotion")
+        store = self.registry_store()
         return promotion.check_promotion(store, model, version, alias=alias, stage=stage, action=action)
 
     def promote(
@@ -267,9 +307,13 @@ class GovernanceClient:
         ``override_reason`` forces a refused change through, for users the rule lists under
         ``admin_override``; it is audited as ``promotion.overridden``.
         """
+        if self._rest:
+            body = dict(model=model, version=str(version), alias=alias, stage=stage, request_id=request_id,
+                        override_reason=override_reason, archive_existing_versions=archive_existing_versions)
+            return PromotionResult.from_dict(self._rest.call("promote", body=body))
         from mlflow_registry_ext.governance import promotion
 
-        store = self._governed_store("Promoting")
+        store = self.registry_store()
         return promotion.promote(
             store,
             model,
@@ -290,7 +334,283 @@ class GovernanceClient:
         override_reason: str | None = None,
     ) -> PromotionResult:
         """Re-point ``alias`` to the version it pointed to before, under an approved rollback."""
+        if self._rest:
+            body = dict(model=model, alias=alias, request_id=request_id, override_reason=override_reason)
+            return PromotionResult.from_dict(self._rest.call("rollback", body=body))
         from mlflow_registry_ext.governance import promotion
 
-        store = self._governed_store("Rolling back")
+        store = self.registry_store()
         return promotion.rollback(store, model, alias, request_id=request_id, override_reason=override_reason)
+
+    # -- policy -----------------------------------------------------------------------------
+
+    def effective_policy(self, model: str) -> EffectivePolicy:
+        """The rule ``model`` is under and what changing each protected target requires.
+
+        Example:
+            >>> client.effective_policy("fraud-model").rule_name
+            "models[0] (match 'fraud-*')"
+        """
+        if self._rest:
+            return EffectivePolicy.from_dict(self._rest.call("policy_get", query={"model": model}))
+        from mlflow_registry_ext.governance.effective_policy import effective_policy
+
+        return effective_policy(self.registry_store().policy, model)
+
+    # -- fairness ---------------------------------------------------------------------------
+
+    def record_fairness(
+        self,
+        model: str,
+        version: str | int,
+        data,
+        *,
+        target: str,
+        prediction: str,
+        sensitive: list[str],
+        metrics: list[str] | None = None,
+        thresholds: dict | None = None,
+        dataset_name: str | None = None,
+        check_name: str = "fairness",
+        pos_label=1,
+        intersections: bool = True,
+        log_charts: bool = True,
+    ):
+        """Measure fairness metrics of a version's predictions in ``data`` (a pandas DataFrame)
+        and record them; the policy's thresholds apply. Returns a ``FairnessResult``.
+
+        Over REST the data is sent to the server, which measures and records it.
+
+        Example:
+            >>> client.record_fairness("fraud", 3, frame, target="label", prediction="pred",
+            ...     sensitive=["sex"]).passed
+            True
+        """
+        if self._rest:
+            from mlflow_registry_ext.fairness.records import FairnessCheck
+            from mlflow_registry_ext.fairness.service import FairnessResult
+
+            body = dict(
+                model=model, version=str(version), columns=[str(c) for c in data.columns],
+                data=_rows(data), target=target, prediction=prediction, sensitive=list(sensitive),
+                metrics=list(metrics) if metrics else None, thresholds=thresholds, dataset_name=dataset_name,
+                check_name=check_name, pos_label=pos_label, intersections=intersections, log_charts=log_charts,
+            )
+            result = self._rest.call("fairness_checks_create", body=body)
+            checks = tuple(FairnessCheck.from_dict(c) for c in result["checks"])
+            return FairnessResult(model=result["model"], version=result["version"], checks=checks)
+        from mlflow import MlflowClient
+
+        from mlflow_registry_ext.fairness.data import DatasetInfo
+        from mlflow_registry_ext.fairness.service import evaluate_fairness
+
+        store = self.registry_store()
+        return evaluate_fairness(
+            self.database, model, version, data=data, y_true=target, y_pred=prediction,
+            sensitive_features=list(sensitive), metrics=metrics, thresholds=thresholds, policy=store.policy,
+            dataset=DatasetInfo(name=dataset_name), check_name=check_name, pos_label=pos_label,
+            intersections=intersections, log_charts=log_charts,
+            client=MlflowClient(tracking_uri=self._tracking_uri(), registry_uri=self.registry_uri),
+        )
+
+    def list_fairness(self, model: str, version: str | int, latest: bool = False) -> list:
+        """The fairness checks recorded on a version, oldest first (``latest``: only the newest of
+        each metric, feature and dataset)."""
+        from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore
+
+        if self._rest:
+            data = self._rest.call("fairness_checks_list", query={"model": model, "version": str(version),
+                                                                  "latest": latest})
+            return [FairnessCheck.from_dict(c) for c in data["checks"]]
+        store = FairnessStore(self.database)
+        return store.latest(model, version) if latest else store.list(model, version)
+
+    def get_fairness_check(self, check_id: str):
+        """One recorded fairness check."""
+        from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore
+
+        if self._rest:
+            return FairnessCheck.from_dict(self._rest.call("fairness_checks_get", path_params={"check_id": check_id}))
+        return FairnessStore(self.database).get(check_id)
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    def _webhooks(self):
+        from mlflow_registry_ext.webhooks.service import WebhookService
+
+        return WebhookService(self.database)
+
+    def create_webhook(
+        self,
+        url: str,
+        events: list[str],
+        *,
+        model_filter: str | None = None,
+        secret: str | None = None,
+        signature_scheme: str = "standard",
+        description: str | None = None,
+    ) -> CreatedWebhook:
+        """Subscribe ``url`` to ``events``; the result holds the secret (shown this once)."""
+        if self._rest:
+            body = dict(url=url, events=list(events), model_filter=model_filter, secret=secret,
+                        signature_scheme=signature_scheme, description=description)
+            return _created(self._rest.call("webhooks_create", body=body))
+        return self._webhooks().create(url, events, model_filter=model_filter, secret=secret,
+                                       signature_scheme=signature_scheme, description=description)
+
+    def list_webhooks(self, status: str | None = None) -> list[Webhook]:
+        """Every subscription, oldest first (optionally only ``active`` or ``disabled``)."""
+        if self._rest:
+            return [Webhook(**w) for w in self._rest.call("webhooks_list", query={"status": status})["webhooks"]]
+        return self._webhooks().list(status=status)
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        """One subscription (never its secret)."""
+        if self._rest:
+            return Webhook(**self._rest.call("webhooks_get", path_params={"webhook_id": webhook_id}))
+        return self._webhooks().get(webhook_id)
+
+    def update_webhook(
+        self,
+        webhook_id: str,
+        *,
+        url: str | None = None,
+        events: list[str] | None = None,
+        model_filter: str | None = None,
+        signature_scheme: str | None = None,
+        description: str | None = None,
+        active: bool | None = None,
+    ) -> Webhook:
+        """Change a subscription (``None`` keeps a field; ``active`` resumes or pauses it)."""
+        fields = dict(url=url, events=None if events is None else list(events), model_filter=model_filter,
+                      signature_scheme=signature_scheme, description=description, active=active)
+        if self._rest:
+            return Webhook(**self._rest.call("webhooks_update", path_params={"webhook_id": webhook_id}, body=fields))
+        return self._webhooks().update(webhook_id, **fields)
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Delete a subscription with its queued deliveries and delivery log."""
+        if self._rest:
+            self._rest.call("webhooks_delete", path_params={"webhook_id": webhook_id})
+            return
+        self._webhooks().delete(webhook_id)
+
+    def test_webhook(self, webhook_id: str, event_type: str | None = None) -> WebhookTestResult:
+        """Send a signed example event now and report what the receiver answered."""
+        if self._rest:
+            data = self._rest.call("webhooks_test", path_params={"webhook_id": webhook_id}, body={"event": event_type})
+            return WebhookTestResult(**data)
+        return self._webhooks().test(webhook_id, event_type=event_type)
+
+    def rotate_webhook_secret(
+        self, webhook_id: str, *, secret: str | None = None, grace_seconds: int | None = None
+    ) -> CreatedWebhook:
+        """Replace the secret (the old one signs too for ``grace_seconds``, default 24 h)."""
+        if self._rest:
+            body = {"secret": secret, "grace_seconds": grace_seconds}
+            return _created(self._rest.call("webhooks_rotate_secret", path_params={"webhook_id": webhook_id},
+                                            body=body))
+        from mlflow_registry_ext.webhooks.service import DEFAULT_GRACE_SECONDS
+
+        grace = DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds
+        return self._webhooks().rotate_secret(webhook_id, secret=secret, grace_seconds=grace)
+
+    def replay_webhook(self, webhook_id: str, since: str | int, until: str | int | None = None) -> ReplayResult:
+        """Queue again every event of ``[since, until]`` the subscription wants."""
+        if self._rest:
+            body = {"since": None if since is None else str(since), "until": None if until is None else str(until)}
+            return ReplayResult(**self._rest.call("webhooks_replay", path_params={"webhook_id": webhook_id},
+                                                  body=body))
+        return self._webhooks().replay(webhook_id, since=since, until=until)
+
+    def list_deliveries(
+        self,
+        webhook_id: str | None = None,
+        status: str | None = None,
+        event_type: str | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """Deliveries, newest first, filtered by subscription, status or event type."""
+        if self._rest:
+            query = dict(webhook_id=webhook_id, status=status, event_type=event_type, limit=limit)
+            return [Delivery(**d) for d in self._rest.call("deliveries_list", query=query)["deliveries"]]
+        return self._webhooks().deliveries(webhook_id=webhook_id, status=status, event_type=event_type, limit=limit)
+
+    def get_delivery(self, delivery_id: str) -> Delivery:
+        """One delivery."""
+        if self._rest:
+            return Delivery(**self._rest.call("deliveries_get", path_params={"delivery_id": delivery_id}))
+        return self._webhooks().get_delivery(delivery_id)
+
+    def delivery_attempts(self, delivery_id: str) -> list[Attempt]:
+        """Every attempt of a delivery, first to last."""
+        if self._rest:
+            data = self._rest.call("deliveries_attempts", path_params={"delivery_id": delivery_id})
+            return [Attempt(**a) for a in data["attempts"]]
+        return self._webhooks().attempts(delivery_id)
+
+    def redeliver(self, delivery_id: str) -> Delivery:
+        """Queue a delivery again (same body, same ``webhook-id``); a dispatcher sends it."""
+        if self._rest:
+            return Delivery(**self._rest.call("deliveries_redeliver", path_params={"delivery_id": delivery_id},
+                                              body={}))
+        return self._webhooks().redeliver(delivery_id)
+
+    # -- artifacts --------------------------------------------------------------------------
+
+    def artifact_digest(self, model: str, version: str | int) -> dict:
+        """The artifact digest of a model version and the files it covers (as a dict:
+        ``digest``, ``files``, ``file_count``, ``total_size``, ``source``, ``uri``)."""
+        if self._rest:
+            return self._rest.call("artifacts_digest", query={"model": model, "version": str(version)})
+        from mlflow_registry_ext.artifacts.digest import model_digest
+
+        with self._stores_in_use():
+            return model_digest(f"models:/{model}/{version}").to_dict()
+
+    def verify_artifacts(self, model: str, version: str | int, expected_digest: str | None = None) -> dict:
+        """Re-hash every artifact file of a model version (as a dict: ``ok``, ``problems``, ...)."""
+        if self._rest:
+            body = {"model": model, "version": str(version), "expected_digest": expected_digest}
+            return self._rest.call("artifacts_verify", body=body)
+        from mlflow_registry_ext.artifacts.verify import verify
+
+        with self._stores_in_use():
+            return verify(f"models:/{model}/{version}", expected_digest=expected_digest).to_dict()
+
+    def _tracking_uri(self) -> str:
+        from mlflow_registry_ext.governance.database import inner_registry_uri
+
+        return self.tracking_uri or inner_registry_uri(self.registry_uri)
+
+    @contextlib.contextmanager
+    def _stores_in_use(self):
+        # models:/ and runs:/ URIs resolve through MLflow's process-wide URIs.
+        import mlflow
+
+        previous = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
+        mlflow.set_tracking_uri(self._tracking_uri())
+        mlflow.set_registry_uri(self.registry_uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(previous[0])
+            mlflow.set_registry_uri(previous[1])
+
+
+def _created(data: dict) -> CreatedWebhook:
+    return CreatedWebhook(webhook=Webhook(**data["webhook"]), secret=data["secret"])
+
+
+def _rows(frame) -> list[list]:
+    """A DataFrame's rows as plain JSON values (NaN as null)."""
+    import math
+
+    def plain(value):
+        if hasattr(value, "item") and callable(value.item):
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return [[plain(v) for v in row] for row in frame.itertuples(index=False, name=None)]

@@ -28,6 +28,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     "approval_requests_comment": ("POST", "/approval-requests/<request_id>/comment"),
     # a model version's governance state, and changing protected targets
     "status_get": ("GET", "/status"),
+    "status_refresh": ("POST", "/status/refresh"),
     "promote": ("POST", "/promote"),
     "rollback": ("POST", "/rollback"),
     "promotion_check": ("GET", "/promote/check"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mlflow_registry_ext.errors import NotFound
+
 
 def _promotion():
     from mlflow_registry_ext.governance import promotion
@@ -11,6 +13,13 @@ def _promotion():
 
 def status_get(ctx, access, model, version):
     return ctx.governed_store().status_tags.compute(model, version)
+
+
+def status_refresh(ctx, access, model, version):
+    status = ctx.governed_store().status_tags.refresh(model, version)
+    if status is None:
+        raise NotFound(f"Model version {model} {version} does not exist")
+    return status
 
 
 def promote(ctx, access, model, version, alias, stage, request_id, override_reason, archive_existing_versions):
