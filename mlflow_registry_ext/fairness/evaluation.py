@@ -74,7 +74,7 @@ def run_evaluation(
         )
     y_pred = _predictions(model, dataset, predictions)
     features = _features(dataset)
-    sensitive = _sensitive(config["sensitive_features"], features, len(y_true))
+    sensitive = _sensitive(config.get("sensitive_features"), features, len(y_true))
     target_name = dataset.targets_name or "targets"
     prediction_name = dataset.predictions_name or predictions or "predictions"
     measurements = measure(

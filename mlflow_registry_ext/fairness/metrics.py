@@ -223,6 +223,8 @@ def sensitive_frame(sensitive_features: Any, data: pd.DataFrame | None = None, n
 def _as_frame(sensitive_features: Any, data: pd.DataFrame | None) -> pd.DataFrame:
     if isinstance(sensitive_features, str):
         sensitive_features = [sensitive_features]
+    if sensitive_features is None or (isinstance(sensitive_features, (list, tuple)) and not sensitive_features):
+        raise InvalidInput("No sensitive feature given: name at least one sensitive column")
     if isinstance(sensitive_features, pd.DataFrame):
         return sensitive_features.reset_index(drop=True)
     if isinstance(sensitive_features, pd.Series):
@@ -247,8 +249,6 @@ def _as_frame(sensitive_features: Any, data: pd.DataFrame | None) -> pd.DataFram
                 f"{', '.join(map(str, data.columns))})"
             )
         return data[list(sensitive_features)].reset_index(drop=True)
-    if sensitive_features is None:
-        raise InvalidInput("No sensitive feature given: name at least one sensitive column")
     return pd.DataFrame({"sensitive_feature": _as_1d(sensitive_features, "sensitive_feature")})
 
 
@@ -401,6 +401,8 @@ def measure(
         >>> [m.sensitive_feature for m in measure(y, p, sens, ["selection_rate"])]
         ['sex', 'race', 'race&sex']
     """
+    if isinstance(metrics, str):
+        metrics = [metrics]
     specs = [METRICS[check_metric_name(m)] for m in dict.fromkeys(metrics)]
     if not specs:
         raise InvalidInput("No fairness metric requested")
@@ -470,8 +472,9 @@ def _measure_frame(specs: list[MetricSpec], y_true, y_pred, frame: pd.DataFrame)
     name = feature_key(frame.columns)
     components = list(dict.fromkeys(c for spec in specs for c in spec.components))
     try:
+        # Group sizes come from pandas: each metric MetricFrame evaluates costs a pass over the rows.
         mf = flm.MetricFrame(
-            metrics={**{c: _COMPONENTS[c] for c in components}, "count": flm.count},
+            metrics={c: _COMPONENTS[c] for c in components},
             y_true=y_true,
             y_pred=y_pred,
             sensitive_features=frame,
@@ -481,6 +484,10 @@ def _measure_frame(specs: list[MetricSpec], y_true, y_pred, frame: pd.DataFrame)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"Cannot compute {', '.join(s.name for s in specs)} on {name}: {exc}") from exc
     rows = list(mf.by_group.iterrows())
+    sizes = {
+        (key if isinstance(key, tuple) else (key,)): int(size)
+        for key, size in frame.groupby(list(frame.columns), sort=True).size().items()
+    }
     results = []
     for spec in specs:
         what = f"{spec.name} on {name}"
@@ -494,7 +501,7 @@ def _measure_frame(specs: list[MetricSpec], y_true, y_pred, frame: pd.DataFrame)
             by_group.append(
                 GroupValue(
                     group=dict(zip(frame.columns, labels)),
-                    count=int(row["count"]),
+                    count=sizes[labels],
                     values={
                         c: _finite(row[c], f"{what} for group {', '.join(labels)!r}") for c in spec.components
                     },

@@ -148,6 +148,8 @@ def read_inputs(
 
 def choose_metrics(metrics: Sequence[str] | None, thresholds: Thresholds) -> list[str]:
     """The metrics asked for; else those a threshold or the policy names; else the defaults."""
+    if isinstance(metrics, str):
+        return [metrics]
     if metrics:
         return list(dict.fromkeys(metrics))
     return thresholds.metrics or list(DEFAULT_METRICS)

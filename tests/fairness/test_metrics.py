@@ -241,3 +241,11 @@ def test_a_positive_label_absent_from_zero_one_labels(frame):
     assert [g.values["selection_rate"] for g in flipped.by_group] == pytest.approx(
         [1 - g.values["selection_rate"] for g in plain.by_group]
     )
+
+
+def test_no_sensitive_feature_and_a_single_metric_name(frame):
+    for nothing in (None, [], ()):
+        with pytest.raises(InvalidInput, match="No sensitive feature given"):
+            sensitive_frame(nothing, frame)
+    [m] = measure(frame["label"], frame["prediction"], sensitive_frame("sex", frame), "accuracy", intersections=False)
+    assert m.metric == "accuracy"
