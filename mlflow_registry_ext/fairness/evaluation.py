@@ -30,7 +30,7 @@ from mlflow_registry_ext.fairness.evaluator import metric_key
 from mlflow_registry_ext.fairness.metrics import measure, sensitive_frame
 from mlflow_registry_ext.fairness.plots import chart_artifact_path, log_chart, render_chart
 from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore
-from mlflow_registry_ext.fairness.service import build_checks, choose_metrics
+from mlflow_registry_ext.fairness.service import build_checks, choose_metrics, existing_version
 from mlflow_registry_ext.fairness.thresholds import resolve_thresholds
 from mlflow_registry_ext.governance.database import GOVERNED_PREFIX, GovernanceDatabase
 from mlflow_registry_ext.policy import POLICY_ENV_VAR, Policy, load_policy
@@ -267,7 +267,7 @@ def registered_versions(client, config: Mapping[str, Any], model_id: str | None)
     if version is not None and not name:
         raise InvalidInput("evaluator_config['model_version'] needs evaluator_config['model_name']")
     if name and version is not None:
-        _existing_version(client, str(name), str(version))
+        existing_version(client, str(name), str(version))
         return [(str(name), str(version))]
     linked = _linked_versions(client, model_id)
     if name:
@@ -293,15 +293,6 @@ def _parse_models_uri(client, uri: str) -> tuple[str, str]:
             raise NotFound(f"Model {match['name']} has no alias {match['alias']!r}") from exc
         return match["name"], str(found.version)
     return match["name"], match["version"]
-
-
-def _existing_version(client, name: str, version: str):
-    try:
-        return client.get_model_version(name, version)
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise NotFound(f"Model version {name} {version} does not exist") from exc
-        raise
 
 
 def _linked_versions(client, model_id: str | None) -> list[tuple[str, str]]:

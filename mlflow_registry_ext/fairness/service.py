@@ -39,6 +39,7 @@ __all__ = [
     "read_inputs",
     "build_checks",
     "attach_charts",
+    "existing_version",
     "evaluate_fairness",
 ]
 
@@ -202,7 +203,12 @@ def attach_charts(client, run_id: str, checks: Iterable[FairnessCheck]) -> list[
     ]
 
 
-def _model_version(client, model: str, version: str):
+def existing_version(client, model: str, version: str):
+    """The registry's model version.
+
+    Raises:
+        NotFound: It does not exist.
+    """
     try:
         return client.get_model_version(model, version)
     except MlflowException as exc:
@@ -288,7 +294,7 @@ def evaluate_fairness(
     version = str(version)
     if not check_name or not str(check_name).strip():
         raise InvalidInput("check_name must not be empty")
-    model_version = _model_version(client, model, version)
+    model_version = existing_version(client, model, version)
     rule = policy.rule_for(model) if policy is not None else None
     resolved = resolve_thresholds(thresholds, rule=rule)
     inputs = read_inputs(y_true, y_pred, sensitive_features, data)

@@ -16,7 +16,7 @@ import math
 from typing import Any, Mapping
 
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.policy import FAIRNESS_METRICS, Rule
+from mlflow_registry_ext.policy import FAIRNESS_METRICS, Rule, threshold_breach
 
 __all__ = ["Threshold", "Thresholds", "resolve_thresholds", "parse_threshold_option", "check_metric_name"]
 
@@ -76,14 +76,8 @@ class Threshold:
         raise InvalidInput(f"Threshold of {metric} must be a number or {{'max': v, 'min': v}}, got {value!r}")
 
     def breach(self, value: float) -> str | None:
-        """Why ``value`` fails, or ``None`` when it passes."""
-        if value is None or not math.isfinite(value):
-            return f"no value ({value})"
-        if self.max is not None and value > self.max:
-            return f"{value:g} > max {self.max:g}"
-        if self.min is not None and value < self.min:
-            return f"{value:g} < min {self.min:g}"
-        return None
+        """Why ``value`` fails, or ``None`` when it passes (as the promotion gate judges it)."""
+        return threshold_breach(value, max=self.max, min=self.min)
 
 
 @dataclasses.dataclass(frozen=True)
