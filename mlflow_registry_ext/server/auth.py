@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any, Mapping
 
+from mlflow_registry_ext import routes
 from mlflow_registry_ext.errors import InvalidInput
 
 __all__ = ["AUTH_ENV_VAR", "auth_mode", "enable_auth", "auth_enabled", "authenticated_user", "is_admin",
@@ -50,9 +51,25 @@ def enable_auth(app) -> Any | None:
     """
     if auth_mode() is None:
         return None
-    from mlflow.server.auth import create_app as create_auth_app
+    import mlflow.server.auth as mlflow_auth
 
-    return create_auth_app(app)
+    served = mlflow_auth.create_app(app)
+    _leave_authorization_to_us(mlflow_auth)
+    return served
+
+
+def _leave_authorization_to_us(mlflow_auth) -> None:
+    """Let our routes past MLflow's fail-closed check once it has authenticated the user.
+
+    MLflow (3.x, ``MLFLOW_BASIC_AUTH_FAIL_CLOSED``) refuses any route it has no validator for;
+    ours authorize each request themselves (:mod:`.access`), after MLflow authenticated it, so
+    they are listed among the routes MLflow leaves to their handlers.
+    """
+    markers = getattr(mlflow_auth, "_KNOWN_UNGATED_ROUTE_MARKERS", None)
+    if markers is None:
+        return
+    ours = (routes.API_PREFIX, routes.AJAX_PREFIX, routes.PAGE_PATH.rstrip("/"))
+    mlflow_auth._KNOWN_UNGATED_ROUTE_MARKERS = tuple(dict.fromkeys((*markers, *ours)))
 
 
 def _auth_module():
