@@ -67,6 +67,7 @@ class ChunkPipe:
             if item is _EOF:
                 self._eof = True
             elif isinstance(item, _Aborted):
+                self._eof = True
                 raise item
             else:
                 self._buffer += item

@@ -89,7 +89,8 @@ class Tree:
         if full:
             data = self.store.read_ref(full)
             if data is not None:
-                rel = self._relative(full)
+                # A tree whose prefix names a file holds that one file, under its own name.
+                rel = self._relative(full) if full != self.prefix else full.rpartition("/")[2]
                 return [TreeEntry(rel, BlobRef.decode(data, where=rel))]
         fulls = list(self.store.walk_files(full))
         entries = []
