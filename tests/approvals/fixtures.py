@@ -96,6 +96,7 @@ def approved_request(store, model: str, version: str, alias: str = "production",
 
 def copy_database(template: Path, directory: Path) -> str:
     """A fresh SQLite URI holding a copy of an initialised ``template`` database."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
     target = Path(directory) / "registry.db"
     shutil.copyfile(template, target)
     return f"sqlite:///{target}"
