@@ -252,7 +252,7 @@ def replay(cli: CliContext, webhook_id, since, until):
 
 
 @webhooks.command("worker")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True, help="Requests in flight.")
+@click.option("--concurrency", type=click.IntRange(2, 256), default=32, show_default=True, help="Requests in flight (half of them at most to one subscription).")
 @click.option(
     "--poll-interval", type=click.FloatRange(0.01, 60), default=0.05, show_default=True, help="Seconds between polls."
 )
@@ -263,7 +263,7 @@ def worker(cli: CliContext, concurrency, poll_interval):
     from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
 
     db = GovernanceDatabase.for_registry_uri(cli.registry_uri).ensure_schema()
-    dispatcher = Dispatcher(db, concurrency=concurrency, poll_interval=poll_interval)
+    dispatcher = Dispatcher(db, concurrency=concurrency, per_webhook=concurrency // 2, poll_interval=poll_interval)
     stop = threading.Event()
 
     def on_signal(signum, _frame):

@@ -39,9 +39,9 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -61,6 +61,21 @@ from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, Tra
 __all__ = ["Clock", "SystemClock", "Dispatcher", "DISPATCHER_ACTOR"]
 
 _log = logging.getLogger(__name__)
+
+_FINISH = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_token == bindparam("b_token"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_ms=bindparam("b_next"),
+        last_attempt_ms=bindparam("b_last_attempt"),
+        last_status_code=bindparam("b_code"),
+        last_error=bindparam("b_error"),
+        finished_ms=bindparam("b_finished"),
+        lease_token=None,
+    )
+)
 
 #: The actor of the audit entries a dispatcher writes (``webhook.disabled``).
 DISPATCHER_ACTOR = "webhook-dispatcher"
@@ -141,8 +156,8 @@ class Dispatcher:
         rng: random.Random | None = None,
         retry: RetryPolicy | None = None,
         name: str | None = None,
-        concurrency: int = 16,
-        per_webhook: int = 8,
+        concurrency: int = 32,
+        per_webhook: int = 16,
         batch_size: int = 64,
         lease_seconds: float = 45.0,
         poll_interval: float = 0.05,
@@ -164,6 +179,8 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.disable_after_ms = int(disable_after_seconds * 1000)
         self.sweep_interval = sweep_interval
+        self.record_batch = max(1, concurrency)
+        self.record_delay = 0.05
         self._skip_locked = db.dialect in ("postgresql", "mysql", "mariadb")
         self._next_sweep = 0.0
 
@@ -188,13 +205,19 @@ class Dispatcher:
         """Dispatch until ``stop`` is set (or ``keep_going()`` turns false), then finish what is in
         flight (up to the transport's timeout) and return.
 
-        Database outages are waited out: the loop backs off and tries again.
+        Under load, claims and results are batched (a claim waits for a quarter of the senders
+        to be free; results are written every :attr:`record_batch` outcomes or
+        :attr:`record_delay` seconds), so the database sees a few transactions per batch rather
+        than two per delivery. Database outages are waited out: the loop backs off and retries.
         """
         done: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
         wake = threading.Event()
         in_flight: collections.Counter[str] = collections.Counter()
         unrecorded: list[_Outcome] = []
+        oldest = 0.0
+        backlog = False
         backoff = 0.0
+        claim_at = max(1, self.concurrency // 4)
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook-send")
 
         def finished(future: concurrent.futures.Future) -> None:
@@ -210,17 +233,34 @@ class Dispatcher:
                     except queue.Empty:
                         break
                     in_flight[outcome.job.webhook_id] -= 1
+                    if not unrecorded:
+                        oldest = time.monotonic()
                     unrecorded.append(outcome)
                 claimed: list[_Job] = []
+                busy = sum(in_flight.values())
+                free = self.concurrency - busy
+                # A subscription is claimed for only once half its slots are free, so that a
+                # busy one is served in batches instead of one transaction per delivery.
+                room = {w: self.per_webhook - n for w, n in in_flight.items() if n > 0}
+                blocked = [w for w, r in room.items() if r < max(1, self.per_webhook // 2)]
+                room.update({w: 0 for w in blocked})
                 try:
-                    if unrecorded:
-                        self.record(unrecorded)
-                        unrecorded = []
-                    room = self.concurrency - sum(in_flight.values())
-                    if room > 0:
-                        saturated = [w for w, n in in_flight.items() if n >= self.per_webhook]
-                        if self.due(exclude=saturated):
-                            claimed = self.claim(min(room, self.batch_size), exclude=saturated)
+                    limit = 0
+                    if free >= claim_at or (free > 0 and busy == 0):
+                        if backlog or self.due(exclude=blocked):
+                            limit = min(free, self.batch_size)
+                    flush = bool(unrecorded) and (
+                        limit > 0
+                        or len(unrecorded) >= self.record_batch
+                        or time.monotonic() - oldest >= self.record_delay
+                        or busy == 0
+                    )
+                    if limit or flush:
+                        claimed = self._cycle(unrecorded if flush else [], limit, room)
+                        if flush:
+                            unrecorded = []
+                        if limit:
+                            backlog = bool(claimed)
                     self._maybe_sweep()
                     backoff = 0.0
                 except (SQLAlchemyError, GovernanceError) as exc:
@@ -232,7 +272,10 @@ class Dispatcher:
                     in_flight[job.webhook_id] += 1
                     pool.submit(self._send, job).add_done_callback(finished)
                 if not claimed:
-                    wake.wait(self.poll_interval)
+                    timeout = self.poll_interval
+                    if unrecorded:
+                        timeout = min(timeout, max(0.0, oldest + self.record_delay - time.monotonic()))
+                    wake.wait(timeout)
         finally:
             pool.shutdown(wait=True)
             while True:
@@ -279,62 +322,77 @@ class Dispatcher:
         with self.db.reading() as engine, engine.connect() as conn:
             return conn.execute(stmt).first() is not None
 
-    def claim(self, limit: int, exclude: list[str] | tuple[str, ...] = ()) -> list[_Job]:
-        """Claim up to ``limit`` due deliveries of active subscriptions for this dispatcher."""
+    def claim(self, limit: int, room: Mapping[str, int] | None = None) -> list[_Job]:
+        """Claim up to ``limit`` due deliveries of active subscriptions for this dispatcher.
+
+        Args:
+            limit: Most deliveries to claim.
+            room: How many more deliveries of a subscription may be claimed (subscriptions not
+                named get :attr:`per_webhook`).
+        """
+        with self._claim_transaction() as conn:
+            return self._claim(conn, limit, room)
+
+    def _claim(self, conn: Connection, limit: int, room: Mapping[str, int] | None) -> list[_Job]:
         now = self.clock.now_ms()
         token = uuid.uuid4().hex
-        with self._claim_transaction() as conn:
-            active = [
-                w
-                for w in conn.execute(select(webhooks.c.id).where(webhooks.c.status == ACTIVE)).scalars()
-                if w not in exclude
-            ]
-            if not active:
-                return []
-            stmt = (
-                select(deliveries.c.id)
-                .where(
-                    deliveries.c.status.in_(_DUE),
-                    deliveries.c.next_attempt_ms <= now,
-                    deliveries.c.webhook_id.in_(active),
-                )
-                .order_by(deliveries.c.next_attempt_ms)
-                .limit(limit)
+        left = dict(room or {})
+        hooks = {h.id: h for h in conn.execute(select(webhooks).where(webhooks.c.status == ACTIVE))}
+        allowed = [w for w in hooks if left.get(w, self.per_webhook) > 0]
+        if not allowed:
+            return []
+        # Over-fetch: candidates beyond a subscription's room are locked but left untouched,
+        # which releases them at commit.
+        stmt = (
+            select(deliveries.c.id, deliveries.c.webhook_id)
+            .where(
+                deliveries.c.status.in_(_DUE),
+                deliveries.c.next_attempt_ms <= now,
+                deliveries.c.webhook_id.in_(allowed),
             )
-            if self._skip_locked:
-                stmt = stmt.with_for_update(skip_locked=True)
-            ids = list(conn.execute(stmt).scalars())
-            if not ids:
-                return []
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(ids))
-                .values(status=SENDING, lease_token=token, next_attempt_ms=now + self.lease_ms)
-            )
-            rows = conn.execute(
-                select(
-                    deliveries.c.id,
-                    deliveries.c.webhook_id,
-                    deliveries.c.event_id,
-                    deliveries.c.payload,
-                    deliveries.c.attempts,
-                    deliveries.c.next_attempt_ms,
-                ).where(deliveries.c.id.in_(ids))
-            ).all()
-            hook_ids = sorted({r.webhook_id for r in rows})
-            hooks = {h.id: h for h in conn.execute(select(webhooks).where(webhooks.c.id.in_(hook_ids)))}
-        order = {delivery_id: i for i, delivery_id in enumerate(ids)}
-        jobs = [self._job(r, hooks[r.webhook_id], token, now) for r in rows]
+            .order_by(deliveries.c.next_attempt_ms)
+            .limit(limit * 2)
+        )
+        if self._skip_locked:
+            stmt = stmt.with_for_update(skip_locked=True)
+        picked: list[str] = []
+        for delivery_id, webhook_id in conn.execute(stmt).all():
+            if len(picked) == limit:
+                break
+            if left.get(webhook_id, self.per_webhook) > 0:
+                left[webhook_id] = left.get(webhook_id, self.per_webhook) - 1
+                picked.append(delivery_id)
+        if not picked:
+            return []
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(picked))
+            .values(status=SENDING, lease_token=token, next_attempt_ms=now + self.lease_ms)
+        )
+        rows = conn.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.webhook_id,
+                deliveries.c.event_id,
+                deliveries.c.payload,
+                deliveries.c.attempts,
+            ).where(deliveries.c.id.in_(picked))
+        ).all()
+        order = {delivery_id: i for i, delivery_id in enumerate(picked)}
+        signing = {w: self._secrets(hooks[w], now) for w in {r.webhook_id for r in rows}}
+        jobs = [self._job(r, hooks[r.webhook_id], token, signing[r.webhook_id]) for r in rows]
         jobs.sort(key=lambda j: order[j.delivery_id])
         return jobs
 
-    def _job(self, row: Any, hook: Any, token: str, now: int) -> _Job:
-        secrets: list[str] = []
-        secret_error = None
+    @staticmethod
+    def _secrets(hook: Any, now: int) -> tuple[list[str], str | None]:
         try:
-            secrets = secrets_for_signing(hook, now)
+            return secrets_for_signing(hook, now), None
         except encryption.SecretUnreadable as exc:
-            secret_error = str(exc)
+            return [], str(exc)
+
+    def _job(self, row: Any, hook: Any, token: str, signing: tuple[list[str], str | None]) -> _Job:
+        secrets, secret_error = signing
         return _Job(
             delivery_id=row.id,
             webhook_id=row.webhook_id,
@@ -390,57 +448,78 @@ class Dispatcher:
 
     def record(self, outcomes: list[_Outcome]) -> list[Attempt]:
         """Write the attempts and the deliveries' new states in one transaction."""
+        with self._claim_transaction() as conn:
+            return self._record(conn, outcomes)
+
+    def _cycle(
+        self, outcomes: list[_Outcome], limit: int, room: Mapping[str, int] | None
+    ) -> list[_Job]:
+        """Record ``outcomes`` and claim up to ``limit`` more, in one transaction (one commit)."""
+        with self._claim_transaction() as conn:
+            if outcomes:
+                self._record(conn, outcomes)
+            return self._claim(conn, limit, room) if limit else []
+
+    def _record(self, conn: Connection, outcomes: list[_Outcome]) -> list[Attempt]:
         now = self.clock.now_ms()
         logged: list[Attempt] = []
+        states: list[dict[str, Any]] = []
         health: dict[str, _Outcome] = {}
         first_failure: dict[str, int] = {}
-        with self.db.transaction() as conn:
-            for outcome in outcomes:
-                job = outcome.job
-                number = job.attempts + 1
-                row = attempt_row(
-                    delivery_id=job.delivery_id,
-                    webhook_id=job.webhook_id,
-                    attempt=number,
-                    started_ms=outcome.started_ms,
-                    latency_ms=outcome.latency_ms,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    response_excerpt=outcome.excerpt,
-                    outcome=outcome.kind,
-                    dispatcher=self.name,
+        for outcome in outcomes:
+            job = outcome.job
+            number = job.attempts + 1
+            logged.append(
+                Attempt(
+                    **attempt_row(
+                        delivery_id=job.delivery_id,
+                        webhook_id=job.webhook_id,
+                        attempt=number,
+                        started_ms=outcome.started_ms,
+                        latency_ms=outcome.latency_ms,
+                        status_code=outcome.status_code,
+                        error=outcome.error,
+                        response_excerpt=outcome.excerpt,
+                        outcome=outcome.kind,
+                        dispatcher=self.name,
+                    )
                 )
-                conn.execute(attempts.insert(), row)
-                logged.append(Attempt(**row))
-                conn.execute(
-                    update(deliveries)
-                    .where(deliveries.c.id == job.delivery_id, deliveries.c.lease_token == job.lease_token)
-                    .values(**self._next_state(outcome, number, now))
-                )
-                health[job.webhook_id] = outcome
-                if outcome.kind != "succeeded":
-                    first_failure.setdefault(job.webhook_id, outcome.started_ms)
-            for webhook_id, last in health.items():
-                self._update_health(conn, webhook_id, last, first_failure.get(webhook_id), now)
+            )
+            states.append(self._next_state(outcome, number, now))
+            health[job.webhook_id] = outcome
+            if outcome.kind != "succeeded":
+                first_failure.setdefault(job.webhook_id, outcome.started_ms)
+        if not outcomes:
+            return logged
+        conn.execute(attempts.insert(), [a.to_dict() for a in logged])
+        # Only while the lease token matches: a dispatcher that stalled past its lease must
+        # not overwrite the result of the one that took the delivery over.
+        conn.execute(_FINISH, states)
+        for webhook_id, last in health.items():
+            self._update_health(conn, webhook_id, last, first_failure.get(webhook_id), now)
         return logged
 
     def _next_state(self, outcome: _Outcome, number: int, now: int) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "attempts": number,
-            "last_attempt_ms": outcome.started_ms,
-            "last_status_code": outcome.status_code,
-            "last_error": None if outcome.error is None else outcome.error[:1000],
-            "lease_token": None,
+            "b_id": outcome.job.delivery_id,
+            "b_token": outcome.job.lease_token,
+            "b_attempts": number,
+            "b_last_attempt": outcome.started_ms,
+            "b_code": outcome.status_code,
+            "b_error": None if outcome.error is None else outcome.error[:1000],
+            "b_status": DEAD,
+            "b_next": now,
+            "b_finished": now,
         }
         if outcome.kind == "succeeded":
-            return {**values, "status": SUCCEEDED, "finished_ms": now, "next_attempt_ms": now}
+            return {**values, "b_status": SUCCEEDED}
         if outcome.kind == "gone":
-            return {**values, "status": DEAD, "finished_ms": now, "next_attempt_ms": now}
+            return values
         retry_after = parse_retry_after(outcome.retry_after, now / 1000)
         delay = self.retry.delay_ms(number, retry_after, self.rng)
         if delay is None:
-            return {**values, "status": DEAD, "finished_ms": now, "next_attempt_ms": now}
-        return {**values, "status": PENDING, "next_attempt_ms": now + delay}
+            return values
+        return {**values, "b_status": PENDING, "b_next": now + delay, "b_finished": None}
 
     def _update_health(
         self, conn: Connection, webhook_id: str, last: _Outcome, first_failed_ms: int | None, now: int

@@ -4,7 +4,7 @@ Two checks, because DNS may answer differently each time it is asked (DNS rebind
 
 * :func:`check_url` when a subscription is created or its URL changed: the scheme is http(s),
   the host is a name or a canonical IP literal, and every address it resolves to is public.
-* :class:`GuardedHTTPAdapter` when the transport connects: the peer address of the socket
+* :class:`GuardedPoolManager` when the transport connects: the peer address of the socket
   actually connected must be public, checked before any byte is sent.
 
 Refused: loopback, private (RFC 1918, ULA), link-local (``169.254.169.254``, ``fe80::/10``),
@@ -22,7 +22,6 @@ import socket
 import urllib.parse
 from typing import Callable
 
-from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import PoolManager
@@ -34,7 +33,7 @@ __all__ = [
     "is_public_address",
     "check_url",
     "check_peer",
-    "GuardedHTTPAdapter",
+    "GuardedPoolManager",
 ]
 
 ALLOW_PRIVATE_ENV = "MLFLOW_GOVERNANCE_WEBHOOK_ALLOW_PRIVATE"
@@ -197,24 +196,13 @@ class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
-class _GuardedPoolManager(PoolManager):
+class GuardedPoolManager(PoolManager):
+    """A urllib3 pool manager whose connections check their peer address when they connect.
+
+    It reads no proxy settings: through a proxy the checked peer would be the proxy, not the
+    receiver.
+    """
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.pool_classes_by_scheme = {"http": _GuardedHTTPConnectionPool, "https": _GuardedHTTPSConnectionPool}
-
-
-class GuardedHTTPAdapter(HTTPAdapter):
-    """A ``requests`` adapter that checks every new connection's peer address.
-
-    Proxies are not supported: the transport's session ignores proxy settings, because through
-    a proxy the checked peer would be the proxy, not the receiver.
-    """
-
-    def init_poolmanager(self, connections, maxsize, block=DEFAULT_POOLBLOCK, **pool_kwargs) -> None:
-        self._pool_connections = connections
-        self._pool_maxsize = maxsize
-        self._pool_block = block
-        self.poolmanager = _GuardedPoolManager(num_pools=connections, maxsize=maxsize, block=block, **pool_kwargs)
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        raise BlockedAddress("Webhook deliveries do not go through proxies")

@@ -82,6 +82,10 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body in one segment, sent at once: a stock http.server writes them
+            # separately and Nagle's algorithm then holds the body back for ~40 ms.
+            wbufsize = -1
+            disable_nagle_algorithm = True
 
             def log_message(self, *_args):
                 pass
