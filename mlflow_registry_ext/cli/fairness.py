@@ -18,11 +18,16 @@ def fairness():
     """Measure a model version's fairness and list the recorded checks."""
 
 
+def _on_server(cli: CliContext) -> bool:
+    """True when the commands go to a governance server over REST (no registry URI given)."""
+    return not cli.registry_uri and bool(cli.tracking_uri) and cli.tracking_uri.startswith(("http://", "https://"))
+
+
 def _database(cli: CliContext) -> GovernanceDatabase:
     if not cli.registry_uri:
         raise InvalidInput(
-            "fairness commands need the registry database: pass --registry-uri "
-            "(or set MLFLOW_REGISTRY_URI), e.g. governed+sqlite:///mlflow.db"
+            "fairness commands need the registry database (--registry-uri or MLFLOW_REGISTRY_URI, "
+            "e.g. governed+sqlite:///mlflow.db) or a governance server (--tracking-uri http://...)"
         )
     return GovernanceDatabase.for_registry_uri(cli.registry_uri)
 
@@ -82,7 +87,8 @@ def _thresholds(maxima: tuple[str, ...], minima: tuple[str, ...]) -> dict:
     "--policy",
     "policy_file",
     envvar=POLICY_ENV_VAR,
-    help=f"Policy file whose require.fairness thresholds apply (env {POLICY_ENV_VAR}).",
+    help=f"Policy file whose require.fairness thresholds apply (env {POLICY_ENV_VAR}); "
+    "a server applies its own.",
 )
 @pass_cli
 def check(
@@ -112,29 +118,34 @@ def check(
     from mlflow_registry_ext.fairness.data import DatasetInfo, load_table
     from mlflow_registry_ext.fairness.service import evaluate_fairness
 
-    db = _database(cli)
-    thresholds = _thresholds(maxima, minima)
-    policy = load_policy(policy_file) if policy_file else None
     frame = load_table(data_file)
     path = Path(data_file)
-    result = evaluate_fairness(
-        db,
-        model,
-        version,
-        data=frame,
-        y_true=target,
-        y_pred=prediction,
-        sensitive_features=list(sensitive),
+    options = dict(
         metrics=list(metrics) or None,
-        thresholds=thresholds,
-        policy=policy,
-        dataset=DatasetInfo(name=dataset_name or path.name, source=str(path.resolve())),
+        thresholds=_thresholds(maxima, minima),
         check_name=check_name,
         pos_label=1 if pos_label is None else pos_label,
         intersections=not no_intersection,
-        client=_mlflow_client(cli),
         log_charts=not no_chart,
     )
+    if _on_server(cli):
+        # The server measures and records with its own policy.
+        result = cli.client().record_fairness(
+            model, version, frame, target=target, prediction=prediction, sensitive=list(sensitive),
+            dataset_name=dataset_name or path.name, **options,
+        )
+    else:
+        result = evaluate_fairness(
+            _database(cli), model, version, data=frame, y_true=target, y_pred=prediction,
+            sensitive_features=list(sensitive),
+            policy=load_policy(policy_file) if policy_file else None,
+            dataset=DatasetInfo(name=dataset_name or path.name, source=str(path.resolve())),
+            client=_mlflow_client(cli), **options,
+        )
+    _report(cli, model, version, result)
+
+
+def _report(cli: CliContext, model: str, version: str, result) -> None:
     cli.emit(result, _check_text)
     if result.passed is False:
         failed = result.failed
@@ -175,8 +186,11 @@ def list_checks(cli: CliContext, model: str, version: str, latest: bool):
     """List the fairness checks recorded on MODEL VERSION, oldest first."""
     from mlflow_registry_ext.fairness.records import FairnessStore
 
-    store = FairnessStore(_database(cli))
-    checks = store.latest(model, version) if latest else store.list(model, version)
+    if _on_server(cli):
+        checks = cli.client().list_fairness(model, version, latest=latest)
+    else:
+        store = FairnessStore(_database(cli))
+        checks = store.latest(model, version) if latest else store.list(model, version)
     cli.emit(checks, lambda items: _list_text(model, version, items))
 
 
