@@ -651,7 +651,8 @@ class ApprovalStore:
         return closed
 
     def recount(self, model: str, version: str) -> list[ApprovalRequest]:
-        """Count the open requests of a version again after its tags or description changed.
+        """Count the open requests of a version again after its tags or description changed;
+        returns the requests that were open.
 
         Approvals given for another state of the version are stale and stop counting, so an
         ``approved`` request can fall back to ``pending`` (``approval_request.reopened``), and
@@ -665,7 +666,6 @@ class ApprovalStore:
             return []
         state = self._version(model, version)
         now = self.clock()
-        changed = []
         with self.db.transaction() as conn:
             drafts = []
             for request in requests:
@@ -696,9 +696,8 @@ class ApprovalStore:
                             details={**base.details, "approvals": f"{counted.counted}/{counted.required}", "reason": reason},
                         )
                     )
-                    changed.append(current)
             audit_log.append(conn, drafts)
-        return changed
+        return requests
 
     def expire_due(self) -> int:
         """Expire every open request past its deadline; returns how many. Runs lazily before

@@ -275,9 +275,12 @@ class Gate:
         return rule is not None and (key is None or key in rule.require.tags)
 
     def after_version_change(self, name: str, version: str) -> None:
-        """Recount open requests and refresh tags after a version's tags or description changed."""
-        self.approvals.recount(name, str(version))
-        self.status_tags.refresh(name, str(version))
+        """Recount open requests and refresh tags after a version's tags or description changed.
+
+        Without an open request nothing the tags show can have changed: one query, no writes.
+        """
+        if self.approvals.recount(name, str(version)):
+            self.status_tags.refresh(name, str(version))
 
     # -- promotions -------------------------------------------------------------------------
 
@@ -414,6 +417,7 @@ class Gate:
         current: str | None,
     ) -> Assessment:
         """Judge every open request for putting ``state`` under ``target``, claiming nothing."""
+        self.approvals.expire_due()
         asked = _context.get()
         candidates = self.approvals.open_requests(
             state.model, state.version, target_kind=kind, target=target, actions=actions
