@@ -17,9 +17,22 @@ import re
 
 from mlflow_registry_ext.errors import IntegrityError
 
-__all__ = ["BlobRef", "BlobInfo", "PutResult", "is_sha256", "short"]
+__all__ = ["BlobRef", "BlobInfo", "PutResult", "integrity_error", "is_sha256", "short"]
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def integrity_error(message: str) -> IntegrityError:
+    """An ``IntegrityError`` for a corrupt or lost artifact, answered over HTTP with 409.
+
+    MLflow's HTTP client retries 5xx answers with back-off for minutes; stored bytes that do not
+    match their hash will not heal, so ``mlflow server`` must answer with a status the client
+    does not retry (``RESOURCE_CONFLICT``: the bytes conflict with their recorded hash). The CLI
+    still exits 1 (a check failed).
+    """
+    exc = IntegrityError(message)
+    exc.error_code = "RESOURCE_CONFLICT"
+    return exc
 
 
 def is_sha256(value: str) -> bool:
@@ -59,9 +72,9 @@ class BlobRef:
             obj = json.loads(data)
             sha256, size = obj["sha256"], obj["size"]
         except (ValueError, TypeError, KeyError) as exc:
-            raise IntegrityError(f"The tree entry for '{where}' is damaged ({exc})") from None
+            raise integrity_error(f"The tree entry for '{where}' is damaged ({exc})") from None
         if not is_sha256(sha256) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise IntegrityError(f"The tree entry for '{where}' is damaged: {obj!r}")
+            raise integrity_error(f"The tree entry for '{where}' is damaged: {obj!r}")
         return cls(sha256, size)
 
 

@@ -34,10 +34,11 @@ from typing import Iterable, NamedTuple
 
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
 
+from mlflow_registry_ext.artifacts.blobs import integrity_error
 from mlflow_registry_ext.artifacts.hashing import hash_file
 from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
 from mlflow_registry_ext.artifacts.resolve import coded_errors, resolve, walk_files
-from mlflow_registry_ext.errors import IntegrityError, NotFound
+from mlflow_registry_ext.errors import NotFound
 
 __all__ = ["FileEntry", "ModelDigest", "model_digest", "digest_of", "DIGEST_PREFIX"]
 
@@ -175,5 +176,5 @@ def model_digest(artifact_uri: str) -> ModelDigest:
         raise NotFound(f"No artifacts at {artifact_uri}")
     files = sorted(files)
     if len({f.path for f in files}) != len(files):
-        raise IntegrityError(f"The artifacts at {artifact_uri} list the same path twice")
+        raise integrity_error(f"The artifacts at {artifact_uri} list the same path twice")
     return ModelDigest(artifact_uri, digest_of(files), tuple(files), source)

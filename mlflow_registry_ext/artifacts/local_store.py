@@ -28,11 +28,11 @@ import threading
 import time
 from typing import BinaryIO, Iterator
 
-from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256
+from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256, integrity_error
 from mlflow_registry_ext.artifacts.hashing import HashResult, copy_hashing, hash_bytes, hash_file
 from mlflow_registry_ext.artifacts.paths import parent_and_name
 from mlflow_registry_ext.artifacts.store import MARKER_NAME, SMALL_FILE, Store, marker_bytes
-from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
+from mlflow_registry_ext.errors import InvalidInput, NotFound
 
 __all__ = ["LocalStore", "FSYNC_ENV_VAR"]
 
@@ -319,7 +319,7 @@ class LocalStore(Store):
         try:
             return open(self.blob_path(sha256), "rb", buffering=0)
         except FileNotFoundError:
-            raise IntegrityError(f"Blob sha256:{sha256} is missing from {self.uri}") from None
+            raise integrity_error(f"Blob sha256:{sha256} is missing from {self.uri}") from None
 
     def iter_blobs(self) -> Iterator[BlobInfo]:
         try:

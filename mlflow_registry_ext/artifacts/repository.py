@@ -27,7 +27,7 @@ from mlflow.protos.databricks_pb2 import ErrorCode
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
 from mlflow.utils.file_utils import create_tmp_dir
 
-from mlflow_registry_ext.artifacts.blobs import BlobRef, short
+from mlflow_registry_ext.artifacts.blobs import BlobRef, integrity_error, short
 from mlflow_registry_ext.artifacts.hashing import copy_hashing
 from mlflow_registry_ext.artifacts.paths import clean_path, join_paths
 from mlflow_registry_ext.artifacts.root import open_root, parse_cas_uri
@@ -259,14 +259,14 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
                 try:
                     src = tree.store.open_blob(ref.sha256)
                 except IntegrityError:
-                    raise IntegrityError(
+                    raise integrity_error(
                         f"Artifact '{path}' of {self.artifact_uri} is lost: its blob "
                         f"sha256:{ref.sha256} is missing from {tree.store.uri}"
                     ) from None
                 with contextlib.closing(src):
                     got = copy_hashing(src, out)
             if got.sha256 != ref.sha256 or got.size != ref.size:
-                raise IntegrityError(
+                raise integrity_error(
                     f"Artifact '{path}' of {self.artifact_uri} is corrupt: expected "
                     f"sha256:{short(ref.sha256)}… ({ref.size} bytes), read "
                     f"sha256:{short(got.sha256)}… ({got.size} bytes) from blob "
@@ -306,11 +306,11 @@ def _raise_failures(failures: dict[str, Exception], verb: str, uri: str) -> None
         raise next(iter(failures.values()))
     lines = "\n".join(f"  {path}: {exc}" for path, exc in sorted(failures.items()))
     message = f"Failed to {verb} {len(failures)} artifacts of {uri}:\n{lines}"
+    if any(isinstance(exc, IntegrityError) for exc in failures.values()):
+        raise integrity_error(message)
     kinds = {type(exc) for exc in failures.values()}
     if len(kinds) == 1 and issubclass(next(iter(kinds)), GovernanceError):
         raise next(iter(kinds))(message)
-    if any(isinstance(exc, IntegrityError) for exc in failures.values()):
-        raise IntegrityError(message)
     codes = {getattr(exc, "error_code", "INTERNAL_ERROR") for exc in failures.values()}
     code = codes.pop() if len(codes) == 1 else "INTERNAL_ERROR"
     raise MlflowException(message, error_code=ErrorCode.Value(code))

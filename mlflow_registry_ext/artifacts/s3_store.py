@@ -31,7 +31,7 @@ import tempfile
 import time
 from typing import BinaryIO, Iterator
 
-from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256
+from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256, integrity_error
 from mlflow_registry_ext.artifacts.hashing import (
     CHUNK_SIZE,
     HashResult,
@@ -42,7 +42,7 @@ from mlflow_registry_ext.artifacts.hashing import (
 from mlflow_registry_ext.artifacts.paths import join_paths
 from mlflow_registry_ext.artifacts.s3_client import error_code, s3_client, s3_errors
 from mlflow_registry_ext.artifacts.store import MARKER_NAME, SMALL_FILE, Store, marker_bytes
-from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
+from mlflow_registry_ext.errors import InvalidInput, NotFound
 
 __all__ = ["S3Store", "PART_SIZE_ENV_VAR"]
 
@@ -377,7 +377,7 @@ class S3Store(Store):
                 return self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
             except ClientError as exc:
                 if error_code(exc) in ("NoSuchKey", "404"):
-                    raise IntegrityError(f"Blob sha256:{sha256} is missing from {self.uri}") from None
+                    raise integrity_error(f"Blob sha256:{sha256} is missing from {self.uri}") from None
                 raise
 
     def _touched(self) -> dict[str, float]:
