@@ -26,29 +26,26 @@ import time
 import uuid
 from typing import Any, Callable, Iterable
 
-from mlflow.entities.model_registry.model_version_stages import get_canonical_stage
 from mlflow.exceptions import MlflowException
-from mlflow.utils.validation import _validate_model_alias_name, _validate_model_alias_name_reserved
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from mlflow_registry_ext import identity
-from mlflow_registry_ext.entities import (
-    OPEN_STATUSES,
-    REQUEST_STATUSES,
-    ApprovalComment,
-    ApprovalRequest,
-    ReviewDecision,
-)
+from mlflow_registry_ext.entities import OPEN_STATUSES, REQUEST_STATUSES, ApprovalRequest
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.approval_tables import (
-    comments_table,
-    decisions_table,
-    open_key,
-    requests_table,
+from mlflow_registry_ext.governance.approval_inputs import clean_comment, parse_target, parse_version
+from mlflow_registry_ext.governance.approval_records import (
+    add_note,
+    load_decisions,
+    load_request,
+    lock_request,
+    open_request_id,
+    request_from_row,
+    upsert_decision,
 )
+from mlflow_registry_ext.governance.approval_tables import open_key, requests_table
 from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
 from mlflow_registry_ext.governance.version_state import (
@@ -80,8 +77,6 @@ __all__ = [
     "requirement_for",
     "previous_alias_version",
 ]
-
-_MAX_COMMENT = 10_000
 
 
 def requirement_for(rule: Rule, action: str) -> ApprovalRequirement:
@@ -146,50 +141,6 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _clean_comment(text: str | None, *, required: bool = False) -> str | None:
-    if text is None or not str(text).strip():
-        if required:
-            raise InvalidInput("A comment must not be empty")
-        return None
-    text = str(text).strip()
-    if len(text) > _MAX_COMMENT:
-        raise InvalidInput(f"A comment may be at most {_MAX_COMMENT} characters, got {len(text)}")
-    return text
-
-
-def parse_target(alias: str | None, stage: str | None) -> tuple[str, str]:
-    """``("alias", name)`` or ``("stage", canonical stage)``; exactly one must be given.
-
-    Raises:
-        InvalidInput: Neither or both, an alias name MLflow would reject, or an unknown stage.
-
-    Example:
-        >>> parse_target(None, "production")
-        ('stage', 'Production')
-    """
-    if bool(alias) == bool(stage):
-        raise InvalidInput("Give exactly one target: an alias or a stage")
-    if alias:
-        try:
-            _validate_model_alias_name(alias)
-            _validate_model_alias_name_reserved(alias)
-        except MlflowException as exc:
-            raise InvalidInput(exc.message) from None
-        return "alias", alias
-    try:
-        return "stage", get_canonical_stage(stage)
-    except MlflowException as exc:
-        raise InvalidInput(exc.message) from None
-
-
-def parse_version(version: Any) -> str:
-    """A model version number as MLflow stores it (``"7"``); InvalidInput otherwise."""
-    text = str(version).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise InvalidInput(f"A model version is a positive whole number, got {version!r}")
-    return str(int(text))
-
-
 class ApprovalStore:
     """Approval requests of one registry, under one policy.
 
@@ -226,7 +177,7 @@ class ApprovalStore:
         """
         self._expire_if_due(request_id)
         with self.db.reading() as engine, engine.connect() as conn:
-            return self._load(conn, request_id)
+            return load_request(conn, request_id)
 
     def list(
         self,
@@ -255,8 +206,8 @@ class ApprovalStore:
             stmt = stmt.where(t.c.status == status)
         with self.db.reading() as engine, engine.connect() as conn:
             rows = conn.execute(stmt).mappings().all()
-            decisions = self._decisions(conn, [r["id"] for r in rows])
-        return [_request(r, decisions.get(r["id"], ()), ()) for r in rows]
+            decisions = load_decisions(conn, [r["id"] for r in rows])
+        return [request_from_row(r, decisions.get(r["id"], ()), ()) for r in rows]
 
     def open_requests(
         self,
@@ -281,8 +232,8 @@ class ApprovalStore:
             rows = conn.execute(stmt).mappings().all()
             if not rows:
                 return []
-            decisions = self._decisions(conn, [r["id"] for r in rows])
-        return [_request(r, decisions.get(r["id"], ()), ()) for r in rows]
+            decisions = load_decisions(conn, [r["id"] for r in rows])
+        return [request_from_row(r, decisions.get(r["id"], ()), ()) for r in rows]
 
     def latest_for_version(self, model: str, version: str) -> ApprovalRequest | None:
         """The newest request of the version that was not cancelled (what its status tags show)."""
@@ -295,7 +246,7 @@ class ApprovalStore:
         )
         with self.db.reading() as engine, engine.connect() as conn:
             row = conn.execute(stmt).mappings().first()
-        return _request(row, (), ()) if row else None
+        return request_from_row(row) if row else None
 
     # -- requesting -------------------------------------------------------------------------
 
@@ -332,7 +283,7 @@ class ApprovalStore:
         version = parse_version(version)
         if action != "promote" and kind != "alias":
             raise InvalidInput(f"A {action} request applies to an alias, not to a stage")
-        comment = _clean_comment(comment)
+        comment = clean_comment(comment)
         rule = self._protecting_rule(model, kind, target, action)
         state = self._version(model, version)
         from_version = self._check_action(model, version, target, action)
@@ -348,7 +299,9 @@ class ApprovalStore:
         requirement = requirement_for(rule, action)
         actor = identity.current_actor()
         now = self.clock()
-        expires = now + int(requirement.expires_after.total_seconds() * 1000) if requirement.expires_after else None
+        expires = None
+        if requirement.expires_after:
+            expires = now + int(requirement.expires_after.total_seconds() * 1000)
         request_id = uuid.uuid4().hex
         row = {
             "id": request_id,
@@ -394,7 +347,7 @@ class ApprovalStore:
                 self._expire(conn, now, model=model)
                 conn.execute(requests_table.insert().values(**row))
                 if comment:
-                    self._note(conn, request_id, actor, "request", comment, now)
+                    add_note(conn, request_id, actor, "request", comment, now)
                 audit_log.append(conn, [draft])
         except SqlIntegrityError:
             existing = self._open_id(model, version, kind, target, action)
@@ -424,7 +377,7 @@ class ApprovalStore:
         return self._decide(request_id, "reject", comment)
 
     def _decide(self, request_id: str, decision: str, comment: str | None) -> ApprovalRequest:
-        comment = _clean_comment(comment)
+        comment = clean_comment(comment)
         request = self.get(request_id)
         self._require_open(request, "approved" if decision == "approve" else "rejected")
         rule = self._protecting_rule(request.model, request.target_kind, request.target, request.action)
@@ -451,13 +404,14 @@ class ApprovalStore:
         now = self.clock()
         bound = bound_state_hash(rule, state.tags, state.description)
         with self.db.transaction() as conn:
-            row = self._lock(conn, request_id)
-            current = _request(row, (), ())
+            row = lock_request(conn, request_id)
+            current = request_from_row(row)
             self._require_open(current, "approved" if decision == "approve" else "rejected", now=now)
-            self._upsert_decision(conn, request_id, actor, decision, now, comment, digest, bound)
+            upsert_decision(conn, request_id, actor, decision, now, comment, digest, bound)
             if comment:
-                self._note(conn, request_id, actor, decision, comment, now)
-            decided = dataclasses.replace(current, decisions=self._decisions(conn, [request_id]).get(request_id, ()))
+                add_note(conn, request_id, actor, decision, comment, now)
+            decisions = load_decisions(conn, [request_id]).get(request_id, ())
+            decided = dataclasses.replace(current, decisions=decisions)
             drafts = self._decision_drafts(conn, rule, decided, state, decision, actor, comment, now)
             audit_log.append(conn, drafts)
         self._changed(request.model, request.version)
@@ -468,43 +422,37 @@ class ApprovalStore:
         if decision == "reject":
             self._close(conn, request, "rejected", f"rejected by {actor}", now)
             return [
-                dataclasses.replace(
+                _entry(
                     base,
                     action="approval_request.rejected",
                     before={"status": request.status},
                     after={"status": "rejected", "decision": "reject", "reviewer": actor},
-                    details={**base.details, "comment": comment},
+                    comment=comment,
                 )
             ]
         counted = self._count(rule, request, state, now)
         status = self._settle(conn, request, counted, now)
         drafts = [
-            dataclasses.replace(
+            _entry(
                 base,
                 action="approval_request.reviewed",
                 before={"status": request.status},
                 after={"status": status, "decision": "approve", "reviewer": actor},
-                details={
-                    **base.details,
-                    "comment": comment,
-                    "approvals": f"{counted.counted}/{counted.required}",
-                    "counted_approvers": list(counted.counted_approvers),
-                    "ignored": [dataclasses.asdict(i) for i in counted.ignored],
-                },
+                comment=comment,
+                approvals=f"{counted.counted}/{counted.required}",
+                counted_approvers=list(counted.counted_approvers),
+                ignored=[dataclasses.asdict(i) for i in counted.ignored],
             )
         ]
         if status == "approved" and request.status == "pending":
             drafts.append(
-                dataclasses.replace(
+                _entry(
                     base,
                     action="approval_request.approved",
                     before={"status": "pending"},
                     after={"status": "approved"},
-                    details={
-                        **base.details,
-                        "approvals": f"{counted.counted}/{counted.required}",
-                        "approvers": list(counted.counted_approvers),
-                    },
+                    approvals=f"{counted.counted}/{counted.required}",
+                    approvers=list(counted.counted_approvers),
                 )
             )
         return drafts
@@ -517,7 +465,7 @@ class ApprovalStore:
             InvalidInput: It is already closed.
             PermissionDenied: The actor is neither the requester nor an admin of the rule.
         """
-        comment = _clean_comment(comment)
+        comment = clean_comment(comment)
         request = self.get(request_id)
         self._require_open(request, "cancelled")
         actor = identity.current_actor()
@@ -525,25 +473,26 @@ class ApprovalStore:
         admin = rule is not None and rule.admin_override.allows(actor)
         if actor != request.requester and not admin:
             raise PermissionDenied(
-                f"Only the requester ({request.requester}) or an admin of the rule may cancel request {request_id}"
+                f"Only the requester ({request.requester}) or an admin of the rule may cancel "
+                f"request {request_id}"
             )
         now = self.clock()
         with self.db.transaction() as conn:
-            current = _request(self._lock(conn, request_id), (), ())
+            current = request_from_row(lock_request(conn, request_id))
             self._require_open(current, "cancelled", now=now)
             self._close(conn, current, "cancelled", f"cancelled by {actor}", now)
             if comment:
-                self._note(conn, request_id, actor, "cancel", comment, now)
+                add_note(conn, request_id, actor, "cancel", comment, now)
             base = self._draft_base(rule, current)
             audit_log.append(
                 conn,
                 [
-                    dataclasses.replace(
+                    _entry(
                         base,
                         action="approval_request.cancelled",
                         before={"status": current.status},
                         after={"status": "cancelled"},
-                        details={**base.details, "comment": comment},
+                        comment=comment,
                     )
                 ],
             )
@@ -557,18 +506,18 @@ class ApprovalStore:
             NotFound: No such request.
             InvalidInput: An empty comment.
         """
-        text = _clean_comment(text, required=True)
+        text = clean_comment(text, required=True)
         request = self.get(request_id)
         actor = identity.current_actor()
         now = self.clock()
         rule = self.policy.rule_for(request.model)
         with self.db.transaction() as conn:
-            self._note(conn, request_id, actor, "comment", text, now)
+            add_note(conn, request_id, actor, "comment", text, now)
             base = self._draft_base(rule, request)
             audit_log.append(
                 conn,
                 [
-                    dataclasses.replace(
+                    _entry(
                         base,
                         action="approval_request.commented",
                         after={"status": request.status, "comment": text},
@@ -603,11 +552,18 @@ class ApprovalStore:
         """Undo :meth:`claim` when the change failed, so the request can be applied again."""
         t = requests_table
         key = open_key(request.model, request.version, request.target_kind, request.target, request.action)
-        restored = {"status": request.status, "applied_at_ms": None, "applied_by": None, "updated_at_ms": self.clock()}
+        restored = {
+            "status": request.status,
+            "applied_at_ms": None,
+            "applied_by": None,
+            "updated_at_ms": self.clock(),
+        }
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    update(t).where(t.c.id == request.id, t.c.status == "applied").values(open_key=key, **restored)
+                    update(t)
+                    .where(t.c.id == request.id, t.c.status == "applied")
+                    .values(open_key=key, **restored)
                 )
         except SqlIntegrityError:
             # A newer request for the same change was opened in the meantime; that one stands.
@@ -634,16 +590,17 @@ class ApprovalStore:
             rows = conn.execute(select(t).where(and_(*conds)).with_for_update()).mappings().all()
             drafts = []
             for row in rows:
-                request = _request(row, (), ())
+                request = request_from_row(row)
                 self._close(conn, request, "cancelled", reason, now)
                 base = self._draft_base(rule, request)
                 drafts.append(
-                    dataclasses.replace(
+                    _entry(
                         base,
                         action="approval_request.cancelled",
                         before={"status": request.status},
                         after={"status": "cancelled"},
-                        details={**base.details, "reason": reason, "automatic": True},
+                        reason=reason,
+                        automatic=True,
                     )
                 )
                 closed.append(request)
@@ -671,9 +628,9 @@ class ApprovalStore:
             for request in requests:
                 if not rule.protects(request.target_kind, request.target):
                     continue
-                row = self._lock(conn, request.id)
+                row = lock_request(conn, request.id)
                 current = dataclasses.replace(
-                    _request(row, (), ()), decisions=self._decisions(conn, [request.id]).get(request.id, ())
+                    request_from_row(row), decisions=load_decisions(conn, [request.id]).get(request.id, ())
                 )
                 if not current.is_open:
                     continue
@@ -681,19 +638,20 @@ class ApprovalStore:
                 status = self._settle(conn, current, counted, now)
                 if status != current.status:
                     base = self._draft_base(rule, current)
-                    action = "approval_request.approved" if status == "approved" else "approval_request.reopened"
+                    action = f"approval_request.{'approved' if status == 'approved' else 'reopened'}"
                     reason = (
                         "the version is again in the state that was approved"
                         if status == "approved"
                         else "approvals went stale: a required tag or the description changed"
                     )
                     drafts.append(
-                        dataclasses.replace(
+                        _entry(
                             base,
                             action=action,
                             before={"status": current.status},
                             after={"status": status},
-                            details={**base.details, "approvals": f"{counted.counted}/{counted.required}", "reason": reason},
+                            approvals=f"{counted.counted}/{counted.required}",
+                            reason=reason,
                         )
                     )
             audit_log.append(conn, drafts)
@@ -719,7 +677,9 @@ class ApprovalStore:
     def _expire_if_due(self, request_id: str) -> None:
         t = requests_table
         now = self.clock()
-        probe = select(t.c.id).where(t.c.id == request_id, t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now)
+        probe = select(t.c.id).where(
+            t.c.id == request_id, t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now
+        )
         with self.db.reading() as engine, engine.connect() as conn:
             if conn.execute(probe).first() is None:
                 return
@@ -738,7 +698,7 @@ class ApprovalStore:
         rows = conn.execute(select(t).where(and_(*conds)).with_for_update()).mappings().all()
         expired, drafts = [], []
         for row in rows:
-            request = _request(row, (), ())
+            request = request_from_row(row)
             rule = self.policy.rule_for(request.model)
             requirement = requirement_for(rule, request.action) if rule else None
             after = format_duration(requirement.expires_after) if requirement else None
@@ -747,12 +707,13 @@ class ApprovalStore:
                 continue
             base = self._draft_base(rule, request)
             drafts.append(
-                dataclasses.replace(
+                _entry(
                     base,
                     action="approval_request.expired",
                     before={"status": request.status},
                     after={"status": "expired"},
-                    details={**base.details, "reason": reason, "automatic": True},
+                    reason=reason,
+                    automatic=True,
                 )
             )
             expired.append(request)
@@ -777,7 +738,9 @@ class ApprovalStore:
         values: dict[str, Any] = {"approvals": counted.counted, "updated_at_ms": now}
         if status != request.status:
             result = conn.execute(
-                update(t).where(t.c.id == request.id, t.c.status == request.status).values(status=status, **values)
+                update(t)
+                .where(t.c.id == request.id, t.c.status == request.status)
+                .values(status=status, **values)
             )
             if result.rowcount == 1:
                 return status
@@ -800,16 +763,18 @@ class ApprovalStore:
     def _protecting_rule(self, model: str, kind: str, target: str, action: str) -> Rule:
         rule = self.policy.rule_for(model)
         if rule is None or not rule.protects(kind, target):
-            where = f"no rule of {self.policy.source} protects it" if self.policy.rules else "no policy is loaded"
+            where = "no policy is loaded"
+            if self.policy.rules:
+                where = f"no rule of {self.policy.source} protects it"
             raise InvalidInput(
                 f"{kind.capitalize()} {target!r} of {model} is not protected ({where}); "
                 "changing it needs no approval"
             )
         if action == "delete_alias" and rule.on_delete_alias != "approval":
+            needs = "nothing" if rule.on_delete_alias == "allow" else "an admin override"
             raise InvalidInput(
                 f"{rule.describe()} says on_delete_alias: {rule.on_delete_alias}; deleting alias "
-                f"{target!r} {'needs nothing' if rule.on_delete_alias == 'allow' else 'needs an admin override'}, "
-                "not an approval"
+                f"{target!r} needs {needs}, not an approval"
             )
         return rule
 
@@ -832,7 +797,8 @@ class ApprovalStore:
             return None
         current = alias_version(self.inner, model, alias)
         if current is None:
-            raise InvalidInput(f"Alias {alias!r} of {model} is not set; there is nothing to {action.replace('_', ' ')}")
+            what = action.replace("_", " ")
+            raise InvalidInput(f"Alias {alias!r} of {model} is not set; there is nothing to {what}")
         if action == "delete_alias":
             if current != version:
                 raise InvalidInput(f"Alias {alias!r} of {model} points to version {current}, not {version}")
@@ -840,7 +806,9 @@ class ApprovalStore:
         with self.db.reading() as engine:
             previous = previous_alias_version(engine, model, alias, current)
         if previous is None:
-            raise InvalidInput(f"Alias {alias!r} of {model} has no earlier version in the audit log to roll back to")
+            raise InvalidInput(
+                f"Alias {alias!r} of {model} has no earlier version in the audit log to roll back to"
+            )
         if previous != version:
             raise InvalidInput(
                 f"Rolling back alias {alias!r} of {model} returns it to version {previous} "
@@ -849,74 +817,8 @@ class ApprovalStore:
         return current
 
     def _open_id(self, model, version, kind, target, action) -> str | None:
-        t = requests_table
-        stmt = select(t.c.id).where(t.c.open_key == open_key(model, version, kind, target, action))
         with self.db.reading() as engine, engine.connect() as conn:
-            return conn.execute(stmt).scalar()
-
-    def _lock(self, conn: Connection, request_id: str):
-        row = conn.execute(
-            select(requests_table).where(requests_table.c.id == request_id).with_for_update()
-        ).mappings().first()
-        if row is None:
-            raise NotFound(f"No approval request with id {request_id!r}")
-        return row
-
-    def _load(self, conn: Connection, request_id: str) -> ApprovalRequest:
-        row = conn.execute(select(requests_table).where(requests_table.c.id == request_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"No approval request with id {request_id!r}")
-        c = comments_table
-        notes = conn.execute(
-            select(c.c.author, c.c.kind, c.c.text, c.c.created_at_ms).where(c.c.request_id == request_id).order_by(c.c.seq)
-        ).all()
-        return _request(
-            row,
-            self._decisions(conn, [request_id]).get(request_id, ()),
-            tuple(ApprovalComment(*n) for n in notes),
-        )
-
-    @staticmethod
-    def _decisions(conn: Connection, ids: list[str]) -> dict[str, tuple[ReviewDecision, ...]]:
-        if not ids:
-            return {}
-        d = decisions_table
-        rows = conn.execute(select(d).where(d.c.request_id.in_(ids)).order_by(d.c.decided_at_ms, d.c.reviewer)).mappings()
-        found: dict[str, list[ReviewDecision]] = {}
-        for r in rows:
-            found.setdefault(r["request_id"], []).append(
-                ReviewDecision(
-                    reviewer=r["reviewer"],
-                    decision=r["decision"],
-                    decided_at_ms=r["decided_at_ms"],
-                    comment=r["comment"],
-                    artifact_digest=r["artifact_digest"],
-                    bound_state_hash=r["bound_state_hash"],
-                )
-            )
-        return {k: tuple(v) for k, v in found.items()}
-
-    @staticmethod
-    def _upsert_decision(conn, request_id, reviewer, decision, now, comment, digest, bound) -> None:
-        d = decisions_table
-        values = {
-            "decision": decision,
-            "decided_at_ms": now,
-            "comment": comment,
-            "artifact_digest": digest,
-            "bound_state_hash": bound,
-        }
-        # The request row is locked, so one reviewer's decisions on it never race; the primary
-        # key stays the backstop.
-        result = conn.execute(update(d).where(d.c.request_id == request_id, d.c.reviewer == reviewer).values(**values))
-        if result.rowcount == 0:
-            conn.execute(d.insert().values(request_id=request_id, reviewer=reviewer, **values))
-
-    @staticmethod
-    def _note(conn, request_id, author, kind, text, now) -> None:
-        conn.execute(
-            comments_table.insert().values(request_id=request_id, author=author, kind=kind, text=text, created_at_ms=now)
-        )
+            return open_request_id(conn, open_key(model, version, kind, target, action))
 
     def _rule_details(self, rule: Rule | None) -> dict[str, Any]:
         return {"rule": rule.describe() if rule else None, "policy_digest": self.policy.digest or None}
@@ -940,6 +842,13 @@ class ApprovalStore:
             self.on_change(model, version)
 
 
+def _entry(base: AuditDraft, action: str, *, before=None, after=None, **details: Any) -> AuditDraft:
+    """An audit draft of ``action`` about the request ``base`` describes."""
+    return dataclasses.replace(
+        base, action=action, before=before or {}, after=after or {}, details={**base.details, **details}
+    )
+
+
 def _target_fields(kind: str, target: str) -> dict[str, str]:
     return {"alias": target} if kind == "alias" else {"stage": target}
 
@@ -951,31 +860,3 @@ def _describe(model: str, version: str, kind: str, target: str, action: str) -> 
         return f"rolling back alias {target!r} of {model} to version {version}"
     return f"version {version} of {model} to {kind} {target!r}"
 
-
-def _request(row, decisions: tuple[ReviewDecision, ...], comments: tuple[ApprovalComment, ...]) -> ApprovalRequest:
-    return ApprovalRequest(
-        id=row["id"],
-        model=row["model"],
-        version=row["version"],
-        target_kind=row["target_kind"],
-        target=row["target"],
-        action=row["action"],
-        status=row["status"],
-        requester=row["requester"],
-        created_at_ms=row["created_at_ms"],
-        updated_at_ms=row["updated_at_ms"],
-        version_creator=row["version_creator"],
-        expires_at_ms=row["expires_at_ms"],
-        rule=row["rule"],
-        policy_digest=row["policy_digest"],
-        artifact_digest=row["artifact_digest"],
-        from_version=row["from_version"],
-        required=row["required"],
-        approvals=row["approvals"],
-        applied_at_ms=row["applied_at_ms"],
-        applied_by=row["applied_by"],
-        closed_reason=row["closed_reason"],
-        decisions=decisions,
-        comments=comments,
-        version_created_ms=row["version_created_ms"],
-    )

@@ -506,7 +506,9 @@ class Gate:
         grant.previous_version = current
         return grant
 
-    def _stale_request(self, request: ApprovalRequest, state: VersionState, current: str | None, now: int) -> bool:
+    def _stale_request(
+        self, request: ApprovalRequest, state: VersionState, current: str | None, now: int
+    ) -> bool:
         if request.version_created_ms is not None and request.version_created_ms != state.created_ms:
             return True
         if request.action in ("rollback", "delete_alias") and request.from_version != current:
@@ -580,7 +582,9 @@ class Gate:
         self._audit("promotion.blocked", model, version, alias, details)
         raise PolicyViolation(message)
 
-    def _audit(self, action: str, model: str, version: str | None, alias: str | None, details: dict) -> AuditEntry:
+    def _audit(
+        self, action: str, model: str, version: str | None, alias: str | None, details: dict
+    ) -> AuditEntry:
         # Its own transaction: the refusal is recorded although the change is not made.
         with self.db.transaction() as conn:
             [entry] = audit_log.append(

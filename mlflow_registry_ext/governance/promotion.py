@@ -150,7 +150,9 @@ def rollback(
     with store.governance_db.reading() as engine:
         previous = previous_alias_version(engine, model, alias, current)
     if previous is None:
-        raise InvalidInput(f"Alias {alias!r} of {model} has no earlier version in the audit log to roll back to")
+        raise InvalidInput(
+            f"Alias {alias!r} of {model} has no earlier version in the audit log to roll back to"
+        )
     try:
         read_version(store.inner, model, previous)
     except MlflowException as exc:

@@ -53,7 +53,14 @@ APPROVALS_TAG = "governance.approvals"
 FAIRNESS_TAG = "governance.fairness"
 DIGEST_TAG = "governance.artifact_digest"
 
-_SHOWN = {"pending": "pending", "approved": "approved", "applied": "approved", "rejected": "rejected", "expired": "expired"}
+# Request status -> governance.status: an applied request was approved; cancelled ones are skipped.
+_SHOWN = {
+    "pending": "pending",
+    "approved": "approved",
+    "applied": "approved",
+    "rejected": "rejected",
+    "expired": "expired",
+}
 
 
 def is_status_tag(key: str | None) -> bool:
@@ -163,7 +170,9 @@ class StatusTags:
         count = 0
         token = None
         while True:
-            page = self.inner.search_model_versions(f"name={_quoted(model)}", max_results=1000, page_token=token)
+            page = self.inner.search_model_versions(
+                f"name={_quoted(model)}", max_results=1000, page_token=token
+            )
             for mv in page:
                 self.refresh(model, mv.version)
                 count += 1
