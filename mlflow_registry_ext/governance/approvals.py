@@ -71,8 +71,6 @@ from mlflow_registry_ext.policy import (
 
 __all__ = [
     "ApprovalStore",
-    "parse_target",
-    "parse_version",
     "promotion_facts",
     "requirement_for",
     "previous_alias_version",

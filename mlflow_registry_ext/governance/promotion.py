@@ -21,7 +21,8 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.entities import PromotionCheck, PromotionResult
 from mlflow_registry_ext.errors import InvalidInput, NotFound
-from mlflow_registry_ext.governance.approvals import parse_target, parse_version, previous_alias_version
+from mlflow_registry_ext.governance.approval_inputs import parse_target, parse_version
+from mlflow_registry_ext.governance.approvals import previous_alias_version
 from mlflow_registry_ext.governance.enforcement import GateRequest, gate_request
 from mlflow_registry_ext.governance.version_state import alias_version, read_version
 
