@@ -27,7 +27,7 @@ import uuid
 from typing import Any, Callable, Iterable
 
 from mlflow.exceptions import MlflowException
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
@@ -233,15 +233,19 @@ class ApprovalStore:
             decisions = load_decisions(conn, [r["id"] for r in rows])
         return [request_from_row(r, decisions.get(r["id"], ()), ()) for r in rows]
 
-    def latest_for_version(self, model: str, version: str) -> ApprovalRequest | None:
-        """The newest request of the version that was not cancelled (what its status tags show)."""
+    def latest_for_version(
+        self, model: str, version: str, created_ms: int | None = None
+    ) -> ApprovalRequest | None:
+        """The newest request of the version that was not cancelled (what its status tags show).
+
+        With ``created_ms``, requests made for an earlier version of the same name and number
+        (a model deleted and created again) are ignored.
+        """
         t = requests_table
-        stmt = (
-            select(t)
-            .where(t.c.model == model, t.c.version == str(version), t.c.status != "cancelled")
-            .order_by(t.c.created_at_ms.desc(), t.c.id)
-            .limit(1)
-        )
+        conds = [t.c.model == model, t.c.version == str(version), t.c.status != "cancelled"]
+        if created_ms is not None:
+            conds.append(or_(t.c.version_created_ms == created_ms, t.c.version_created_ms.is_(None)))
+        stmt = select(t).where(and_(*conds)).order_by(t.c.created_at_ms.desc(), t.c.id).limit(1)
         with self.db.reading() as engine, engine.connect() as conn:
             row = conn.execute(stmt).mappings().first()
         return request_from_row(row) if row else None

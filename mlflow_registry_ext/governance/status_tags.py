@@ -127,7 +127,7 @@ class StatusTags:
         if not covers(rule):
             return GovernanceStatus(model=model, version=version, covered=False,
                                     rule=rule.describe() if rule else None, tags=current)
-        request = self.approvals.latest_for_version(model, version)
+        request = self.approvals.latest_for_version(model, version, mv.creation_timestamp)
         approvals = request.approvals_text if request else f"0/{rule.approvals.required}"
         return GovernanceStatus(
             model=model,

@@ -9,7 +9,8 @@ from mlflow.exceptions import MlflowException
 from mlflow_registry_ext.entities import ApprovalRequest
 from mlflow_registry_ext.governance.status_tags import fairness_of, initial_tags, status_of
 from mlflow_registry_ext.policy import FairnessFact, parse_policy
-from tests.approvals.fixtures import POLICY, add_version, as_user
+from mlflow_registry_ext.governance.promotion import admin_override
+from tests.approvals.fixtures import POLICY, add_version, approved_request, as_user
 
 
 def _governance_tags(store, model, version):
@@ -81,3 +82,19 @@ def test_tags_follow_requests_and_fairness_records(store):
     # Renaming out of the rule removes the tags; the model then carries nothing visible.
     store.rename_registered_model("fraud-model", "renamed-model")
     assert _governance_tags(store, "renamed-model", version) == {}
+
+
+def test_a_model_created_again_under_the_same_name_starts_from_nothing(store):
+    version = add_version(store)
+    approved_request(store, "fraud-model", version)
+    with as_user("erin"):
+        store.set_registered_model_alias("fraud-model", "production", version)
+    with as_user("root"), admin_override("retired"):
+        store.delete_registered_model("fraud-model")
+    again = add_version(store)
+    assert again == version
+    assert _governance_tags(store, "fraud-model", again)["governance.status"] == "none"
+    assert store.status_tags.refresh("fraud-model", again).status == "none"
+    with as_user("erin"), pytest.raises(MlflowException) as err:
+        store.set_registered_model_alias("fraud-model", "production", again)
+    assert err.value.error_code == "PERMISSION_DENIED"
