@@ -1,8 +1,9 @@
 """SHA-256 while bytes stream: one read feeds both the hash and the destination.
 
 Hashing is the physical limit of a verified store (about 1.1 GB/s on one core), so copies overlap
-it with the write: the calling thread reads and hashes chunk *i + 1* while a helper thread writes
-chunk *i*. ``hashlib`` and file writes release the GIL, so the two really run on two cores.
+it with the write: the calling thread reads and hashes a chunk while a helper thread writes it
+out (and then the previous ones). ``hashlib`` and file writes release the GIL, so the two really
+run on two cores; a few reusable buffers circulate, so nothing is allocated per chunk.
 
 Example:
     >>> import io
@@ -14,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import queue
 import threading
@@ -22,8 +24,8 @@ from typing import BinaryIO, Callable, NamedTuple
 __all__ = ["CHUNK_SIZE", "HashResult", "hash_bytes", "hash_file", "copy_hashing", "read_full"]
 
 #: Bytes per read. Large enough that per-chunk overhead vanishes next to hashing, small enough
-#: that two chunks in flight cost little memory.
-CHUNK_SIZE = 4 * 1024 * 1024
+#: that a chunk is still in the CPU cache when the writer copies it out.
+CHUNK_SIZE = 1024 * 1024
 
 _SENTINEL = object()
 
@@ -82,36 +84,66 @@ def hash_file(
 
 
 class _Writer:
-    """Writes chunks on a helper thread; at most ``depth`` chunks wait in memory."""
+    """Writes buffers on a helper thread and hands each back once written.
 
-    def __init__(self, dst: BinaryIO, depth: int = 2):
+    ``depth`` buffers circulate between the reader and the writer, so the copy allocates nothing
+    per chunk and keeps at most ``depth`` chunks in memory.
+    """
+
+    def __init__(self, dst: BinaryIO, chunk_size: int, depth: int = 3):
         self._dst = dst
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._todo: queue.Queue = queue.Queue()
+        self._free: queue.Queue = queue.Queue()
+        for _ in range(depth):
+            self._free.put(bytearray(chunk_size))
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="cas-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            item = self._todo.get()
             if item is _SENTINEL:
                 return
+            buf, n = item
             if self._error is None:
                 try:
-                    self._dst.write(item)
+                    self._dst.write(memoryview(buf)[:n])
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                     self._error = exc
+            self._free.put(buf)
 
-    def put(self, chunk: bytes) -> None:
+    def buffer(self) -> bytearray:
+        """A buffer the writer is done with (waits while all are in flight)."""
         if self._error is not None:
             raise self._error
-        self._queue.put(chunk)
+        return self._free.get()
+
+    def put(self, buf: bytearray, n: int) -> None:
+        self._todo.put((buf, n))
 
     def close(self) -> None:
-        self._queue.put(_SENTINEL)
+        self._todo.put(_SENTINEL)
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+def _read_into(src: BinaryIO, buf: bytearray) -> int:
+    """Fill ``buf`` from ``src`` (looping over short reads); fewer bytes only at end of stream."""
+    view = memoryview(buf)
+    got = 0
+    while got < len(buf):
+        try:
+            n = src.readinto(view[got:])
+        except (AttributeError, NotImplementedError, io.UnsupportedOperation):
+            data = src.read(len(buf) - got)
+            n = len(data)
+            view[got : got + n] = data
+        if not n:
+            break
+        got += n
+    return got
 
 
 def copy_hashing(
@@ -142,21 +174,28 @@ def copy_hashing(
         10
     """
     hasher = hashlib.sha256()
-    chunk = read_full(src, chunk_size)
-    if len(chunk) < chunk_size:
-        hasher.update(chunk)
-        dst.write(chunk)
-        return HashResult(hasher.hexdigest(), len(chunk))
-    size = 0
-    writer = _Writer(dst)
+    first = read_full(src, chunk_size)
+    if len(first) < chunk_size:
+        hasher.update(first)
+        dst.write(first)
+        return HashResult(hasher.hexdigest(), len(first))
+    hasher.update(first)
+    dst.write(first)
+    size = len(first)
+    writer = _Writer(dst, chunk_size)
     try:
-        while chunk:
-            writer.put(chunk)
-            hasher.update(chunk)
-            size += len(chunk)
+        while True:
             if should_stop is not None and should_stop():
                 return None
-            chunk = read_full(src, chunk_size)
+            buf = writer.buffer()
+            n = _read_into(src, buf)
+            if not n:
+                writer._free.put(buf)
+                break
+            writer.put(buf, n)
+            # The writer copies this buffer out while it is hashed here: both only read it.
+            hasher.update(memoryview(buf)[:n])
+            size += n
     finally:
         writer.close()
     return HashResult(hasher.hexdigest(), size)
