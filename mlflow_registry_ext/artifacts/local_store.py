@@ -31,8 +31,8 @@ from typing import BinaryIO, Iterator
 from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256, integrity_error
 from mlflow_registry_ext.artifacts.hashing import HashResult, copy_hashing, hash_bytes, hash_file
 from mlflow_registry_ext.artifacts.paths import parent_and_name
-from mlflow_registry_ext.artifacts.store import MARKER_NAME, SMALL_FILE, Store, marker_bytes
-from mlflow_registry_ext.errors import InvalidInput, NotFound
+from mlflow_registry_ext.artifacts.store import MARKER_NAME, Store, marker_bytes
+from mlflow_registry_ext.errors import InvalidInput
 
 __all__ = ["LocalStore", "FSYNC_ENV_VAR"]
 
@@ -250,7 +250,6 @@ class LocalStore(Store):
         return PutResult(result.sha256, result.size, created=created)
 
     def put_bytes(self, data: bytes) -> PutResult:
-        """Store bytes already in memory."""
         digest = hash_bytes(data)
         if self._reuse(digest.sha256, digest.size):
             return PutResult(digest.sha256, digest.size, created=False)
@@ -263,17 +262,7 @@ class LocalStore(Store):
             raise
         return self._publish(tmp, digest)
 
-    def put_file(self, local_path: str) -> PutResult:
-        try:
-            size = os.stat(local_path).st_size
-        except FileNotFoundError:
-            raise NotFound(f"No such file to log: '{local_path}'") from None
-        if size <= SMALL_FILE:
-            with open(local_path, "rb") as f:
-                return self.put_bytes(f.read())
-        return self._put_large(local_path)
-
-    def _put_large(self, local_path: str) -> PutResult:
+    def put_large_file(self, local_path: str) -> PutResult:
         stop = threading.Event()
         ahead: list = []
         scout = threading.Thread(

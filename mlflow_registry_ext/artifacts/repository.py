@@ -122,13 +122,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         def store_one(local_path: str, target: str) -> None:
             tree.put(target, tree.store.put_file(local_path).ref)
 
-        futures = {self.thread_pool.submit(store_one, src, dst): dst for src, dst in files}
-        failures = {}
-        for future in as_completed(futures):
-            try:
-                future.result()
-            except Exception as exc:  # noqa: BLE001 - collected and re-raised below
-                failures[futures[future]] = exc
+        failures = self._run_all(store_one, {dst: (src, dst) for src, dst in files})
         _raise_failures(failures, "log", self.artifact_uri)
 
     def log_artifact_from_stream(
@@ -169,6 +163,17 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         if not name:
             raise InvalidInput(f"Invalid artifact file name {artifact_file_name!r}")
         return join_paths(clean_path(artifact_path), name)
+
+    def _run_all(self, fn, jobs: dict[str, tuple]) -> dict[str, Exception]:
+        """Run ``fn(*args)`` for every job on the thread pool; the failures by job name."""
+        futures = {self.thread_pool.submit(fn, *args): name for name, args in jobs.items()}
+        failures = {}
+        for future in as_completed(futures):
+            try:
+                future.result()
+            except Exception as exc:  # noqa: BLE001 - collected for the caller to raise
+                failures[futures[future]] = exc
+        return failures
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -234,13 +239,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
             with lock:
                 written.append(local)
 
-        futures = {self.thread_pool.submit(fetch, e): e.path for e in entries}
-        failures = {}
-        for future in as_completed(futures):
-            try:
-                future.result()
-            except Exception as exc:  # noqa: BLE001 - collected and re-raised below
-                failures[futures[future]] = exc
+        failures = self._run_all(fetch, {e.path: (e,) for e in entries})
         if failures:
             for local in written:
                 try:

@@ -252,7 +252,6 @@ class S3Store(Store):
         return True
 
     def put_bytes(self, data: bytes) -> PutResult:
-        """Store bytes already in memory."""
         digest = hash_bytes(data)
         if self._reuse(digest):
             return PutResult(digest.sha256, digest.size, created=False)
@@ -261,14 +260,7 @@ class S3Store(Store):
             self._touch(digest.sha256)
         return PutResult(digest.sha256, digest.size, created=created)
 
-    def put_file(self, local_path: str) -> PutResult:
-        try:
-            size = os.stat(local_path).st_size
-        except FileNotFoundError:
-            raise NotFound(f"No such file to log: '{local_path}'") from None
-        if size <= SMALL_FILE:
-            with open(local_path, "rb") as f:
-                return self.put_bytes(f.read())
+    def put_large_file(self, local_path: str) -> PutResult:
         digest = hash_file(local_path)
         if self._reuse(digest):
             return PutResult(digest.sha256, digest.size, created=False)

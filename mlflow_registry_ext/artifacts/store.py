@@ -20,10 +20,11 @@ from __future__ import annotations
 import abc
 import datetime as _dt
 import json
+import os
 from typing import BinaryIO, Iterator
 
 from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult
-from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.errors import InvalidInput, NotFound
 
 __all__ = ["Store", "MARKER_NAME", "FORMAT_VERSION", "SMALL_FILE", "marker_bytes", "check_marker"]
 
@@ -127,9 +128,24 @@ class Store(abc.ABC):
     def blob_info(self, sha256: str) -> BlobInfo | None:
         """The stored blob, or ``None``."""
 
-    @abc.abstractmethod
     def put_file(self, local_path: str) -> PutResult:
         """Store a local file's bytes as a blob (nothing new if it exists)."""
+        try:
+            size = os.stat(local_path).st_size
+        except FileNotFoundError:
+            raise NotFound(f"No such file to log: '{local_path}'") from None
+        if size <= SMALL_FILE:
+            with open(local_path, "rb") as f:
+                return self.put_bytes(f.read())
+        return self.put_large_file(local_path)
+
+    @abc.abstractmethod
+    def put_bytes(self, data: bytes) -> PutResult:
+        """Store bytes already in memory as a blob (nothing new if it exists)."""
+
+    @abc.abstractmethod
+    def put_large_file(self, local_path: str) -> PutResult:
+        """Store a local file larger than ``SMALL_FILE`` (see ``put_file``)."""
 
     @abc.abstractmethod
     def put_stream(self, stream: BinaryIO) -> PutResult:

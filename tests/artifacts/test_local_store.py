@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from mlflow_registry_ext.artifacts import local_store
+from mlflow_registry_ext.artifacts.store import SMALL_FILE
 from mlflow_registry_ext.artifacts.local_store import LocalStore
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
 from tests.artifacts.helpers import write
@@ -55,7 +56,7 @@ def test_reusing_a_blob_touches_it_for_the_collector(store, tmp_path):
     assert store.blob_info(result.sha256).mtime > 1_000_000
 
 
-@pytest.mark.parametrize("size", [local_store.SMALL_FILE + 1, 3 * local_store.SMALL_FILE // 2])
+@pytest.mark.parametrize("size", [SMALL_FILE + 1, 3 * SMALL_FILE // 2])
 def test_large_files_stream_through_the_hash_and_dedup_early(store, tmp_path, size):
     data = os.urandom(size)
     path = write(tmp_path / "big", data)
