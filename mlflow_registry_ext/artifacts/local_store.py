@@ -90,9 +90,13 @@ class LocalStore(Store):
         for sub in (self._blobs, self._trees, self._tmp):
             os.makedirs(sub, exist_ok=True)
         fd, tmp = self._temp("marker.")
-        with os.fdopen(fd, "wb") as f:
-            f.write(marker_bytes())
-        self._link_or_drop(tmp, os.path.join(self.root, MARKER_NAME))
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(marker_bytes())
+            self._link(tmp, os.path.join(self.root, MARKER_NAME))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     # -- refs ------------------------------------------------------------------------------------
 
@@ -212,42 +216,43 @@ class LocalStore(Store):
             pass
         return False
 
-    def _link_or_drop(self, tmp: str, final: str) -> bool:
-        """Give ``tmp`` the name ``final`` unless that exists; ``tmp`` is gone either way."""
+    def _link(self, tmp: str, final: str) -> bool:
+        """Give ``tmp``'s file the name ``final`` unless that name exists."""
         try:
-            try:
-                os.link(tmp, final)
-                return True
-            except FileExistsError:
-                return False
-            except OSError as exc:
-                if exc.errno not in _NO_LINK_ERRNOS:
-                    raise
-                if os.path.exists(final):
-                    return False
-                os.rename(tmp, final)
-                return True
+            os.link(tmp, final)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in _NO_LINK_ERRNOS:
+                raise
+        if os.path.exists(final):
+            return False
+        os.rename(tmp, final)
+        return True
+
+    def _publish(self, tmp: str, result: HashResult) -> PutResult:
+        """Name the finished temporary blob ``tmp``, unless a good blob of that name exists."""
+        try:
+            os.chmod(tmp, _READ_ONLY)
+            if _fsync_enabled():
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            final = self.blob_path(result.sha256)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            # A second try follows when _reuse moved a damaged blob of that name aside.
+            for _ in range(2):
+                if self._link(tmp, final):
+                    return PutResult(result.sha256, result.size, created=True)
+                if self._reuse(result.sha256, result.size):
+                    return PutResult(result.sha256, result.size, created=False)
+            raise integrity_error(f"Cannot store blob sha256:{result.sha256}: it keeps being damaged")
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-
-    def _publish(self, tmp: str, result: HashResult) -> PutResult:
-        os.chmod(tmp, _READ_ONLY)
-        if _fsync_enabled():
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        final = self.blob_path(result.sha256)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        if self._reuse(result.sha256, result.size):
-            os.unlink(tmp)
-            return PutResult(result.sha256, result.size, created=False)
-        created = self._link_or_drop(tmp, final)
-        if not created:
-            self._reuse(result.sha256, result.size)
-        return PutResult(result.sha256, result.size, created=created)
 
     def put_bytes(self, data: bytes) -> PutResult:
         digest = hash_bytes(data)
