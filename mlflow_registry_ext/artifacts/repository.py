@@ -206,9 +206,9 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         if dst_path:
             dst_path = os.path.abspath(dst_path)
             if not os.path.exists(dst_path):
-                raise NotFound(f"The destination path for downloaded artifacts does not exist: {dst_path}")
+                raise NotFound(f"The download destination does not exist: {dst_path}")
             if not os.path.isdir(dst_path):
-                raise InvalidInput(f"The destination path for downloaded artifacts must be a directory: {dst_path}")
+                raise InvalidInput(f"The download destination must be a directory: {dst_path}")
         else:
             dst_path = create_tmp_dir()
         tree = self.tree()

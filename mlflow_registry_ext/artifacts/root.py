@@ -76,7 +76,9 @@ def parse_cas_uri(uri: str) -> CasLocation:
         ('data', 'mlflow')
     """
     if not isinstance(uri, str) or not uri.startswith("cas+"):
-        raise InvalidInput(f"Not a content-addressed artifact URI: {uri!r} (expected cas+file: or cas+s3:)")
+        raise InvalidInput(
+            f"Not a content-addressed artifact URI: {uri!r} (expected cas+file: or cas+s3:)"
+        )
     inner = uri[len("cas+") :]
     parsed = urllib.parse.urlparse(inner)
     if parsed.scheme not in SCHEMES:
@@ -153,7 +155,8 @@ def open_root(uri: str, *, create: bool) -> tuple[Store, str] | None:
         ``(store, prefix)``, or ``None`` when no root exists and ``create`` is false.
 
     Example:
-        >>> store, prefix = open_root("cas+file:///data/1/" + "a" * 32 + "/artifacts", create=True)  # doctest: +SKIP
+        >>> uri = "cas+file:///data/1/" + "a" * 32 + "/artifacts"
+        >>> store, prefix = open_root(uri, create=True)  # doctest: +SKIP
         >>> prefix  # doctest: +SKIP
         '1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/artifacts'
     """

@@ -114,8 +114,10 @@ def gc(cli: CliContext, root: str, dry_run: bool, grace_period: str):
 
         def progress(done: int, total: int) -> None:
             if not bars:
-                stderr = click.get_text_stream("stderr")
-                bars.append(stack.enter_context(click.progressbar(length=total, label=label, file=stderr)))
+                bar = click.progressbar(
+                    length=total, label=label, file=click.get_text_stream("stderr")
+                )
+                bars.append(stack.enter_context(bar))
             bars[0].update(1)
 
         report = collect_garbage(root, grace_seconds=grace, dry_run=dry_run, progress=progress)

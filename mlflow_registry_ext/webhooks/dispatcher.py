@@ -50,7 +50,7 @@ from mlflow_registry_ext.errors import GovernanceError
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.webhooks import encryption
+from mlflow_registry_ext.webhooks import encryption, outbox
 from mlflow_registry_ext.webhooks.entities import ACTIVE, DEAD, DISABLED, PENDING, SENDING, SUCCEEDED, Attempt
 from mlflow_registry_ext.webhooks.retry import RetryPolicy, parse_retry_after
 from mlflow_registry_ext.webhooks.service import attempt_row, secrets_for_signing
@@ -62,6 +62,11 @@ __all__ = ["Clock", "SystemClock", "Dispatcher", "DISPATCHER_ACTOR"]
 
 _log = logging.getLogger(__name__)
 
+_RELEASE = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_token == bindparam("b_token"))
+    .values(status=PENDING, next_attempt_ms=bindparam("b_next"), lease_token=None)
+)
 _FINISH = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_token == bindparam("b_token"))
@@ -80,6 +85,7 @@ _FINISH = (
 #: The actor of the audit entries a dispatcher writes (``webhook.disabled``).
 DISPATCHER_ACTOR = "webhook-dispatcher"
 _DUE = (PENDING, SENDING)
+_HINT_RECHECKS = 3  # quick looks after an in-process enqueue, before falling back to polling
 
 
 class Clock(Protocol):
@@ -107,6 +113,7 @@ class _Job:
     scheme: str
     secrets: list[str]
     secret_error: str | None
+    lease_expires_ms: int = 0
 
 
 @dataclasses.dataclass
@@ -118,7 +125,52 @@ class _Outcome:
     error: str | None = None
     excerpt: str | None = None
     retry_after: str | None = None
-    kind: str = "failed"  # succeeded | failed | gone | blocked
+    kind: str = "failed"  # succeeded | failed | gone | blocked | released (not sent)
+
+
+class _Senders:
+    """A thread pool that sends at most ``per_webhook`` requests at once to one subscription,
+    holding its other claimed deliveries in a queue of their own (so a slow receiver never
+    occupies more than its share of the threads, nor holds up another's deliveries)."""
+
+    def __init__(self, send: Callable[[_Job], _Outcome], concurrency: int, per_webhook: int, done: Callable):
+        self._send = send
+        self._per_webhook = per_webhook
+        self._concurrency = concurrency
+        self._done = done
+        self._pool = concurrent.futures.ThreadPoolExecutor(concurrency, thread_name_prefix="webhook-send")
+        self._waiting: dict[str, collections.deque[_Job]] = collections.defaultdict(collections.deque)
+        self._sending: collections.Counter[str] = collections.Counter()
+
+    def held(self) -> collections.Counter[str]:
+        """Claimed deliveries per subscription: sending or waiting."""
+        counts = collections.Counter({w: len(q) for w, q in self._waiting.items() if q})
+        counts.update(+self._sending)
+        return counts
+
+    def add(self, jobs: list[_Job]) -> None:
+        for job in jobs:
+            self._waiting[job.webhook_id].append(job)
+        self._pump()
+
+    def finished(self, job: _Job) -> None:
+        self._sending[job.webhook_id] -= 1
+        self._pump()
+
+    def _pump(self) -> None:
+        busy = sum(self._sending.values())
+        for webhook_id, waiting in self._waiting.items():
+            while waiting and busy < self._concurrency and self._sending[webhook_id] < self._per_webhook:
+                self._sending[webhook_id] += 1
+                busy += 1
+                self._pool.submit(self._send, waiting.popleft()).add_done_callback(self._done)
+
+    def close(self) -> list[_Job]:
+        """Wait for the requests in flight; returns the deliveries that were never sent."""
+        unsent = [job for waiting in self._waiting.values() for job in waiting]
+        self._waiting.clear()
+        self._pool.shutdown(wait=True)
+        return unsent
 
 
 def default_name() -> str:
@@ -141,8 +193,9 @@ class Dispatcher:
             cannot occupy every sender).
         batch_size: Most deliveries claimed at once.
         lease_seconds: How long a claim lasts: longer than a request can take (15 s to connect,
-            15 s for the answer to start), so a live dispatcher never loses a claim mid-request.
-            Claims are only made for free senders, so no claim waits in a queue.
+            15 s for the answer to start), so a live dispatcher never loses a claim mid-request;
+            a claimed delivery that waited so long that less than that is left is handed back
+            unsent.
         poll_interval: Seconds between looks at the outbox while idle.
         disable_after_seconds: Disable a subscription whose attempts all failed for this long.
     """
@@ -159,7 +212,7 @@ class Dispatcher:
         concurrency: int = 32,
         per_webhook: int = 16,
         batch_size: int = 64,
-        lease_seconds: float = 45.0,
+        lease_seconds: float = 60.0,
         poll_interval: float = 0.05,
         disable_after_seconds: float = 5 * 24 * 3600,
         sweep_interval: float = 300.0,
@@ -182,6 +235,8 @@ class Dispatcher:
         self.record_batch = max(1, concurrency)
         self.record_delay = 0.05
         self._skip_locked = db.dialect in ("postgresql", "mysql", "mariadb")
+        # The longest a request can take: connecting, then waiting for the answer to start.
+        self._send_budget_ms = int((2 * getattr(self.transport, "timeout", 15.0) + 5) * 1000)
         self._next_sweep = 0.0
 
     # -- one cycle, synchronously -----------------------------------------------------------
@@ -205,25 +260,32 @@ class Dispatcher:
         """Dispatch until ``stop`` is set (or ``keep_going()`` turns false), then finish what is in
         flight (up to the transport's timeout) and return.
 
-        Under load, claims and results are batched (a claim waits for a quarter of the senders
-        to be free; results are written every :attr:`record_batch` outcomes or
-        :attr:`record_delay` seconds), so the database sees a few transactions per batch rather
-        than two per delivery. Database outages are waited out: the loop backs off and retries.
+        Claims and results are batched: a subscription's deliveries are claimed once a batch of
+        them fits its window (two times :attr:`per_webhook`: one sending, one waiting), and
+        results are written every :attr:`record_batch` outcomes or :attr:`record_delay`
+        seconds, together with the next claim, so the database sees one transaction per batch.
+        Database outages are waited out: the loop backs off and retries.
         """
         done: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
         wake = threading.Event()
-        in_flight: collections.Counter[str] = collections.Counter()
         unrecorded: list[_Outcome] = []
         oldest = 0.0
         backlog = False
         backoff = 0.0
         claim_at = max(1, self.concurrency // 4)
-        pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook-send")
 
         def finished(future: concurrent.futures.Future) -> None:
             done.put(future.result())
             wake.set()
 
+        senders = _Senders(self._send, self.concurrency, self.per_webhook, finished)
+        hinted = [0.0, 0]  # when this process last queued rows; rechecks since
+
+        def hint() -> None:
+            hinted[0], hinted[1] = time.monotonic(), 0
+            wake.set()
+
+        unsubscribe = outbox.on_enqueue(hint)
         try:
             while not stop.is_set() and (keep_going is None or keep_going()):
                 wake.clear()
@@ -232,28 +294,27 @@ class Dispatcher:
                         outcome = done.get_nowait()
                     except queue.Empty:
                         break
-                    in_flight[outcome.job.webhook_id] -= 1
+                    senders.finished(outcome.job)
                     if not unrecorded:
                         oldest = time.monotonic()
                     unrecorded.append(outcome)
-                claimed: list[_Job] = []
-                busy = sum(in_flight.values())
-                free = self.concurrency - busy
-                # A subscription is claimed for only once half its slots are free, so that a
-                # busy one is served in batches instead of one transaction per delivery.
-                room = {w: self.per_webhook - n for w, n in in_flight.items() if n > 0}
-                blocked = [w for w, r in room.items() if r < max(1, self.per_webhook // 2)]
+                held = senders.held()
+                room = {w: 2 * self.per_webhook - n for w, n in held.items() if n > 0}
+                # A busy subscription is claimed for a batch at a time, not row by row.
+                blocked = [w for w, r in room.items() if r < self.per_webhook]
                 room.update({w: 0 for w in blocked})
+                free = 2 * self.concurrency - sum(held.values())
+                claimed: list[_Job] = []
                 try:
                     limit = 0
-                    if free >= claim_at or (free > 0 and busy == 0):
+                    if free >= claim_at or (free > 0 and not held):
                         if backlog or self.due(exclude=blocked):
                             limit = min(free, self.batch_size)
                     flush = bool(unrecorded) and (
                         limit > 0
                         or len(unrecorded) >= self.record_batch
                         or time.monotonic() - oldest >= self.record_delay
-                        or busy == 0
+                        or not held
                     )
                     if limit or flush:
                         claimed = self._cycle(unrecorded if flush else [], limit, room)
@@ -268,16 +329,20 @@ class Dispatcher:
                     _log.warning("Webhook dispatcher: database error, retrying in %.1f s: %s", backoff, exc)
                     stop.wait(backoff)
                     continue
-                for job in claimed:
-                    in_flight[job.webhook_id] += 1
-                    pool.submit(self._send, job).add_done_callback(finished)
+                senders.add(claimed)
                 if not claimed:
                     timeout = self.poll_interval
+                    if hinted[1] < _HINT_RECHECKS and time.monotonic() - hinted[0] < self.poll_interval:
+                        # Rows were queued in this process but may not be committed yet: look
+                        # again in a moment (2, 4, 8 ms) rather than at the next poll.
+                        timeout = min(timeout, 0.002 * 2 ** hinted[1])
+                        hinted[1] += 1
                     if unrecorded:
                         timeout = min(timeout, max(0.0, oldest + self.record_delay - time.monotonic()))
                     wake.wait(timeout)
         finally:
-            pool.shutdown(wait=True)
+            unsubscribe()
+            unrecorded.extend(_Outcome(job, self.clock.now_ms(), 0, kind="released") for job in senders.close())
             while True:
                 try:
                     unrecorded.append(done.get_nowait())
@@ -380,7 +445,8 @@ class Dispatcher:
         ).all()
         order = {delivery_id: i for i, delivery_id in enumerate(picked)}
         signing = {w: self._secrets(hooks[w], now) for w in {r.webhook_id for r in rows}}
-        jobs = [self._job(r, hooks[r.webhook_id], token, signing[r.webhook_id]) for r in rows]
+        expires = now + self.lease_ms
+        jobs = [self._job(r, hooks[r.webhook_id], token, signing[r.webhook_id], expires) for r in rows]
         jobs.sort(key=lambda j: order[j.delivery_id])
         return jobs
 
@@ -391,7 +457,9 @@ class Dispatcher:
         except encryption.SecretUnreadable as exc:
             return [], str(exc)
 
-    def _job(self, row: Any, hook: Any, token: str, signing: tuple[list[str], str | None]) -> _Job:
+    def _job(
+        self, row: Any, hook: Any, token: str, signing: tuple[list[str], str | None], expires: int
+    ) -> _Job:
         secrets, secret_error = signing
         return _Job(
             delivery_id=row.id,
@@ -404,12 +472,17 @@ class Dispatcher:
             scheme=hook.signature_scheme,
             secrets=secrets,
             secret_error=secret_error,
+            lease_expires_ms=expires,
         )
 
     # -- sending -----------------------------------------------------------------------------
 
     def _send(self, job: _Job) -> _Outcome:
         started = self.clock.now_ms()
+        if started + self._send_budget_ms > job.lease_expires_ms:
+            # It waited too long for a free sender: the claim could run out mid-request and the
+            # delivery be sent twice. Hand it back unsent instead.
+            return _Outcome(job, started, 0, kind="released")
         if job.secret_error:
             return _Outcome(job, started, 0, error=job.secret_error)
         try:
@@ -464,10 +537,14 @@ class Dispatcher:
         now = self.clock.now_ms()
         logged: list[Attempt] = []
         states: list[dict[str, Any]] = []
+        released: list[dict[str, Any]] = []
         health: dict[str, _Outcome] = {}
         first_failure: dict[str, int] = {}
         for outcome in outcomes:
             job = outcome.job
+            if outcome.kind == "released":
+                released.append({"b_id": job.delivery_id, "b_token": job.lease_token, "b_next": now})
+                continue
             number = job.attempts + 1
             logged.append(
                 Attempt(
@@ -489,7 +566,9 @@ class Dispatcher:
             health[job.webhook_id] = outcome
             if outcome.kind != "succeeded":
                 first_failure.setdefault(job.webhook_id, outcome.started_ms)
-        if not outcomes:
+        if released:
+            conn.execute(_RELEASE, released)
+        if not logged:
             return logged
         conn.execute(attempts.insert(), [a.to_dict() for a in logged])
         # Only while the lease token matches: a dispatcher that stalled past its lease must

@@ -15,9 +15,10 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
+import threading
 import time
 import uuid
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -27,7 +28,36 @@ from mlflow_registry_ext.events import event_from_audit_entry, matches_event_typ
 from mlflow_registry_ext.webhooks.entities import ACTIVE, PENDING
 from mlflow_registry_ext.webhooks.tables import deliveries, webhooks
 
-__all__ = ["enqueue", "subscription_matches", "event_model_names", "delivery_row", "new_delivery_id"]
+__all__ = [
+    "enqueue",
+    "on_enqueue",
+    "subscription_matches",
+    "event_model_names",
+    "delivery_row",
+    "new_delivery_id",
+]
+
+# Dispatchers of this process that want to hear about new outbox rows at once, rather than at
+# their next poll (the process-wide hint a same-process dispatcher needs; others poll).
+_listeners: list[Callable[[], None]] = []
+_listeners_lock = threading.Lock()
+
+
+def on_enqueue(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` (cheap, non-blocking) whenever this process queues deliveries.
+
+    The rows are not committed yet when it runs: it is a hint to look soon. Returns a function
+    that unregisters the callback.
+    """
+    with _listeners_lock:
+        _listeners.append(callback)
+
+    def remove() -> None:
+        with _listeners_lock:
+            if callback in _listeners:
+                _listeners.remove(callback)
+
+    return remove
 
 _ACTIVE_SUBSCRIPTIONS = select(webhooks.c.id, webhooks.c.events, webhooks.c.model_filter).where(
     webhooks.c.status == ACTIVE
@@ -139,3 +169,5 @@ def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
             )
     if rows:
         conn.execute(deliveries.insert(), rows)
+        for callback in list(_listeners):
+            callback()

@@ -5,6 +5,19 @@
 const API = document.body.dataset.apiBase;
 const UI = document.body.dataset.uiBase;
 const main = document.getElementById("main");
+
+// Each view renders into a detached container that replaces the page only once it is complete
+// and still the newest: the old view stays readable meanwhile, and a slow, superseded render
+// never lands.
+let newest = 0;
+function newView() {
+  const view = h("div", { class: "view" });
+  view.dataset.token = String(++newest);
+  return view;
+}
+function attach(view) {
+  if (view.dataset.token === String(newest)) main.replaceChildren(view);
+}
 let session = { user: "", admin: false, authenticated: false, can_decide: false };
 
 // -- helpers -------------------------------------------------------------------------------
@@ -46,7 +59,7 @@ function versionLink(model, version) {
 
 function flash(message, ok) {
   const box = document.getElementById("flash");
-  box.replaceChildren(h("div", { class: ok ? "ok" : "err", role: ok ? "status" : "alert" }, message));
+  box.replaceChildren(h("div", { class: ok ? "ok" : "err", role: ok ? null : "alert" }, message));
 }
 
 async function api(path, options) {
@@ -132,11 +145,11 @@ function decisionControls(request, after) {
 
 // -- review queue ------------------------------------------------------------------------------
 
-async function showQueue() {
+async function showQueue(root) {
   const mine = new URLSearchParams(location.hash.split("?")[1] || "").get("mine") === "1";
   const toggle = h("input", { type: "checkbox", id: "only-mine", checked: mine,
     onchange: (e) => { location.hash = "#/queue" + (e.target.checked ? "?mine=1" : ""); } });
-  main.replaceChildren(
+  root.replaceChildren(
     h("h2", {}, "Review queue"),
     h("p", { class: "muted" }, "Open approval requests, newest first. Approve or reject with an optional comment."),
     h("label", { class: "check", for: "only-mine" }, h("span", {}, toggle, " Only requests I can decide")));
@@ -145,18 +158,23 @@ async function showQueue() {
     api("/approval-requests" + query(Object.assign({ status: "pending" }, params))),
     mine ? Promise.resolve({ requests: [] }) : api("/approval-requests" + query({ status: "approved", limit: 200 })),
   ]);
-  const requests = pending.requests.concat(approved.requests);
+  // Lists carry no timelines; fetch them for the rows shown so reviewers see why it was asked.
+  const listed = pending.requests.concat(approved.requests);
+  const requests = await Promise.all(listed.slice(0, 50).map((r) =>
+    api("/approval-requests/" + encodeURIComponent(r.id)).catch(() => r)));
   const rows = requests.map((r) => h("tr", { "data-request": r.id },
     h("td", {}, versionLink(r.model, r.version), h("br"), stockVersionLink(r.model, r.version)),
     h("td", {}, r.target_kind + " ", h("strong", {}, r.target), r.action !== "promote" ? " (" + r.action + ")" : ""),
     h("td", {}, r.requester, h("br"), h("span", { class: "muted" }, when(r.created_at_ms))),
     h("td", {}, badge(r.status), " ", h("span", { class: "num" }, r.approvals_text),
       r.expires_at_ms ? h("div", { class: "muted" }, "expires " + when(r.expires_at_ms)) : null),
-    h("td", {}, (r.comments || []).length ? r.comments[r.comments.length - 1].text : ""),
-    h("td", {}, decisionControls(r, showQueue))));
-  main.append(h("div", { class: "card" },
+    h("td", {}, (r.comments || []).length ? [h("strong", {}, r.comments[r.comments.length - 1].author + ": "),
+      r.comments[r.comments.length - 1].text] : h("span", { class: "muted" }, "-")),
+    h("td", {}, decisionControls(r, route))));
+  root.append(h("div", { class: "card" },
     table(["Model version", "Target", "Requested by", "Status", "Latest note", "Decision"], rows,
       "No open requests.")));
+  if (listed.length > requests.length) root.append(h("p", { class: "muted" }, "Showing the newest 50 open requests."));
 }
 
 // -- a model version -------------------------------------------------------------------------
@@ -235,11 +253,11 @@ function requestsCard(requests, reload) {
 
 function auditRows(entries) {
   return entries.map((e) => h("tr", {},
-    h("td", { class: "num" }, e.seq), h("td", {}, when(e.timestamp_ms)), h("td", {}, e.actor),
+    h("td", { class: "num" }, e.seq), h("td", { class: "when" }, when(e.timestamp_ms)), h("td", {}, e.actor),
     h("td", {}, e.action), h("td", {}, target(e)), h("td", { class: "change" }, describeChange(e))));
 }
 
-async function showVersion(model, version) {
+async function showVersion(root, model, version) {
   const form = h("form", { class: "inline", onsubmit: (e) => {
     e.preventDefault();
     location.hash = "#/version/" + encodeURIComponent(form.model.value) + "/" + encodeURIComponent(form.version.value);
@@ -247,9 +265,9 @@ async function showVersion(model, version) {
     h("label", {}, "Registered model", h("input", { name: "model", required: true, value: model || "", size: 28 })),
     h("label", {}, "Version", h("input", { name: "version", required: true, value: version || "", size: 6 })),
     h("button", { class: "primary", type: "submit" }, "Show"));
-  main.replaceChildren(h("h2", {}, model ? model + " version " + version : "Model version"), form);
+  root.replaceChildren(h("h2", {}, model ? model + " version " + version : "Model version"), form);
   if (!model || !version) return;
-  const reload = () => showVersion(model, version);
+  const reload = route;
   const q = query({ model, version });
   const [status, policy, requests, checks, audit] = await Promise.all([
     api("/status" + q).catch((e) => ({ error: e.message })),
@@ -260,7 +278,7 @@ async function showVersion(model, version) {
   ]);
   const aliases = policy.rule ? policy.rule.protected_aliases : [];
   const histories = await Promise.all(aliases.map((alias) => api("/audit/alias-history" + query({ model, alias }))));
-  main.append(h("p", {}, stockVersionLink(model, version), " · ", h("a", { href: UI + "#/models/" + encodeURIComponent(model) }, "All versions in the MLflow UI")));
+  root.append(h("p", {}, stockVersionLink(model, version), " · ", h("a", { href: UI + "#/models/" + encodeURIComponent(model) }, "All versions in the MLflow UI")));
   const facts = h("dl", { class: "facts" });
   const fact = (k, v) => facts.append(h("dt", {}, k), h("dd", {}, v));
   if (status.error) fact("Status", status.error);
@@ -293,7 +311,7 @@ async function showVersion(model, version) {
         h("td", {}, x.actor), h("td", { class: "num" }, x.seq))), "Never set."));
   });
   if (!aliases.length) history.append(h("p", { class: "empty" }, "No protected aliases."));
-  main.append(
+  root.append(
     h("div", { class: "grid" },
       h("section", { class: "card", "aria-labelledby": "status-h" }, h("h3", { id: "status-h" }, "Governance status"), facts, digestBox),
       rule),
@@ -306,7 +324,7 @@ async function showVersion(model, version) {
 
 // -- audit search ----------------------------------------------------------------------------------
 
-async function showAudit() {
+async function showAudit(root) {
   const params = new URLSearchParams(location.hash.split("?")[1] || "");
   const field = (name, label, size) => h("label", {}, label, h("input", { name, value: params.get(name) || "", size: size || 16 }));
   const form = h("form", { class: "inline", onsubmit: (e) => {
@@ -316,28 +334,28 @@ async function showAudit() {
     location.hash = "#/audit?" + q.toString();
   } }, field("model", "Model"), field("actor", "Actor", 12), field("action", "Action", 24),
     field("since", "Since (ISO or ms)", 16), field("until", "Until", 16), h("button", { class: "primary", type: "submit" }, "Search"));
-  main.replaceChildren(h("h2", {}, "Audit log"), form);
+  root.replaceChildren(h("h2", {}, "Audit log"), form);
   const filters = Object.fromEntries(["model", "actor", "action", "since", "until"].map((k) => [k, params.get(k)]));
   const [verify, page] = await Promise.all([
     api("/audit/verify", { method: "POST", body: {} }),
     api("/audit" + query(Object.assign({ limit: 500 }, filters))),
   ]);
-  main.append(verify.ok
+  root.append(verify.ok
     ? h("div", { class: "banner ok", role: "status" }, "Hash chain intact: " + verify.checked + " entries verified.")
     : h("div", { class: "banner bad", role: "alert" }, "Hash chain BROKEN at entry " + verify.first_bad_seq + ": " + verify.reason));
-  main.append(h("div", { class: "card" },
+  root.append(h("div", { class: "card" },
     table(["#", "When", "Who", "Action", "Target", "Change"], auditRows(page.entries), "No entries match.")));
-  if (page.next_after_seq) main.append(h("p", { class: "muted" }, "Showing the first 500 entries; narrow the search to see more."));
+  if (page.next_after_seq) root.append(h("p", { class: "muted" }, "Showing the first 500 entries; narrow the search to see more."));
 }
 
 // -- webhooks ------------------------------------------------------------------------------------
 
-async function showWebhooks() {
-  main.replaceChildren(h("h2", {}, "Webhooks"));
-  if (!session.admin) { main.append(h("p", { class: "empty" }, "Webhooks and their deliveries are shown to MLflow admins only.")); return; }
+async function showWebhooks(root) {
+  root.replaceChildren(h("h2", {}, "Webhooks"));
+  if (!session.admin) { root.append(h("p", { class: "empty" }, "Webhooks and their deliveries are shown to MLflow admins only.")); return; }
   const status = new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "";
   const [hooks, deliveries] = await Promise.all([api("/webhooks"), api("/deliveries" + query({ status, limit: 200 }))]);
-  main.append(h("section", { class: "card", "aria-labelledby": "subs-h" }, h("h3", { id: "subs-h" }, "Subscriptions"),
+  root.append(h("section", { class: "card", "aria-labelledby": "subs-h" }, h("h3", { id: "subs-h" }, "Subscriptions"),
     table(["URL", "Events", "Models", "Scheme", "Status", "Created"], hooks.webhooks.map((w) => h("tr", {},
       h("td", { class: "mono" }, w.url), h("td", {}, w.events.join(", ")), h("td", {}, w.model_filter || "all"),
       h("td", {}, w.signature_scheme), h("td", {}, badge(w.status), w.disabled_reason ? h("div", { class: "muted" }, w.disabled_reason) : null),
@@ -351,10 +369,10 @@ async function showWebhooks() {
     h("td", {}, h("button", { onclick: async (e) => {
       e.target.disabled = true;
       try { const n = await api("/deliveries/" + encodeURIComponent(d.id) + "/redeliver", { method: "POST", body: {} });
-        flash("Queued " + n.id + " (redelivery of " + d.id + ")", true); showWebhooks(); }
+        flash("Queued " + n.id + " (redelivery of " + d.id + ")", true); route(); }
       catch (err) { flash("Redeliver refused: " + err.message, false); e.target.disabled = false; }
     } }, "Redeliver"))));
-  main.append(h("section", { class: "card", "aria-labelledby": "log-h" }, h("h3", { id: "log-h" }, "Delivery log"),
+  root.append(h("section", { class: "card", "aria-labelledby": "log-h" }, h("h3", { id: "log-h" }, "Delivery log"),
     h("label", { for: "delivery-status" }, "Status", select),
     table(["Queued", "Event", "Status", "Attempts", "Last answer", "Origin", "Webhook", ""], rows, "No deliveries.")));
 }
@@ -369,14 +387,16 @@ async function route() {
   for (const a of document.querySelectorAll("[data-nav]")) {
     if (a.dataset.nav === section) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
+  const root = newView();
   try {
-    if (section === "version") await showVersion(parts[1], parts[2]);
-    else if (section === "audit") await showAudit();
-    else if (section === "webhooks") await showWebhooks();
-    else await showQueue();
+    if (section === "version") await showVersion(root, parts[1], parts[2]);
+    else if (section === "audit") await showAudit(root);
+    else if (section === "webhooks") await showWebhooks(root);
+    else await showQueue(root);
   } catch (err) {
-    main.append(h("p", { role: "alert", class: "banner bad" }, "Could not load: " + err.message));
+    root.append(h("p", { role: "alert", class: "banner bad" }, "Could not load: " + err.message));
   }
+  attach(root);
 }
 
 async function start() {
