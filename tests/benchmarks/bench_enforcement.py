@@ -5,9 +5,9 @@ Run: ``python tests/benchmarks/bench_enforcement.py [--engines sqlite,postgresql
 Four stores on the same engine do the same writes: plain MLflow; the governed store without a
 policy; the governed store under a policy whose rules do not cover the model; and the governed
 store on a covered model whose writes touch nothing protected (tags the rule does not require,
-an unprotected alias). Prints median latencies and the ratio of each governed store to plain
-MLflow. Target: governed writes <= 1.15x plain; the policy itself should add nothing measurable
-for models it does not cover.
+an unprotected alias). Prints median latencies, the ratio of each governed store to plain MLflow,
+and the SQL statements each call issues (a measure that machine load cannot blur). Target:
+governed writes <= 1.15x plain; the policy itself adds no statement for models it does not cover.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mlflow.entities.model_registry import ModelVersionTag  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore  # noqa: E402
 
 from mlflow_registry_ext.registry.store import GovernedRegistryStore  # noqa: E402
@@ -60,6 +62,21 @@ def _ops(store, model: str):
         "transition (unprotected)": lambda i: store.transition_model_version_stage(
             model, str(1 + i % 3), "Staging" if i % 2 else "None", False),
     }
+
+
+_statements = [0]
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _count(*_args):
+    _statements[0] += 1
+
+
+def _statements_per_call(fn, n: int = 20) -> float:
+    before = _statements[0]
+    for i in range(n):
+        fn(10_000 + i)
+    return (_statements[0] - before) / n
 
 
 def _median(fn, n: int) -> float:
@@ -101,7 +118,8 @@ def bench_engine(kind: str, n: int, tmp: Path):
             for _round in range(3):
                 for name, ops in variants.items():
                     times[name].append(_median(ops[op], max(1, n // 3)))
-            rows.append((op, {name: statistics.median(t) for name, t in times.items()}))
+            statements = {name: _statements_per_call(ops[op]) for name, ops in variants.items()}
+            rows.append((op, {name: statistics.median(t) for name, t in times.items()}, statements))
         return rows
     finally:
         for db in created:
@@ -116,13 +134,15 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.engines.split(","):
             print(f"\n== {kind}: median latency over {args.n} calls (ms); ratio to plain MLflow ==")
-            print(f"{'operation':<26}{'plain':>8}{'no policy':>18}{'not covered':>18}{'covered':>18}")
-            for op, t in bench_engine(kind, args.n, Path(tmp)):
+            names = ("plain", "no policy", "not covered", "covered")
+            print(f"{'operation':<26}{'plain':>8}{'no policy':>18}{'not covered':>18}{'covered':>18}"
+                  "   SQL statements per call (same order)")
+            for op, t, statements in bench_engine(kind, args.n, Path(tmp)):
                 cells = "".join(
-                    f"{t[name] * 1000:>9.2f} ({t[name] / t['plain']:.2f}x)"
-                    for name in ("no policy", "not covered", "covered")
+                    f"{t[name] * 1000:>9.2f} ({t[name] / t['plain']:.2f}x)" for name in names[1:]
                 )
-                print(f"{op:<26}{t['plain'] * 1000:>8.2f}{cells}")
+                counts = " / ".join(f"{statements[name]:g}" for name in names)
+                print(f"{op:<26}{t['plain'] * 1000:>8.2f}{cells}   {counts}")
     print("\ntarget: governed writes <= 1.15x plain")
 
 
