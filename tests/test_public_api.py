@@ -52,3 +52,19 @@ def test_mlflow_finds_the_governed_scheme_for_every_engine():
         "governed+mssql",
     ):
         assert scheme in registry._registry, scheme
+
+
+def test_importing_our_package_first_keeps_every_scheme_registered():
+    # MLflow loads artifact-repository entry points while it is imported; importing one of our
+    # modules first (as the CLI does) must not leave a half-initialised module behind.
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings; warnings.simplefilter('error')\n"
+        "import mlflow_registry_ext.errors\n"
+        "from mlflow.store.artifact.artifact_repository_registry import _artifact_repository_registry as r\n"
+        "assert {'cas+file', 'cas+s3'} <= set(r._registry), sorted(r._registry)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -11,7 +11,7 @@ from mlflow.store.artifact.artifact_repository_registry import (
 )
 
 import mlflow_registry_ext.artifacts as artifacts
-from mlflow_registry_ext.artifacts.entrypoint import cas_repository
+from mlflow_registry_ext.entrypoints import cas_repository
 from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
 
 
