@@ -138,13 +138,13 @@ class GovernanceClient:
             return audit_log.query(engine, q)
 
     def verify_audit(self) -> VerifyResult:
-        """Check the whole hash chain; names the first bad entry."""
+        """Check the whole hash chain; names the first bad entry (and records the failure as an
+        ``audit.verification_failed`` entry, which webhooks deliver)."""
         if self._rest:
             return VerifyResult(**self._rest.call("audit_verify"))
         from mlflow_registry_ext.governance import audit_log
 
-        with self.database.reading() as engine:
-            return audit_log.verify(engine)
+        return audit_log.verify_and_record(self.database)
 
     def iter_audit(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first (for export)."""

@@ -42,6 +42,7 @@ __all__ = [
     "REGISTRY_EVENT_TYPES",
     "GOVERNANCE_EVENT_TYPES",
     "WEBHOOK_EVENT_TYPES",
+    "PROMPT_EVENT_TYPES",
     "Event",
     "RegisteredModelPayload",
     "RegisteredModelTagPayload",
@@ -75,6 +76,10 @@ REGISTRY_EVENT_TYPES: tuple[str, ...] = (
     "model_version_tag.deleted",
     "model_version_alias.created",
     "model_version_alias.deleted",
+    # MLflow's own webhook registrations (never their secrets)
+    "mlflow_webhook.created",
+    "mlflow_webhook.updated",
+    "mlflow_webhook.deleted",
 )
 
 GOVERNANCE_EVENT_TYPES: tuple[str, ...] = (
@@ -84,9 +89,29 @@ GOVERNANCE_EVENT_TYPES: tuple[str, ...] = (
     "approval_request.cancelled",
     "approval_request.expired",
     "approval_request.commented",
+    "approval_request.reviewed",
+    "approval_request.reopened",
     "fairness_check.recorded",
     "promotion.blocked",
+    "promotion.overridden",
     "audit.verification_failed",
+)
+
+#: Prompts are registered models underneath; their changes are audited under their own names.
+PROMPT_EVENT_TYPES: tuple[str, ...] = (
+    "prompt.created",
+    "prompt.deleted",
+    "prompt_tag.set",
+    "prompt_tag.deleted",
+    "prompt_version.created",
+    "prompt_version.deleted",
+    "prompt_version_tag.set",
+    "prompt_version_tag.deleted",
+    "prompt_alias.created",
+    "prompt_alias.deleted",
+    "prompt_version.linked_to_model",
+    "prompt_version.linked_to_run",
+    "prompt_version.linked_to_trace",
 )
 
 #: Changes to webhook subscriptions themselves (``webhook.disabled`` also when the dispatcher
@@ -101,7 +126,9 @@ WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "webhook.replayed",
 )
 
-EVENT_TYPES: tuple[str, ...] = REGISTRY_EVENT_TYPES + GOVERNANCE_EVENT_TYPES + WEBHOOK_EVENT_TYPES
+EVENT_TYPES: tuple[str, ...] = (
+    REGISTRY_EVENT_TYPES + PROMPT_EVENT_TYPES + GOVERNANCE_EVENT_TYPES + WEBHOOK_EVENT_TYPES
+)
 
 
 def matches_event_type(pattern: str, event_type: str) -> bool:

@@ -322,4 +322,13 @@ def evaluate_fairness(
         if run_id:
             checks = attach_charts(client, run_id, checks)
     saved = FairnessStore(db).record(checks)
+    _refresh_status_tags(client, model, version)
     return FairnessResult(model=model, version=version, checks=tuple(saved))
+
+
+def _refresh_status_tags(client, model: str, version: str) -> None:
+    # A governed registry shows governance.fairness on the version; keep it current.
+    store = getattr(client._get_registry_client(), "store", None)
+    status_tags = getattr(store, "status_tags", None)
+    if status_tags is not None:
+        status_tags.refresh(model, version)

@@ -40,6 +40,7 @@ __all__ = [
     "append",
     "query",
     "verify",
+    "verify_and_record",
     "alias_history",
     "parse_time",
 ]
@@ -304,6 +305,22 @@ def _verify_parallel(engine: Engine, end: int, workers: int) -> VerifyResult:
         if not part.ok:
             return dataclasses.replace(part, checked=checked)
     return dataclasses.replace(parts[-1], checked=checked)
+
+
+def verify_and_record(db) -> VerifyResult:
+    """:func:`verify` the chain of ``db`` (a ``GovernanceDatabase``); a broken chain is itself
+    recorded as an ``audit.verification_failed`` entry, so webhooks tell someone at once."""
+    with db.reading() as engine:
+        result = verify(engine)
+    if not result.ok:
+        draft = AuditDraft(
+            action="audit.verification_failed",
+            details={"first_bad_seq": result.first_bad_seq, "reason": result.reason,
+                     "checked": result.checked},
+        )
+        with db.transaction() as conn:
+            append(conn, [draft])
+    return result
 
 
 def alias_history(

@@ -422,7 +422,7 @@ class GovernedRegistryStore(AbstractStore):
     # -- MLflow's native webhooks (secrets never reach the audit log) -----------------------
 
     def create_webhook(self, name, url, events, description=None, secret=None, status=None):
-        with self._operation("webhook.created", details={"name": name, "url": url}):
+        with self._operation("mlflow_webhook.created", details={"name": name, "url": url}):
             return self._inner.create_webhook(
                 name, url, events, description=description, secret=secret, status=status
             )
@@ -448,7 +448,7 @@ class GovernedRegistryStore(AbstractStore):
         secret=None,
         status=None,
     ):
-        with self._operation("webhook.updated", details={"webhook_id": webhook_id}):
+        with self._operation("mlflow_webhook.updated", details={"webhook_id": webhook_id}):
             return self._inner.update_webhook(
                 webhook_id,
                 name=name,
@@ -460,7 +460,7 @@ class GovernedRegistryStore(AbstractStore):
             )
 
     def delete_webhook(self, webhook_id):
-        with self._operation("webhook.deleted", details={"webhook_id": webhook_id}):
+        with self._operation("mlflow_webhook.deleted", details={"webhook_id": webhook_id}):
             return self._inner.delete_webhook(webhook_id)
 
     def test_webhook(self, webhook_id, event=None):

@@ -91,3 +91,15 @@ def test_missing_registry_uri_is_a_clear_error(capsys, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     code, _, err = run(capsys, "audit", "verify")
     assert code == 2 and "registry URI" in err
+
+
+def test_a_failed_verification_is_itself_recorded_for_webhooks(governed, capsys):
+    engine = sa.create_engine(governed.uri)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE gov_audit_log SET actor = 'mallory' WHERE seq = 2"))
+    code, _, _ = run(capsys, "audit", "verify")
+    assert code == 1
+    code, out, _ = run(capsys, "--json", "audit", "list", "--action", "audit.verification_failed")
+    entries = json.loads(out)
+    assert len(entries) == 1 and entries[0]["details"]["first_bad_seq"] == 2
+    engine.dispose()

@@ -32,8 +32,7 @@ def audit_list(ctx, access, model, version, alias, actor, action, since, until, 
 
 
 def audit_verify(ctx, access):
-    with ctx.db.reading() as engine:
-        return audit_log.verify(engine)
+    return audit_log.verify_and_record(ctx.db)
 
 
 def audit_export(ctx, access, model, version, alias, actor, action, since, until):
