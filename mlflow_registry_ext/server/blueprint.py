@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from typing import Any, Callable
@@ -23,13 +22,14 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, request
 
 from mlflow_registry_ext import routes
+from mlflow_registry_ext.cli._context import to_jsonable
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.server import errors, inputs
 from mlflow_registry_ext.server.access import Access
 from mlflow_registry_ext.server.context import CONTEXT_KEY, ApiContext
 from mlflow_registry_ext.server.spec import OPERATIONS, Operation
 
-__all__ = ["install", "static_prefix", "to_jsonable", "MAX_BODY_BYTES"]
+__all__ = ["install", "static_prefix", "to_json", "MAX_BODY_BYTES"]
 
 #: Largest request body accepted (fairness data uploads are the big ones).
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -44,19 +44,17 @@ def static_prefix() -> str:
     return (os.environ.get(STATIC_PREFIX_ENV_VAR) or "").rstrip("/")
 
 
-def to_jsonable(value: Any) -> Any:
-    """Entities (``to_dict``), dataclasses and containers as plain JSON values."""
-    if hasattr(value, "to_dict") and callable(value.to_dict):
-        return to_jsonable(value.to_dict())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable(dataclasses.asdict(value))
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
+def _json_default(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return value.item()
-    return value
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any) -> str:
+    """Entities (``to_dict``), dataclasses and containers as a JSON document."""
+    return json.dumps(to_jsonable(value), default=_json_default)
 
 
 def _context() -> ApiContext:
@@ -83,7 +81,7 @@ def _handler(op: Operation, view: Callable[..., Any]) -> Callable[..., Response]
         result = view(_context(), access, **values)
         if isinstance(result, Response):
             return result
-        return Response(json.dumps(to_jsonable(result)), mimetype="application/json")
+        return Response(to_json(result), mimetype="application/json")
 
     handle.__name__ = op.name
     return handle
