@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import tempfile
 import threading
@@ -30,6 +31,7 @@ from mlflow.utils.file_utils import create_tmp_dir
 from mlflow_registry_ext.artifacts.blobs import BlobRef, integrity_error, short
 from mlflow_registry_ext.artifacts.hashing import copy_hashing
 from mlflow_registry_ext.artifacts.paths import clean_path, join_paths
+from mlflow_registry_ext.artifacts.resolve import coded_os_error
 from mlflow_registry_ext.artifacts.root import open_root, parse_cas_uri
 from mlflow_registry_ext.artifacts.streams import ChunkPipe
 from mlflow_registry_ext.artifacts.tree import Tree, TreeEntry
@@ -46,6 +48,22 @@ except ImportError:  # older MLflow spools the upload to a file and calls log_ar
 
 _DOWNLOAD_PREFIX = ".cas-download."
 _umask_lock = threading.Lock()
+
+
+def _os_errors(action: str):
+    """Report filesystem failures of a repository method as coded errors (not a bare 500)."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except OSError as exc:
+                raise coded_os_error(exc, action, self.artifact_uri) from exc
+
+        return guarded
+
+    return wrap
 
 
 def _default_file_mode() -> int:
@@ -90,6 +108,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
 
     # -- logging -------------------------------------------------------------------------------
 
+    @_os_errors("log to")
     def log_artifact(self, local_file, artifact_path=None):
         local_file = os.fspath(local_file)
         if os.path.isdir(local_file):
@@ -101,6 +120,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         result = tree.store.put_file(local_file)
         tree.put(target, result.ref)
 
+    @_os_errors("log to")
     def log_artifacts(self, local_dir, artifact_path=None):
         local_dir = os.fspath(local_dir)
         if not os.path.isdir(local_dir):
@@ -125,6 +145,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         failures = self._run_all(store_one, {dst: (src, dst) for src, dst in files})
         _raise_failures(failures, "log", self.artifact_uri)
 
+    @_os_errors("log to")
     def log_artifact_from_stream(
         self, stream: BinaryIO, artifact_file_name: str, artifact_path: str | None = None
     ) -> None:
@@ -154,7 +175,10 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         try:
             await pipe.feed(chunks)
         finally:
-            result = await worker
+            try:
+                result = await worker
+            except OSError as exc:
+                raise coded_os_error(exc, "log to", self.artifact_uri) from exc
         await asyncio.to_thread(tree.put, target, result.ref)
 
     @staticmethod
@@ -171,12 +195,15 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         for future in as_completed(futures):
             try:
                 future.result()
+            except OSError as exc:
+                failures[futures[future]] = coded_os_error(exc, "write", futures[future])
             except Exception as exc:  # noqa: BLE001 - collected for the caller to raise
                 failures[futures[future]] = exc
         return failures
 
     # -- reading -------------------------------------------------------------------------------
 
+    @_os_errors("list")
     def list_artifacts(self, path=None):
         tree = self.tree()
         if tree is None:
@@ -187,6 +214,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         tree = self.tree()
         return tree is not None and tree.kind(artifact_path) == "dir"
 
+    @_os_errors("read")
     def entries(self, path: str | None = None) -> list[TreeEntry]:
         """Every file at or under ``path`` with its size and hash, read from the manifest.
 
@@ -201,6 +229,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
             raise NotFound(f"No such artifact: '{path}' in {self.artifact_uri}")
         return entries
 
+    @_os_errors("download from")
     def download_artifacts(self, artifact_path, dst_path=None):
         path = clean_path(artifact_path)
         if dst_path:
@@ -280,6 +309,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
                 pass
             raise
 
+    @_os_errors("download from")
     def _download_file(self, remote_file_path, local_path):
         tree = self._existing_tree()
         path = clean_path(remote_file_path)
@@ -290,6 +320,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
 
     # -- deleting ------------------------------------------------------------------------------
 
+    @_os_errors("delete from")
     def delete_artifacts(self, artifact_path=None):
         """Remove the files or directory from this tree; their blobs stay until ``artifacts gc``."""
         tree = self.tree()

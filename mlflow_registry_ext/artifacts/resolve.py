@@ -27,7 +27,7 @@ from mlflow_registry_ext.errors import (
     StorageUnavailable,
 )
 
-__all__ = ["resolve", "walk_files", "coded_errors"]
+__all__ = ["resolve", "walk_files", "coded_errors", "coded_os_error"]
 
 _CODED = {
     "RESOURCE_DOES_NOT_EXIST": NotFound,
@@ -36,6 +36,25 @@ _CODED = {
     "PERMISSION_DENIED": PermissionDenied,
     "UNAUTHENTICATED": PermissionDenied,
 }
+
+
+def coded_os_error(exc: OSError, action: str, where: str) -> GovernanceError:
+    """The coded error for a filesystem failure while ``action`` on ``where``.
+
+    Example:
+        >>> coded_os_error(PermissionError(13, "Permission denied"), "write", "/data").error_code
+        'PERMISSION_DENIED'
+    """
+    detail = exc.strerror or str(exc)
+    target = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+    message = f"Cannot {action} {where}: {detail}{target}"
+    if isinstance(exc, PermissionError):
+        return PermissionDenied(message)
+    if isinstance(exc, FileNotFoundError):
+        return NotFound(message)
+    if isinstance(exc, (NotADirectoryError, IsADirectoryError, FileExistsError)):
+        return InvalidInput(message)
+    return StorageUnavailable(message)
 
 
 @contextlib.contextmanager
@@ -48,7 +67,9 @@ def coded_errors(action: str, uri: str):
     except MlflowException as exc:
         cls = _CODED.get(exc.error_code, StorageUnavailable)
         raise cls(f"Cannot {action} {uri}: {exc.message}") from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except OSError as exc:
+        raise coded_os_error(exc, action, uri) from exc
+    except (ValueError, KeyError, TypeError) as exc:
         raise StorageUnavailable(f"Cannot {action} {uri}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - any client library failure (boto3, requests, ...)
         raise StorageUnavailable(f"Cannot {action} {uri}: {type(exc).__name__}: {exc}") from exc

@@ -203,3 +203,11 @@ def test_errors_are_mlflow_exceptions_with_client_error_codes(root_uri, tmp_path
     with pytest.raises(MlflowException) as info:
         repo.log_artifact(str(tmp_path / "a-dir"))
     assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_a_root_that_cannot_be_created_is_a_clear_error(tmp_path):
+    blocker = write(tmp_path / "a-file", "not a directory")
+    repo = get_artifact_repository(f"cas+file://{blocker}/root")
+    with pytest.raises(InvalidInput, match="Cannot log to"):
+        repo.log_artifact(write(tmp_path / "f.txt", "x"))
+    assert repo.list_artifacts() == []
