@@ -14,6 +14,8 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
+import urllib.parse
 
 from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
@@ -28,6 +30,9 @@ from mlflow_registry_ext.errors import (
 )
 
 __all__ = ["resolve", "walk_files", "coded_errors", "coded_os_error"]
+
+# Exported by `mlflow server --serve-artifacts` to its workers: where mlflow-artifacts: URIs live.
+SERVER_DESTINATION_ENV_VAR = "_MLFLOW_SERVER_ARTIFACT_DESTINATION"
 
 _CODED = {
     "RESOURCE_DOES_NOT_EXIST": NotFound,
@@ -89,50 +94,71 @@ def resolve(artifact_uri: str) -> tuple[ArtifactRepository, str]:
     Raises:
         NotFound: The run, model, version or alias does not exist.
     """
+    if not isinstance(artifact_uri, str) or not artifact_uri.strip():
+        raise InvalidInput(f"Expected an artifact URI, got {artifact_uri!r}")
+    return _resolve(artifact_uri, depth=0)
+
+
+def _resolve(uri: str, depth: int) -> tuple[ArtifactRepository, str]:
+    # The wrappers' own constructors are avoided: inside `mlflow server` they would build an
+    # HTTP repository pointing at the server itself for mlflow-artifacts: locations.
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
     from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
     from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
 
-    if not isinstance(artifact_uri, str) or not artifact_uri.strip():
-        raise InvalidInput(f"Expected an artifact URI, got {artifact_uri!r}")
-    if ModelsArtifactRepository.is_models_uri(artifact_uri):
-        model_uri, sub = ModelsArtifactRepository.split_models_uri(artifact_uri)
-        repo = ModelsArtifactRepository(model_uri)
-        return _unwrap(repo.repo, clean_path(sub))
-    if RunsArtifactRepository.is_runs_uri(artifact_uri):
-        return _resolve_run(RunsArtifactRepository(artifact_uri), artifact_uri)
-    return _unwrap(get_artifact_repository(artifact_uri), "")
+    if depth > 5:
+        raise InvalidInput(f"Too many indirections resolving {uri}")
+    if ModelsArtifactRepository.is_models_uri(uri):
+        model_uri, sub = ModelsArtifactRepository.split_models_uri(uri)
+        repo, path = _resolve(ModelsArtifactRepository.get_underlying_uri(model_uri), depth + 1)
+        return repo, join_paths(path, clean_path(sub))
+    if RunsArtifactRepository.is_runs_uri(uri):
+        run_id, rel = RunsArtifactRepository.parse_runs_uri(uri)
+        repo, path = _resolve(RunsArtifactRepository.get_underlying_uri(uri), depth + 1)
+        if rel and not repo.list_artifacts(path or None):
+            # MLflow 3 keeps a model logged with a name in the logged model's own artifacts.
+            name, _, rest = rel.partition("/")
+            model_id = _logged_model_id(run_id, name)
+            if model_id is not None:
+                repo, path = _resolve(f"models:/{model_id}", depth + 1)
+                return repo, join_paths(path, clean_path(rest))
+        return repo, path
+    return get_artifact_repository(_served_location(uri)), ""
 
 
-def _unwrap(repo: ArtifactRepository, path: str) -> tuple[ArtifactRepository, str]:
-    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
-    from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+def _logged_model_id(run_id: str, name: str) -> str | None:
+    """The id of the model the run logged under ``name`` (MLflow 3), if any."""
+    import mlflow
 
+    client = mlflow.MlflowClient()
+    experiment_id = client.get_run(run_id).info.experiment_id
+    token = None
     while True:
-        if isinstance(repo, ModelsArtifactRepository):
-            repo = repo.repo
-        elif isinstance(repo, RunsArtifactRepository):
-            inner, sub = _resolve_run(repo, repo.artifact_uri)
-            repo, path = inner, join_paths(sub, path)
-        else:
-            return repo, path
+        page = client.search_logged_models(
+            experiment_ids=[experiment_id], filter_string=f"name = '{name}'", page_token=token
+        )
+        for model in page:
+            if model.source_run_id == run_id:
+                return model.model_id
+        token = page.token
+        if not token:
+            return None
 
 
-def _resolve_run(repo, uri: str) -> tuple[ArtifactRepository, str]:
-    """A run's own artifacts, or (MLflow 3) the logged model the run logged under that name."""
-    from mlflow.store.artifact.runs_artifact_repo import RunsArtifactRepository
+def _served_location(uri: str) -> str:
+    """Inside ``mlflow server``, an ``mlflow-artifacts:`` URI names a place in its destination.
 
-    inner = repo.repo
-    if inner.list_artifacts(None):
-        return _unwrap(inner, "")
-    run_id, rel = RunsArtifactRepository.parse_runs_uri(uri)
-    if rel:
-        name, _, rest = rel.partition("/")
-        lookup = getattr(repo, "_get_logged_model_artifact_repo", None)
-        model_repo = lookup(run_id=run_id, name=name) if lookup is not None else None
-        if model_repo is not None:
-            return _unwrap(model_repo, clean_path(rest))
-    return _unwrap(inner, "")
+    Reading it there directly (rather than over HTTP from the server to itself) also reaches the
+    manifest of a ``cas+`` destination.
+    """
+    from mlflow.utils.uri import append_to_uri_path
+
+    destination = os.environ.get(SERVER_DESTINATION_ENV_VAR)
+    parsed = urllib.parse.urlparse(uri)
+    if not destination or parsed.scheme != "mlflow-artifacts":
+        return uri
+    path = clean_path(urllib.parse.unquote(parsed.path).lstrip("/"))
+    return append_to_uri_path(destination, path) if path else destination
 
 
 def walk_files(repo: ArtifactRepository, path: str) -> list[tuple[str, int | None]]:

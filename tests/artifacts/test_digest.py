@@ -106,3 +106,13 @@ def test_an_unreachable_store_fails_fast_instead_of_hanging(monkeypatch):
     with pytest.raises(StorageUnavailable, match="unreachable"):
         model_digest("cas+s3://bucket/mlflow/1/" + "a" * 32 + "/artifacts")
     assert time.monotonic() - start < 60
+
+
+def test_inside_the_server_mlflow_artifacts_uris_read_the_destination_manifest(file_root, model_dir, monkeypatch):
+    uri = run_uri(file_root)
+    get_artifact_repository(uri).log_artifacts(str(model_dir), "model")
+    monkeypatch.setenv("_MLFLOW_SERVER_ARTIFACT_DESTINATION", file_root)
+    served = "mlflow-artifacts:/" + uri[len(file_root) + 1 :] + "/model"
+    result = model_digest(served)
+    assert result.source == "manifest"
+    assert result.digest == _expected(model_dir)
