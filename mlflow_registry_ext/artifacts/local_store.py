@@ -270,9 +270,14 @@ class LocalStore(Store):
     def put_large_file(self, local_path: str) -> PutResult:
         stop = threading.Event()
         ahead: list = []
-        scout = threading.Thread(
-            target=lambda: ahead.append(hash_file(local_path, stop)), name="cas-scout", daemon=True
-        )
+
+        def run_scout() -> None:
+            try:
+                ahead.append(hash_file(local_path, stop))
+            except OSError:
+                ahead.append(None)  # the writer reports the problem with the file
+
+        scout = threading.Thread(target=run_scout, name="cas-scout", daemon=True)
         scout.start()
         reused: list = []
 
