@@ -68,3 +68,12 @@ def test_plain_stores_are_verified_by_downloading(tmp_path):
 def test_nothing_there_is_not_found(root_uri):
     with pytest.raises(NotFound):
         verify(run_uri(root_uri))
+
+
+def test_logging_the_content_again_repairs_a_deleted_blob(logged, root_uri, tmp_path):
+    repo = get_artifact_repository(logged)
+    ref = repo.tree().entry("sub/vocab.txt")
+    remove_blob(store_of(logged), ref.sha256)
+    assert not verify(logged).ok
+    get_artifact_repository(run_uri(root_uri)).log_artifact(write(tmp_path / "good" / "v.txt", "a b c"))
+    assert verify(logged).ok
