@@ -7,9 +7,10 @@ stray file in ``tmp/`` (removed by ``artifacts gc`` after the grace period). Ref
 disk before it gets its name (survives power loss, costs write speed).
 
 Large files are stored in one streaming pass: the bytes are hashed while they are written to the
-temporary file. Next to it, a second thread hashes the file ahead of the writer; if that hash
-names a blob the store already has, the write stops early and nothing new is kept, so re-logging
-an identical large file costs one read instead of one write.
+temporary file. When the root already holds a large blob of exactly the same length (an empty
+file ``sizes/<length>`` says so), the file may be a copy: a second thread then hashes it ahead of
+the writer, and if that hash names an existing blob the write stops early and nothing new is
+kept, so re-logging an identical large file costs one read instead of one write.
 
 Example:
     >>> store = LocalStore("/data/mlflow")          # doctest: +SKIP
@@ -31,7 +32,7 @@ from typing import BinaryIO, Iterator
 from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256, integrity_error
 from mlflow_registry_ext.artifacts.hashing import HashResult, copy_hashing, hash_bytes, hash_file
 from mlflow_registry_ext.artifacts.paths import parent_and_name
-from mlflow_registry_ext.artifacts.store import MARKER_NAME, Store, marker_bytes
+from mlflow_registry_ext.artifacts.store import MARKER_NAME, SMALL_FILE, Store, marker_bytes
 from mlflow_registry_ext.errors import InvalidInput
 
 __all__ = ["LocalStore", "FSYNC_ENV_VAR"]
@@ -56,6 +57,7 @@ class LocalStore(Store):
         self._blobs = os.path.join(self.root, "blobs", "sha256")
         self._trees = os.path.join(self.root, "trees")
         self._tmp = os.path.join(self.root, "tmp")
+        self._sizes = os.path.join(self.root, "sizes")
 
     def __repr__(self) -> str:
         return f"LocalStore({self.root!r})"
@@ -216,6 +218,14 @@ class LocalStore(Store):
             pass
         return False
 
+    def _note_size(self, size: int) -> None:
+        """Remember that a large blob of ``size`` bytes exists (see ``put_large_file``)."""
+        try:
+            os.close(os.open(self._size_hint(size), os.O_WRONLY | os.O_CREAT, 0o644))
+        except FileNotFoundError:
+            os.makedirs(self._sizes, exist_ok=True)
+            os.close(os.open(self._size_hint(size), os.O_WRONLY | os.O_CREAT, 0o644))
+
     def _link(self, tmp: str, final: str) -> bool:
         """Give ``tmp``'s file the name ``final`` unless that name exists."""
         try:
@@ -246,6 +256,8 @@ class LocalStore(Store):
             # A second try follows when _reuse moved a damaged blob of that name aside.
             for _ in range(2):
                 if self._link(tmp, final):
+                    if result.size > SMALL_FILE:
+                        self._note_size(result.size)
                     return PutResult(result.sha256, result.size, created=True)
                 if self._reuse(result.sha256, result.size):
                     return PutResult(result.sha256, result.size, created=False)
@@ -267,7 +279,14 @@ class LocalStore(Store):
             raise
         return self._publish(tmp, digest)
 
+    def _size_hint(self, size: int) -> str:
+        return os.path.join(self._sizes, str(size))
+
     def put_large_file(self, local_path: str) -> PutResult:
+        size = os.stat(local_path).st_size
+        if not os.path.exists(self._size_hint(size)):
+            # No blob of this length was ever stored, so this file is new: one pass, no look-ahead.
+            return self._put_in_one_pass(local_path)
         stop = threading.Event()
         ahead: list = []
 
@@ -303,6 +322,11 @@ class LocalStore(Store):
             found = ahead[0]
             return PutResult(found.sha256, found.size, created=False)
         return self._publish(tmp, written)
+
+    def _put_in_one_pass(self, local_path: str) -> PutResult:
+        """Store a local file in one pass (hash and write together)."""
+        with open(local_path, "rb", buffering=0) as src:
+            return self.put_stream(src)
 
     def put_stream(self, stream: BinaryIO) -> PutResult:
         fd, tmp = self._temp("blob.")
