@@ -63,15 +63,21 @@ def _query_value(field: Field, raw: str) -> Any:
 def parse_query(op: Operation, args: Mapping[str, str]) -> dict[str, Any]:
     """The declared query parameters (missing optional ones as ``None``); unknown ones are ignored,
     as MLflow's own REST API does."""
+    present = {name: value for name, value in args.items() if value != ""}
+    return _collect(op.query, present, _query_value, "query parameter")
+
+
+def _collect(fields, given: Mapping[str, Any], convert, what: str) -> dict[str, Any]:
+    """Each field's converted value; ``None`` for an absent optional one."""
     values: dict[str, Any] = {}
-    for field in op.query:
-        raw = args.get(field.name)
-        if raw is None or raw == "":
+    for field in fields:
+        value = given.get(field.name)
+        if value is None:
             if field.required:
-                raise InvalidInput(f"Missing required query parameter {field.name!r}")
+                raise InvalidInput(f"Missing required {what} {field.name!r}")
             values[field.name] = None
-            continue
-        values[field.name] = _query_value(field, raw)
+        else:
+            values[field.name] = convert(field, value)
     return values
 
 
@@ -138,16 +144,7 @@ def parse_body(op: Operation, raw: bytes) -> dict[str, Any]:
     if unknown:
         allowed = ", ".join(sorted(known)) or "none"
         raise InvalidInput(f"Unknown field(s) {', '.join(map(repr, unknown))} (allowed: {allowed})")
-    values: dict[str, Any] = {}
-    for field in op.body:
-        value = data.get(field.name)
-        if value is None:
-            if field.required:
-                raise InvalidInput(f"Missing required field {field.name!r}")
-            values[field.name] = None
-            continue
-        values[field.name] = _body_value(field, value)
-    return values
+    return _collect(op.body, data, _body_value, "field")
 
 
 def parse_path(op: Operation, view_args: Mapping[str, Any]) -> dict[str, str]:
