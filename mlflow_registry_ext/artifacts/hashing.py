@@ -19,7 +19,7 @@ import io
 import os
 import queue
 import threading
-from typing import BinaryIO, Callable, NamedTuple
+from typing import BinaryIO, NamedTuple
 
 __all__ = ["CHUNK_SIZE", "HashResult", "hash_bytes", "hash_file", "copy_hashing", "read_full"]
 
@@ -64,10 +64,8 @@ def read_full(src: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
-def hash_file(
-    path: str | os.PathLike, stop: threading.Event | None = None, chunk_size: int = CHUNK_SIZE
-) -> HashResult | None:
-    """Hash a local file; returns ``None`` if ``stop`` was set before the end.
+def hash_file(path: str | os.PathLike, chunk_size: int = CHUNK_SIZE) -> HashResult:
+    """Hash a local file.
 
     Example:
         >>> hash_file(__file__).size > 0
@@ -79,8 +77,6 @@ def hash_file(
         while chunk := f.read(chunk_size):
             hasher.update(chunk)
             size += len(chunk)
-            if stop is not None and stop.is_set():
-                return None
     return HashResult(hasher.hexdigest(), size)
 
 
@@ -152,8 +148,7 @@ def copy_hashing(
     dst: BinaryIO,
     *,
     chunk_size: int = CHUNK_SIZE,
-    should_stop: Callable[[], bool] | None = None,
-) -> HashResult | None:
+) -> HashResult:
     """Copy ``src`` to ``dst`` and return the SHA-256 and size of what was copied.
 
     Small inputs (one chunk) are hashed and written inline; larger ones overlap the write with
@@ -163,11 +158,9 @@ def copy_hashing(
         src: A readable binary stream (short reads are fine).
         dst: A writable binary stream.
         chunk_size: Bytes per read.
-        should_stop: Polled after each chunk; when it returns true the copy stops and ``None`` is
-            returned (``dst`` then holds a prefix the caller must discard).
 
     Returns:
-        The hash and size of everything written, or ``None`` if stopped early.
+        The hash and size of everything written.
 
     Example:
         >>> import io
@@ -186,8 +179,6 @@ def copy_hashing(
     writer = _Writer(dst, chunk_size)
     try:
         while True:
-            if should_stop is not None and should_stop():
-                return None
             buf = writer.buffer()
             n = _read_into(src, buf)
             if not n:

@@ -8,9 +8,10 @@ disk before it gets its name (survives power loss, costs write speed).
 
 Large files are stored in one streaming pass: the bytes are hashed while they are written to the
 temporary file. When the root already holds a large blob of exactly the same length (an empty
-file ``sizes/<length>`` says so), the file may be a copy: a second thread then hashes it ahead of
-the writer, and if that hash names an existing blob the write stops early and nothing new is
-kept, so re-logging an identical large file costs one read instead of one write.
+file ``sizes/<length>`` says so), the file may be a copy, so it is hashed first: if that names an
+existing blob nothing is written at all, so re-logging an identical large file costs one read
+instead of one write. A file this process hashed before and that has not changed since is not
+read again (``filecache.py``).
 
 Example:
     >>> store = LocalStore("/data/mlflow")          # doctest: +SKIP
@@ -25,7 +26,6 @@ import os
 import shutil
 import stat
 import tempfile
-import threading
 import time
 from typing import BinaryIO, Iterator
 
@@ -193,8 +193,8 @@ class LocalStore(Store):
             return None
         return BlobInfo(sha256, st.st_size, st.st_mtime)
 
-    def _reuse(self, sha256: str, size: int) -> bool:
-        """Whether a good blob ``sha256`` exists; if so, touch it so gc's grace period restarts."""
+    def reuse(self, digest: HashResult) -> bool:
+        sha256, size = digest
         path = self.blob_path(sha256)
         try:
             os.utime(path)
@@ -253,13 +253,13 @@ class LocalStore(Store):
                     os.close(fd)
             final = self.blob_path(result.sha256)
             os.makedirs(os.path.dirname(final), exist_ok=True)
-            # A second try follows when _reuse moved a damaged blob of that name aside.
+            # A second try follows when reuse() moved a damaged blob of that name aside.
             for _ in range(2):
                 if self._link(tmp, final):
                     if result.size > SMALL_FILE:
                         self._note_size(result.size)
                     return PutResult(result.sha256, result.size, created=True)
-                if self._reuse(result.sha256, result.size):
+                if self.reuse(result):
                     return PutResult(result.sha256, result.size, created=False)
             raise integrity_error(f"Cannot store blob sha256:{result.sha256}: it keeps being damaged")
         finally:
@@ -268,7 +268,7 @@ class LocalStore(Store):
 
     def put_bytes(self, data: bytes) -> PutResult:
         digest = hash_bytes(data)
-        if self._reuse(digest.sha256, digest.size):
+        if self.reuse(digest):
             return PutResult(digest.sha256, digest.size, created=False)
         fd, tmp = self._temp(f"blob.{digest.sha256[:12]}.")
         try:
@@ -283,45 +283,13 @@ class LocalStore(Store):
         return os.path.join(self._sizes, str(size))
 
     def put_large_file(self, local_path: str) -> PutResult:
-        size = os.stat(local_path).st_size
-        if not os.path.exists(self._size_hint(size)):
-            # No blob of this length was ever stored, so this file is new: one pass, no look-ahead.
-            return self._put_in_one_pass(local_path)
-        stop = threading.Event()
-        ahead: list = []
-
-        def run_scout() -> None:
-            try:
-                ahead.append(hash_file(local_path, stop))
-            except OSError:
-                ahead.append(None)  # the writer reports the problem with the file
-
-        scout = threading.Thread(target=run_scout, name="cas-scout", daemon=True)
-        scout.start()
-        reused: list = []
-
-        def should_stop() -> bool:
-            # Checked once, as soon as the scout knows the name: an existing blob ends the write.
-            if ahead and not reused:
-                found = ahead[0]
-                reused.append(found is not None and self._reuse(found.sha256, found.size))
-            return bool(reused and reused[0])
-
-        fd, tmp = self._temp("blob.")
-        try:
-            with os.fdopen(fd, "wb") as out, open(local_path, "rb", buffering=0) as src:
-                written = copy_hashing(src, out, should_stop=should_stop)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        finally:
-            stop.set()
-            scout.join()
-        if written is None:
-            os.unlink(tmp)
-            found = ahead[0]
-            return PutResult(found.sha256, found.size, created=False)
-        return self._publish(tmp, written)
+        if os.path.exists(self._size_hint(os.stat(local_path).st_size)):
+            # A blob of this length exists, so the file may be a copy: hashing it first (a read)
+            # costs less than writing it again.
+            digest = hash_file(local_path)
+            if self.reuse(digest):
+                return PutResult(digest.sha256, digest.size, created=False)
+        return self._put_in_one_pass(local_path)
 
     def _put_in_one_pass(self, local_path: str) -> PutResult:
         """Store a local file in one pass (hash and write together)."""

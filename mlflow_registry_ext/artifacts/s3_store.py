@@ -233,8 +233,7 @@ class S3Store(Store):
         with s3_errors("writing", self._where(key)):
             self._client.put_object(Bucket=self.bucket, Key=key, Body=b"")
 
-    def _reuse(self, digest: HashResult) -> bool:
-        """Whether a good blob exists; if so, touch it so gc's grace period restarts."""
+    def reuse(self, digest: HashResult) -> bool:
         info = self.blob_info(digest.sha256)
         if info is None:
             return False
@@ -253,7 +252,7 @@ class S3Store(Store):
 
     def put_bytes(self, data: bytes) -> PutResult:
         digest = hash_bytes(data)
-        if self._reuse(digest):
+        if self.reuse(digest):
             return PutResult(digest.sha256, digest.size, created=False)
         created = self._put_new(self.blob_key(digest.sha256), data)
         if not created:
@@ -262,7 +261,7 @@ class S3Store(Store):
 
     def put_large_file(self, local_path: str) -> PutResult:
         digest = hash_file(local_path)
-        if self._reuse(digest):
+        if self.reuse(digest):
             return PutResult(digest.sha256, digest.size, created=False)
         return self._upload_multipart(local_path, digest)
 
@@ -280,7 +279,7 @@ class S3Store(Store):
                 size += len(chunk)
             spool.flush()
             digest = HashResult(hasher.hexdigest(), size)
-            if self._reuse(digest):
+            if self.reuse(digest):
                 return PutResult(digest.sha256, digest.size, created=False)
             return self._upload_multipart(spool.name, digest)
 

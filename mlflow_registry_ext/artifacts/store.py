@@ -25,6 +25,8 @@ import os
 from typing import BinaryIO, Iterator
 
 from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult
+from mlflow_registry_ext.artifacts.filecache import FILE_HASHES
+from mlflow_registry_ext.artifacts.hashing import HashResult
 from mlflow_registry_ext.errors import InvalidInput, NotFound
 
 __all__ = ["Store", "MARKER_NAME", "FORMAT_VERSION", "SMALL_FILE", "marker_bytes", "check_marker"]
@@ -130,15 +132,30 @@ class Store(abc.ABC):
         """The stored blob, or ``None``."""
 
     def put_file(self, local_path: str) -> PutResult:
-        """Store a local file's bytes as a blob (nothing new if it exists)."""
+        """Store a local file's bytes as a blob (nothing new if it exists).
+
+        A file this process already hashed, unchanged since, is not read again (see
+        ``filecache.py``).
+        """
+        seen_at = FILE_HASHES.now()
         try:
-            size = os.stat(local_path).st_size
+            before = os.stat(local_path)
         except FileNotFoundError:
             raise NotFound(f"No such file to log: '{local_path}'") from None
-        if size <= SMALL_FILE:
+        known = FILE_HASHES.lookup(before)
+        if known is not None and self.reuse(known):
+            return PutResult(known.sha256, known.size, created=False)
+        if before.st_size <= SMALL_FILE:
             with open(local_path, "rb") as f:
-                return self.put_bytes(f.read())
-        return self.put_large_file(local_path)
+                result = self.put_bytes(f.read())
+        else:
+            result = self.put_large_file(local_path)
+        FILE_HASHES.remember(before, seen_at, os.stat(local_path), HashResult(result.sha256, result.size))
+        return result
+
+    @abc.abstractmethod
+    def reuse(self, digest: HashResult) -> bool:
+        """Whether a good blob ``digest`` names exists; if so it is touched (gc grace restarts)."""
 
     @abc.abstractmethod
     def put_bytes(self, data: bytes) -> PutResult:

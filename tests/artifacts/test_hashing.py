@@ -46,19 +46,6 @@ def test_short_reads_are_joined():
     assert read_full(Trickle(b"abcdef", 2), 5) == b"abcde"
 
 
-def test_should_stop_ends_the_copy_early():
-    data = os.urandom(10 * CHUNK)
-    out = io.BytesIO()
-    calls = []
-
-    def stop():
-        calls.append(1)
-        return len(calls) >= 2
-
-    assert copy_hashing(io.BytesIO(data), out, chunk_size=CHUNK, should_stop=stop) is None
-    assert len(out.getvalue()) < len(data)
-
-
 def test_a_failing_write_is_raised_in_the_caller():
     class Full(io.RawIOBase):
         def writable(self):
