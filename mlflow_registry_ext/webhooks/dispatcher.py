@@ -51,6 +51,7 @@ from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks import encryption, outbox
+from mlflow_registry_ext.webhooks.leader import Lease
 from mlflow_registry_ext.webhooks.entities import ACTIVE, DEAD, DISABLED, PENDING, SENDING, SUCCEEDED, Attempt
 from mlflow_registry_ext.webhooks.retry import RetryPolicy, parse_retry_after
 from mlflow_registry_ext.webhooks.service import attempt_row, secrets_for_signing
@@ -58,7 +59,7 @@ from mlflow_registry_ext.webhooks.signing import sign_headers
 from mlflow_registry_ext.webhooks.tables import attempts, deliveries, webhooks
 from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, TransportError
 
-__all__ = ["Clock", "SystemClock", "Dispatcher", "DISPATCHER_ACTOR"]
+__all__ = ["Clock", "SystemClock", "Dispatcher", "DISPATCHER_ACTOR", "OUTBOX_LEASE"]
 
 _log = logging.getLogger(__name__)
 
@@ -66,6 +67,19 @@ _RELEASE = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_token == bindparam("b_token"))
     .values(status=PENDING, next_attempt_ms=bindparam("b_next"), lease_token=None)
+)
+_FINISH_UNDER_LEASE = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_ms=bindparam("b_next"),
+        last_attempt_ms=bindparam("b_last_attempt"),
+        last_status_code=bindparam("b_code"),
+        last_error=bindparam("b_error"),
+        finished_ms=bindparam("b_finished"),
+    )
 )
 _FINISH = (
     update(deliveries)
@@ -82,6 +96,8 @@ _FINISH = (
     )
 )
 
+#: The lease a dispatcher on SQLite holds while it dispatches.
+OUTBOX_LEASE = "sqlite-outbox"
 #: The actor of the audit entries a dispatcher writes (``webhook.disabled``).
 DISPATCHER_ACTOR = "webhook-dispatcher"
 _DUE = (PENDING, SENDING)
@@ -233,8 +249,16 @@ class Dispatcher:
         self.disable_after_ms = int(disable_after_seconds * 1000)
         self.sweep_interval = sweep_interval
         self.record_batch = max(1, concurrency)
-        self.record_delay = 0.05
+        self.record_delay = 0.25
         self._skip_locked = db.dialect in ("postgresql", "mysql", "mariadb")
+        # SQLite has one writer at a time: rather than a write per claim, one dispatcher at a
+        # time holds the outbox lease and claims by reading, tracking its claims in memory.
+        self._outbox_lease = (
+            None
+            if self._skip_locked
+            else Lease(db, OUTBOX_LEASE, owner=self.name, ttl_seconds=lease_seconds, clock=self.clock.now_ms)
+        )
+        self._claimed_ids: set[str] = set()
         # The longest a request can take: connecting, then waiting for the answer to start.
         self._send_budget_ms = int((2 * getattr(self.transport, "timeout", 15.0) + 5) * 1000)
         self._next_sweep = 0.0
@@ -243,20 +267,46 @@ class Dispatcher:
 
     def run_once(self) -> list[Attempt]:
         """Claim what is due (up to one per sender), send it, record the outcomes; returns the
-        attempts made."""
-        jobs = self.claim(min(self.batch_size, self.concurrency))
-        if not jobs:
-            return []
-        if self.concurrency == 1 or len(jobs) == 1:
-            outcomes = [self._send(job) for job in jobs]
-        else:
-            with concurrent.futures.ThreadPoolExecutor(min(self.concurrency, len(jobs))) as pool:
-                outcomes = list(pool.map(self._send, jobs))
-        return self.record(outcomes)
+        attempts made. On SQLite the outbox lease is taken for the cycle and given back."""
+        lease = self._outbox_lease
+        borrowed = lease is not None and not lease.held()
+        try:
+            jobs = self.claim(min(self.batch_size, self.concurrency))
+            if not jobs:
+                return []
+            if self.concurrency == 1 or len(jobs) == 1:
+                outcomes = [self._send(job) for job in jobs]
+            else:
+                with concurrent.futures.ThreadPoolExecutor(min(self.concurrency, len(jobs))) as pool:
+                    outcomes = list(pool.map(self._send, jobs))
+            return self.record(outcomes)
+        finally:
+            if borrowed and lease.held():
+                lease.release()
 
     # -- the long-running loop ---------------------------------------------------------------
 
     def run(self, stop: threading.Event, keep_going: Callable[[], bool] | None = None) -> None:
+        """Dispatch until ``stop`` is set (or ``keep_going()`` turns false).
+
+        On SQLite, only while holding the outbox lease: a dispatcher without it waits, and takes
+        over when the holder stops, dies or stalls past its lease.
+        """
+        lease = self._outbox_lease
+        if lease is None:
+            self._run(stop, keep_going)
+            return
+        still = keep_going or (lambda: True)
+        while not stop.is_set() and still():
+            if not lease.acquire():
+                stop.wait(lease.retry_seconds)
+                continue
+            try:
+                self._run(stop, lambda: still() and lease.held())
+            finally:
+                lease.release()
+
+    def _run(self, stop: threading.Event, keep_going: Callable[[], bool] | None = None) -> None:
         """Dispatch until ``stop`` is set (or ``keep_going()`` turns false), then finish what is in
         flight (up to the transport's timeout) and return.
 
@@ -285,7 +335,9 @@ class Dispatcher:
             hinted[0], hinted[1] = time.monotonic(), 0
             wake.set()
 
-        unsubscribe = outbox.on_enqueue(hint)
+        # On SQLite without WAL a reader holds off a writer's commit, and a hint arrives just
+        # before the writer commits: looking then would slow the registry. Poll only, there.
+        unsubscribe = outbox.on_enqueue(hint) if self._readers_never_block_writers() else (lambda: None)
         try:
             while not stop.is_set() and (keep_going is None or keep_going()):
                 wake.clear()
@@ -355,6 +407,15 @@ class Dispatcher:
                     # Their leases run out and they are sent again: at-least-once, same webhook-id.
                     _log.warning("Webhook dispatcher: could not record %d attempts: %s", len(unrecorded), exc)
 
+    def _readers_never_block_writers(self) -> bool:
+        if self.db.dialect != "sqlite":
+            return True
+        try:
+            with self.db.reading() as engine, engine.connect() as conn:
+                return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar()).lower() == "wal"
+        except (SQLAlchemyError, GovernanceError):
+            return False
+
     # -- claiming ----------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -384,6 +445,8 @@ class Dispatcher:
         )
         if exclude:
             stmt = stmt.where(deliveries.c.webhook_id.not_in(list(exclude)))
+        if self._claimed_ids:
+            stmt = stmt.where(deliveries.c.id.not_in(sorted(self._claimed_ids)))
         with self.db.reading() as engine, engine.connect() as conn:
             return conn.execute(stmt).first() is not None
 
@@ -395,6 +458,11 @@ class Dispatcher:
             room: How many more deliveries of a subscription may be claimed (subscriptions not
                 named get :attr:`per_webhook`).
         """
+        if self._outbox_lease is not None:
+            if not self._outbox_lease.held() and not self._outbox_lease.acquire():
+                return []
+            with self.db.reading() as engine, engine.connect() as conn:
+                return self._claim(conn, limit, room)
         with self._claim_transaction() as conn:
             return self._claim(conn, limit, room)
 
@@ -420,6 +488,8 @@ class Dispatcher:
         )
         if self._skip_locked:
             stmt = stmt.with_for_update(skip_locked=True)
+        elif self._claimed_ids:
+            stmt = stmt.where(deliveries.c.id.not_in(sorted(self._claimed_ids)))
         picked: list[str] = []
         for delivery_id, webhook_id in conn.execute(stmt).all():
             if len(picked) == limit:
@@ -429,11 +499,14 @@ class Dispatcher:
                 picked.append(delivery_id)
         if not picked:
             return []
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(picked))
-            .values(status=SENDING, lease_token=token, next_attempt_ms=now + self.lease_ms)
-        )
+        if self._outbox_lease is None:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(picked))
+                .values(status=SENDING, lease_token=token, next_attempt_ms=now + self.lease_ms)
+            )
+        else:
+            self._claimed_ids.update(picked)
         rows = conn.execute(
             select(
                 deliveries.c.id,
@@ -445,7 +518,8 @@ class Dispatcher:
         ).all()
         order = {delivery_id: i for i, delivery_id in enumerate(picked)}
         signing = {w: self._secrets(hooks[w], now) for w in {r.webhook_id for r in rows}}
-        expires = now + self.lease_ms
+        # Under the outbox lease a claim never expires by itself (the lease does).
+        expires = now + self.lease_ms if self._outbox_lease is None else 2**62
         jobs = [self._job(r, hooks[r.webhook_id], token, signing[r.webhook_id], expires) for r in rows]
         jobs.sort(key=lambda j: order[j.delivery_id])
         return jobs
@@ -521,13 +595,20 @@ class Dispatcher:
 
     def record(self, outcomes: list[_Outcome]) -> list[Attempt]:
         """Write the attempts and the deliveries' new states in one transaction."""
-        with self._claim_transaction() as conn:
-            return self._record(conn, outcomes)
+        try:
+            with self._claim_transaction() as conn:
+                return self._record(conn, outcomes)
+        finally:
+            self._claimed_ids.difference_update(o.job.delivery_id for o in outcomes)
 
     def _cycle(
         self, outcomes: list[_Outcome], limit: int, room: Mapping[str, int] | None
     ) -> list[_Job]:
         """Record ``outcomes`` and claim up to ``limit`` more, in one transaction (one commit)."""
+        if self._outbox_lease is not None:
+            if outcomes:
+                self.record(outcomes)
+            return self.claim(limit, room) if limit else []
         with self._claim_transaction() as conn:
             if outcomes:
                 self._record(conn, outcomes)
@@ -566,14 +647,20 @@ class Dispatcher:
             health[job.webhook_id] = outcome
             if outcome.kind != "succeeded":
                 first_failure.setdefault(job.webhook_id, outcome.started_ms)
-        if released:
+        leased = self._outbox_lease is None
+        if released and leased:
             conn.execute(_RELEASE, released)
         if not logged:
             return logged
         conn.execute(attempts.insert(), [a.to_dict() for a in logged])
-        # Only while the lease token matches: a dispatcher that stalled past its lease must
-        # not overwrite the result of the one that took the delivery over.
-        conn.execute(_FINISH, states)
+        # Only while the claim is still ours (its lease token, or the outbox lease): a
+        # dispatcher that stalled past its lease must not overwrite its successor's results.
+        if leased:
+            conn.execute(_FINISH, states)
+        elif self._outbox_lease.confirm(conn):
+            conn.execute(_FINISH_UNDER_LEASE, states)
+        else:
+            return logged
         for webhook_id, last in health.items():
             self._update_health(conn, webhook_id, last, first_failure.get(webhook_id), now)
         return logged

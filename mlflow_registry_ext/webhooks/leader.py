@@ -24,6 +24,7 @@ import time
 from typing import Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mlflow_registry_ext.errors import GovernanceError
@@ -88,13 +89,23 @@ class Lease:
 
     @property
     def retry_seconds(self) -> float:
-        """How often a follower tries to take over."""
-        return max(0.2, self.ttl_ms / 4000)
+        """How often a follower looks whether it can take over (a read, unless it can)."""
+        return min(1.0, max(0.2, self.ttl_ms / 4000))
+
+    def _takeable(self, row, now: int) -> bool:
+        return row is None or row.owner == self.owner or row.expires_ms <= now or owner_is_dead_local_process(row.owner)
 
     def acquire(self) -> bool:
         """Take or renew the lease; True when this holder leads."""
         now = self._now()
         try:
+            # Look first without writing: on SQLite a write transaction locks the whole file,
+            # and followers ask often.
+            with self.db.reading() as engine, engine.connect() as conn:
+                seen = conn.execute(select(leases).where(leases.c.name == self.name)).first()
+            if not self._takeable(seen, now):
+                self._renewed_ms = None
+                return False
             with self.db.transaction() as conn:
                 stmt = select(leases).where(leases.c.name == self.name)
                 if conn.dialect.name in ("postgresql", "mysql", "mariadb"):
@@ -103,16 +114,16 @@ class Lease:
                 values = {"owner": self.owner, "expires_ms": now + self.ttl_ms}
                 if row is None:
                     conn.execute(leases.insert().values(name=self.name, acquired_ms=now, **values))
+                elif not self._takeable(row, now):
+                    self._renewed_ms = None
+                    return False
                 elif row.owner == self.owner:
                     conn.execute(update(leases).where(leases.c.name == self.name).values(**values))
-                elif row.expires_ms <= now or owner_is_dead_local_process(row.owner):
+                else:
                     conn.execute(
                         update(leases).where(leases.c.name == self.name).values(acquired_ms=now, **values)
                     )
                     _log.info("Lease %s taken over from %s", self.name, row.owner)
-                else:
-                    self._renewed_ms = None
-                    return False
         except IntegrityError:
             # Another process inserted the row first: it leads.
             self._renewed_ms = None
@@ -123,6 +134,21 @@ class Lease:
             return False
         self._renewed_ms = now
         return True
+
+    def confirm(self, conn: Connection) -> bool:
+        """Renew the lease inside the caller's transaction; False when it is no longer ours.
+
+        Work done under the lease commits in the same transaction only while this holds, so a
+        holder that stalled past its lease cannot overwrite its successor's work.
+        """
+        now = self._now()
+        renewed = conn.execute(
+            update(leases)
+            .where(leases.c.name == self.name, leases.c.owner == self.owner, leases.c.expires_ms > now)
+            .values(expires_ms=now + self.ttl_ms)
+        ).rowcount
+        self._renewed_ms = now if renewed else None
+        return bool(renewed)
 
     def held(self) -> bool:
         """Whether this holder still leads, renewing when a third of the lease has passed."""

@@ -107,14 +107,20 @@ def test_one_process_of_a_multi_worker_server_dispatches(tmp_path):
                 client.create_model_version("m", f"s3://bucket/{n}")
             assert receiver.wait_for(lambda r: len(r.event_ids()) == 12, timeout=60), server.log_tail()
             service = WebhookService.for_registry_uri(registry_uri)
+            assert receiver.wait_for(
+                lambda r: {d.status for d in service.deliveries(webhook_id=created.webhook.id)} == {"succeeded"},
+                timeout=30,
+            )
             senders = {a.dispatcher for d in service.deliveries(webhook_id=created.webhook.id) for a in service.attempts(d.id)}
             db = GovernanceDatabase.for_registry_uri(registry_uri)
             with db.engine.connect() as conn:
                 lease_rows = conn.execute(sa.select(leases)).all()
     assert len(receiver.deliveries) == 12 and all(d.verified for d in receiver.deliveries)
     assert len(senders) == 1
-    (lease,) = lease_rows
-    assert lease.name == "server-dispatcher"
-    assert lease.owner.split(":")[1] == next(iter(senders)).split(":")[1]  # the same process
+    owners = {row.name: row.owner for row in lease_rows}
+    assert set(owners) == {"server-dispatcher", "sqlite-outbox"}
+    (sender,) = senders
+    assert owners["sqlite-outbox"] == sender
+    assert owners["server-dispatcher"].split(":")[1] == sender.split(":")[1]  # the same process
     events = [json.loads(d.body) for d in receiver.deliveries]
     assert {e["type"] for e in events} == {"model_version.created"}

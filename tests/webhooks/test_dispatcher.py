@@ -159,7 +159,9 @@ def test_a_crashed_claim_is_sent_again_after_its_lease_and_the_late_result_is_ig
     (entry,) = emit(gov_db)
     first = make(gov_db, ScriptedTransport(200), clock, name="first", lease_seconds=60)
     (job,) = first.claim(10)  # ... and then "dies" before recording
-    assert WebhookService(gov_db).deliveries()[0].status == "sending"
+    # Claimed by its lease token (PostgreSQL, MySQL) or under the outbox lease (SQLite).
+    claimed_status = "pending" if gov_db.dialect == "sqlite" else "sending"
+    assert WebhookService(gov_db).deliveries()[0].status == claimed_status
     second_transport = ScriptedTransport(200)
     second = make(gov_db, second_transport, clock, name="second", lease_seconds=60)
     assert second.run_once() == []  # still leased
@@ -276,3 +278,33 @@ def test_one_slow_subscription_does_not_hold_up_the_others(sqlite_gov_db, receiv
     finally:
         stop.set()
         thread.join(60)
+
+
+def test_a_claim_too_short_to_finish_a_request_is_handed_back_unsent(gov_db, clock):
+    if gov_db.dialect == "sqlite":
+        pytest.skip("on SQLite claims live under the outbox lease, not a per-row lease")
+    hook = WebhookService(gov_db, clock=clock).create("http://127.0.0.1:9/hook", ["model_version.*"])
+    emit(gov_db)
+    transport = ScriptedTransport(200)
+    transport.timeout = 1.0  # a request takes at most 2 x 1 s (+5 s margin)
+    short = make(gov_db, transport, clock, lease_seconds=5)
+    assert short.run_once() == [] and transport.sent == []
+    (delivery,) = WebhookService(gov_db).deliveries(webhook_id=hook.webhook.id)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+    roomy = make(gov_db, transport, clock, lease_seconds=10)
+    assert [a.outcome for a in roomy.run_once()] == ["succeeded"]
+
+
+def test_on_sqlite_one_dispatcher_at_a_time_holds_the_outbox(sqlite_gov_db, clock):
+    WebhookService(sqlite_gov_db, clock=clock).create("http://127.0.0.1:9/hook", ["model_version.*"])
+    emit(sqlite_gov_db, 4)
+    first = make(sqlite_gov_db, ScriptedTransport(200), clock, name="first", batch_size=2)
+    second = make(sqlite_gov_db, ScriptedTransport(200), clock, name="second")
+    jobs = first.claim(2)
+    assert len(jobs) == 2
+    assert second.claim(10) == [] and second.run_once() == []
+    assert len(first.claim(10)) == 2  # the rest, never the two in flight again
+    first.record([first._send(j) for j in jobs])
+    with sqlite_gov_db.engine.connect() as conn:
+        statuses = conn.execute(sa.select(deliveries.c.status)).scalars().all()
+    assert sorted(statuses) == ["pending", "pending", "succeeded", "succeeded"]

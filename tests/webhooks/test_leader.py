@@ -75,7 +75,9 @@ def test_background_dispatchers_share_one_lease(sqlite_gov_db, receiver, monkeyp
         with sqlite_gov_db.transaction() as conn:
             audit_log.append(conn, [AuditDraft(action="model_version.created", model="m", version=str(i)) for i in range(10)])
         assert receiver.wait_for(lambda r: len(r.event_ids()) == 10, timeout=30)
-        senders = {a.dispatcher for d in WebhookService(sqlite_gov_db).deliveries() for a in WebhookService(sqlite_gov_db).attempts(d.id)}
+        service = WebhookService(sqlite_gov_db)
+        assert receiver.wait_for(lambda r: {d.status for d in service.deliveries()} == {"succeeded"}, timeout=30)
+        senders = {a.dispatcher for d in service.deliveries() for a in service.attempts(d.id)}
         assert len(senders) == 1
         leader = next(r for r in runners if r.dispatcher.name in senders)
         leader.stop()  # releases the lease: another takes over at once

@@ -8,7 +8,7 @@ from sqlalchemy import event
 
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.webhooks.outbox import enqueue, subscription_matches
+from mlflow_registry_ext.webhooks.outbox import enqueue, on_enqueue, subscription_matches
 from mlflow_registry_ext.webhooks.service import WebhookService
 from mlflow_registry_ext.webhooks.tables import deliveries
 
@@ -105,3 +105,23 @@ def test_governed_store_writes_queue_deliveries(tmp_path, allow_private):
     found = service.deliveries(webhook_id=hook.id)
     assert sorted(d.event_type for d in found) == ["model_version.created"] * 3 + ["model_version_alias.created"]
     assert all(d.status == "pending" for d in found)
+
+
+def test_listeners_hear_of_queued_rows_until_they_unsubscribe(sqlite_gov_db, allow_private):
+    calls = []
+    with sqlite_gov_db.transaction() as conn:
+        audit_log.append(conn, [ALIAS_SET])
+    unsubscribe = on_enqueue(lambda: calls.append(1))
+    try:
+        with sqlite_gov_db.transaction() as conn:
+            audit_log.append(conn, [ALIAS_SET])
+        assert calls == []  # no subscription: nothing queued, nobody woken
+        WebhookService(sqlite_gov_db).create("http://127.0.0.1:9/a", ["model_version_alias.*"])
+        with sqlite_gov_db.transaction() as conn:
+            audit_log.append(conn, [ALIAS_SET])
+        assert calls == [1]
+    finally:
+        unsubscribe()
+    with sqlite_gov_db.transaction() as conn:
+        audit_log.append(conn, [ALIAS_SET])
+    assert calls == [1]
