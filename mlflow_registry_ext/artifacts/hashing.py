@@ -1,9 +1,9 @@
 """SHA-256 while bytes stream: one read feeds both the hash and the destination.
 
-Hashing is the physical limit of a verified store (about 1.1 GB/s on one core), so copies overlap
-it with the write: the calling thread reads and hashes a chunk while a helper thread writes it
-out (and then the previous ones). ``hashlib`` and file writes release the GIL, so the two really
-run on two cores; a few reusable buffers circulate, so nothing is allocated per chunk.
+Hashing is the physical limit of a verified store (about 1.1 GB/s on one core), so copies keep it
+alone on the critical path: a helper thread reads each chunk and writes it out while the calling
+thread hashes it. ``hashlib`` and file I/O release the GIL, so the two really run on two cores; a
+few reusable buffers circulate, so nothing is allocated per chunk.
 
 Example:
     >>> import io
@@ -80,50 +80,47 @@ def hash_file(path: str | os.PathLike, chunk_size: int = CHUNK_SIZE) -> HashResu
     return HashResult(hasher.hexdigest(), size)
 
 
-class _Writer:
-    """Writes buffers on a helper thread and hands each back once written.
+class _Mover:
+    """Reads and writes on a helper thread, handing each chunk to the caller to hash meanwhile.
 
-    ``depth`` buffers circulate between the reader and the writer, so the copy allocates nothing
-    per chunk and keeps at most ``depth`` chunks in memory.
+    ``depth`` buffers circulate: the mover reads into a free one, passes it on for hashing, writes
+    it out, and takes the next free one; the hasher frees a buffer once hashed. So the caller only
+    hashes (the slowest step) while every other step runs beside it, and nothing is allocated per
+    chunk.
     """
 
-    def __init__(self, dst: BinaryIO, chunk_size: int, depth: int = 3):
-        self._dst = dst
-        self._todo: queue.Queue = queue.Queue()
+    def __init__(self, src: BinaryIO, dst: BinaryIO, chunk_size: int, depth: int = 4):
+        self._src, self._dst = src, dst
         self._free: queue.Queue = queue.Queue()
+        self.filled: queue.Queue = queue.Queue()
         for _ in range(depth):
             self._free.put(bytearray(chunk_size))
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="cas-writer", daemon=True)
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="cas-mover", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            item = self._todo.get()
-            if item is _SENTINEL:
-                return
-            buf, n = item
-            if self._error is None:
-                try:
-                    self._dst.write(memoryview(buf)[:n])
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                    self._error = exc
-            self._free.put(buf)
+        try:
+            while not self._stop:
+                buf = self._free.get()
+                if buf is None:
+                    break
+                n = _read_into(self._src, buf)
+                self.filled.put((buf, n))
+                if not n:
+                    break
+                self._dst.write(memoryview(buf)[:n])
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self.filled.put(exc)
+        self.filled.put(None)
 
-    def buffer(self) -> bytearray:
-        """A buffer the writer is done with (waits while all are in flight)."""
-        if self._error is not None:
-            raise self._error
-        return self._free.get()
-
-    def put(self, buf: bytearray, n: int) -> None:
-        self._todo.put((buf, n))
+    def release(self, buf: bytearray) -> None:
+        self._free.put(buf)
 
     def close(self) -> None:
-        self._todo.put(_SENTINEL)
+        self._stop = True
+        self._free.put(None)
         self._thread.join()
-        if self._error is not None:
-            raise self._error
 
 
 def _read_into(src: BinaryIO, buf: bytearray) -> int:
@@ -151,8 +148,8 @@ def copy_hashing(
 ) -> HashResult:
     """Copy ``src`` to ``dst`` and return the SHA-256 and size of what was copied.
 
-    Small inputs (one chunk) are hashed and written inline; larger ones overlap the write with
-    the hash on a helper thread.
+    Small inputs (one chunk) are hashed and written inline; for larger ones a helper thread reads
+    and writes while the calling thread hashes.
 
     Args:
         src: A readable binary stream (short reads are fine).
@@ -176,18 +173,21 @@ def copy_hashing(
     hasher.update(first)
     dst.write(first)
     size = len(first)
-    writer = _Writer(dst, chunk_size)
+    mover = _Mover(src, dst, chunk_size)
     try:
         while True:
-            buf = writer.buffer()
-            n = _read_into(src, buf)
-            if not n:
-                writer._free.put(buf)
+            item = mover.filled.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item is None:
                 break
-            writer.put(buf, n)
-            # The writer copies this buffer out while it is hashed here: both only read it.
+            buf, n = item
+            if not n:
+                continue
+            # The mover writes this buffer out while it is hashed here: both only read it.
             hasher.update(memoryview(buf)[:n])
             size += n
+            mover.release(buf)
     finally:
-        writer.close()
+        mover.close()
     return HashResult(hasher.hexdigest(), size)
