@@ -68,32 +68,26 @@ _RELEASE = (
     .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_token == bindparam("b_token"))
     .values(status=PENDING, next_attempt_ms=bindparam("b_next"), lease_token=None)
 )
-_FINISH_UNDER_LEASE = (
-    update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id"))
-    .values(
-        status=bindparam("b_status"),
-        attempts=bindparam("b_attempts"),
-        next_attempt_ms=bindparam("b_next"),
-        last_attempt_ms=bindparam("b_last_attempt"),
-        last_status_code=bindparam("b_code"),
-        last_error=bindparam("b_error"),
-        finished_ms=bindparam("b_finished"),
-    )
-)
+
+
+def _result_values() -> dict[str, Any]:
+    """A delivery's new state after an attempt, as parameters of an executemany."""
+    return {
+        "status": bindparam("b_status"),
+        "attempts": bindparam("b_attempts"),
+        "next_attempt_ms": bindparam("b_next"),
+        "last_attempt_ms": bindparam("b_last_attempt"),
+        "last_status_code": bindparam("b_code"),
+        "last_error": bindparam("b_error"),
+        "finished_ms": bindparam("b_finished"),
+    }
+
+
+_FINISH_UNDER_LEASE = update(deliveries).where(deliveries.c.id == bindparam("b_id")).values(**_result_values())
 _FINISH = (
     update(deliveries)
     .where(deliveries.c.id == bindparam("b_id"), deliveries.c.lease_token == bindparam("b_token"))
-    .values(
-        status=bindparam("b_status"),
-        attempts=bindparam("b_attempts"),
-        next_attempt_ms=bindparam("b_next"),
-        last_attempt_ms=bindparam("b_last_attempt"),
-        last_status_code=bindparam("b_code"),
-        last_error=bindparam("b_error"),
-        finished_ms=bindparam("b_finished"),
-        lease_token=None,
-    )
+    .values(**_result_values(), lease_token=None)
 )
 
 #: The lease a dispatcher on SQLite holds while it dispatches.

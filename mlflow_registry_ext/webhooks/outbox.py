@@ -34,6 +34,7 @@ __all__ = [
     "subscription_matches",
     "event_model_names",
     "delivery_row",
+    "entry_delivery_row",
     "new_delivery_id",
 ]
 
@@ -135,6 +136,22 @@ def delivery_row(
     }
 
 
+def entry_delivery_row(
+    webhook_id: str, entry: AuditEntry, *, payload: str, origin: str, now_ms: int
+) -> dict[str, Any]:
+    """A new pending delivery of the event of an audit entry."""
+    return delivery_row(
+        webhook_id=webhook_id,
+        event_id=entry.entry_id,
+        event_type=entry.action,
+        model=entry.model,
+        event_ms=entry.timestamp_ms,
+        payload=payload,
+        origin=origin,
+        now_ms=now_ms,
+    )
+
+
 def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
     """Queue a delivery of each entry's event for every active subscription that wants it.
 
@@ -155,18 +172,7 @@ def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
                 continue
             if payload is None:
                 payload = event_from_audit_entry(entry).to_json()
-            rows.append(
-                delivery_row(
-                    webhook_id=webhook_id,
-                    event_id=entry.entry_id,
-                    event_type=entry.action,
-                    model=entry.model,
-                    event_ms=entry.timestamp_ms,
-                    payload=payload,
-                    origin="event",
-                    now_ms=now,
-                )
-            )
+            rows.append(entry_delivery_row(webhook_id, entry, payload=payload, origin="event", now_ms=now))
     if rows:
         conn.execute(deliveries.insert(), rows)
         for callback in list(_listeners):

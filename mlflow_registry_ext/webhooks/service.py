@@ -53,6 +53,7 @@ from mlflow_registry_ext.webhooks.entities import (
 )
 from mlflow_registry_ext.webhooks.outbox import (
     delivery_row,
+    entry_delivery_row,
     event_model_names,
     new_delivery_id,
     subscription_matches,
@@ -579,17 +580,9 @@ class WebhookService:
                     break
                 for entry in page:
                     if subscription_matches(hook.events, hook.model_filter, entry.action, event_model_names(entry)):
+                        payload = event_from_audit_entry(entry).to_json()
                         rows.append(
-                            delivery_row(
-                                webhook_id=webhook_id,
-                                event_id=entry.entry_id,
-                                event_type=entry.action,
-                                model=entry.model,
-                                event_ms=entry.timestamp_ms,
-                                payload=event_from_audit_entry(entry).to_json(),
-                                origin="replay",
-                                now_ms=now,
-                            )
+                            entry_delivery_row(webhook_id, entry, payload=payload, origin="replay", now_ms=now)
                         )
                 after = page[-1].seq
         with self.db.transaction() as conn:
