@@ -150,7 +150,11 @@ class Store(abc.ABC):
                 result = self.put_bytes(f.read())
         else:
             result = self.put_large_file(local_path)
-        FILE_HASHES.remember(before, seen_at, os.stat(local_path), HashResult(result.sha256, result.size))
+        try:
+            after = os.stat(local_path)
+        except OSError:
+            return result  # gone already: nothing to remember
+        FILE_HASHES.remember(before, seen_at, after, HashResult(result.sha256, result.size))
         return result
 
     @abc.abstractmethod
