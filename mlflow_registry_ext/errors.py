@@ -18,7 +18,9 @@ The tree::
         ├── StorageUnavailable               TEMPORARILY_UNAVAILABLE   503   exit 2
         └── CheckFailed                      INVALID_STATE             500   exit 1
             ├── AuditChainBroken             (a check found tampering)
-            └── IntegrityError               (an artifact does not match its hash)
+            └── IntegrityError               RESOURCE_CONFLICT         409   exit 1
+                                             (stored bytes do not match their hash; not a
+                                             5xx, which MLflow's HTTP client would retry)
 
 ``CheckFailed`` is only raised by explicit checks (``audit verify``, ``artifacts verify``, a
 download that does not match its hash); it never answers a user's mistake.
@@ -33,6 +35,7 @@ from mlflow.protos.databricks_pb2 import (
     INVALID_STATE,
     PERMISSION_DENIED,
     RESOURCE_ALREADY_EXISTS,
+    RESOURCE_CONFLICT,
     RESOURCE_DOES_NOT_EXIST,
     TEMPORARILY_UNAVAILABLE,
     UNAUTHENTICATED,
@@ -128,6 +131,8 @@ class AuditChainBroken(CheckFailed):
 
 class IntegrityError(CheckFailed):
     """Stored bytes do not match the hash they were stored under."""
+
+    error_code = RESOURCE_CONFLICT
 
 
 _EXIT_BY_CODE = {
