@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Iterator
 
@@ -583,27 +582,10 @@ class GovernanceClient:
 
         return self.tracking_uri or inner_registry_uri(self.registry_uri)
 
-    @contextlib.contextmanager
     def _stores_in_use(self):
-        # models:/ and runs:/ URIs resolve through MLflow's process-wide URIs; they are put back
-        # exactly as they were (set_*_uri would also leave them in the environment).
-        import mlflow
-        from mlflow.tracking._model_registry import utils as registry_utils
-        from mlflow.tracking._tracking_service import utils as tracking_utils
+        from mlflow_registry_ext.mlflow_uris import using_uris
 
-        names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-        saved = (tracking_utils._tracking_uri, registry_utils._registry_uri, [os.environ.get(n) for n in names])
-        mlflow.set_tracking_uri(self._tracking_uri())
-        mlflow.set_registry_uri(self.registry_uri)
-        try:
-            yield
-        finally:
-            tracking_utils._tracking_uri, registry_utils._registry_uri = saved[0], saved[1]
-            for name, value in zip(names, saved[2]):
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        return using_uris(self._tracking_uri(), self.registry_uri)
 
 
 def _created(data: dict) -> CreatedWebhook:

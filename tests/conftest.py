@@ -34,3 +34,13 @@ def _isolated_identity(monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "tester")
     monkeypatch.delenv("MLFLOW_GOVERNANCE_POLICY", raising=False)
     monkeypatch.delenv("MLFLOW_GOVERNANCE_DATABASE_URI", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_uris_restored():
+    # A test that points MLflow's process-wide URIs at a server must not leave later tests
+    # talking to it after it stopped.
+    from mlflow_registry_ext.mlflow_uris import using_uris
+
+    with using_uris(None, None):
+        yield

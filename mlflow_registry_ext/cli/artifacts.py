@@ -9,14 +9,11 @@ import click
 from mlflow_registry_ext.cli._context import CheckFailedExit, CliContext, pass_cli
 
 
-def _use_uris(cli: CliContext) -> None:
+def _use_uris(cli: CliContext):
     # runs:/ and models:/ URIs resolve through the tracking server and the registry.
-    import mlflow
+    from mlflow_registry_ext.mlflow_uris import using_uris
 
-    if cli.tracking_uri:
-        mlflow.set_tracking_uri(cli.tracking_uri)
-    if cli.registry_uri:
-        mlflow.set_registry_uri(cli.registry_uri)
+    return using_uris(cli.tracking_uri, cli.registry_uri)
 
 
 def _size(n: int) -> str:
@@ -43,8 +40,8 @@ def digest(cli: CliContext, uri: str):
     """
     from mlflow_registry_ext.artifacts.digest import model_digest
 
-    _use_uris(cli)
-    result = model_digest(uri)
+    with _use_uris(cli):
+        result = model_digest(uri)
 
     def human(d) -> str:
         lines = [f"{d.digest}  ({len(d.files)} files, {_size(d.total_size)}, from {d.source})"]
@@ -67,8 +64,8 @@ def verify(cli: CliContext, uri: str, expected_digest: str | None):
     """Re-hash every file of URI and report each bad one (exit 1 if any)."""
     from mlflow_registry_ext.artifacts.verify import verify as verify_uri
 
-    _use_uris(cli)
-    report = verify_uri(uri, expected_digest=expected_digest)
+    with _use_uris(cli):
+        report = verify_uri(uri, expected_digest=expected_digest)
 
     def human(r) -> str:
         lines = []
