@@ -36,11 +36,14 @@ def _isolated_identity(monkeypatch):
     monkeypatch.delenv("MLFLOW_GOVERNANCE_DATABASE_URI", raising=False)
 
 
-@pytest.fixture(autouse=True)
-def _mlflow_uris_restored():
-    # A test that points MLflow's process-wide URIs at a server must not leave later tests
-    # talking to it after it stopped.
+def _uris_put_back():
     from mlflow_registry_ext.mlflow_uris import using_uris
 
     with using_uris(None, None):
         yield
+
+
+# A test or a module's fixture that points MLflow's process-wide URIs at a server or a database
+# must not leave later tests talking to it (``mlflow.set_*_uri(None)`` keeps the environment).
+_mlflow_uris_restored = pytest.fixture(autouse=True)(_uris_put_back)
+_mlflow_uris_restored_per_module = pytest.fixture(autouse=True, scope="module")(_uris_put_back)

@@ -13,6 +13,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.artifacts.digest import model_digest
 from mlflow_registry_ext.artifacts.verify import verify
+from mlflow_registry_ext.mlflow_uris import using_uris
 from tests.artifacts.helpers import blob_names, overwrite_blob, store_of, write
 
 pytestmark = pytest.mark.slow
@@ -33,11 +34,8 @@ class AddWeights(mlflow.pyfunc.PythonModel):
 def tracking(tmp_path_factory):
     # One database for the module: creating MLflow's schema takes seconds.
     uri = f"sqlite:///{tmp_path_factory.mktemp('tracking') / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
+    with using_uris(uri, uri):
+        yield uri
 
 
 @pytest.fixture

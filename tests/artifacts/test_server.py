@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.artifacts.digest import model_digest
 from mlflow_registry_ext.artifacts.verify import verify
+from mlflow_registry_ext.mlflow_uris import using_uris
 from tests.artifacts.helpers import blob_names, overwrite_blob, store_of, write
 from tests.artifacts.test_mlflow_models import AddWeights
 
@@ -73,11 +74,8 @@ def server(tmp_path_factory):
 @pytest.fixture
 def client_of(server, tmp_path):
     url, root = server
-    mlflow.set_tracking_uri(url)
-    mlflow.set_registry_uri(url)
-    yield url, root
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
+    with using_uris(url, url):
+        yield url, root
 
 
 def _log_and_register(weights):

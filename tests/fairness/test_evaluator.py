@@ -15,20 +15,18 @@ from sklearn.linear_model import LogisticRegression
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.fairness import FairnessStore
 from mlflow_registry_ext.fairness.evaluator import FairnessEvaluator, metric_key
+from mlflow_registry_ext.mlflow_uris import using_uris
 from tests.fairness.conftest import biased_frame
 
 
 @pytest.fixture
 def tracking(mlflow_store):
     """MLflow's fluent API pointed at the test store, with a governed registry."""
-    mlflow.set_tracking_uri(mlflow_store.uri)
-    mlflow.set_registry_uri(f"governed+{mlflow_store.uri}")
-    mlflow.set_experiment(experiment_id=mlflow_store.experiment_id)
-    yield mlflow_store
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_registry_uri(None)
-    mlflow.set_tracking_uri(None)
+    with using_uris(mlflow_store.uri, f"governed+{mlflow_store.uri}"):
+        mlflow.set_experiment(experiment_id=mlflow_store.experiment_id)
+        yield mlflow_store
+        while mlflow.active_run():
+            mlflow.end_run()
 
 
 def _data(n=240, seed=3):
