@@ -13,6 +13,10 @@ without valid credentials (401); then:
 * lists across models (approval requests, audit entries) show only what the user may read;
   audit entries about no model (webhook changes) only to admins.
 
+With ``MLFLOW_GOVERNANCE_AUTH=proxy`` the trusted proxy's header names the user (requests without
+it answered 401 already); there are no per-model grants, so every user may read and update every
+model, and the admins are the users listed in ``MLFLOW_GOVERNANCE_ADMINS``.
+
 With authentication off every caller acts as the server's own identity, so nothing that depends
 on *who* acts is accepted: approving, rejecting, cancelling and commenting answer 401
 ``UNAUTHENTICATED``. Everything else is open, as MLflow itself is without auth.
@@ -30,7 +34,7 @@ __all__ = ["Access"]
 _NEEDS_AUTH = (
     "Reviewer actions (approve, reject, cancel, comment) need an authenticated user: without "
     "authentication every caller would act as the server itself. Start the server with "
-    "MLFLOW_GOVERNANCE_AUTH=basic"
+    "MLFLOW_GOVERNANCE_AUTH=basic (MLflow's users) or MLFLOW_GOVERNANCE_AUTH=proxy (a trusted proxy's header)"
 )
 
 
@@ -42,14 +46,16 @@ class Access:
         user: The authenticated user (``None`` when authentication is off).
     """
 
-    def __init__(self, enabled: bool, user: str | None):
+    def __init__(self, enabled: bool, user: str | None, mode: str | None = None):
         self.enabled = enabled
         self.user = user
+        self.mode = mode if enabled else None
 
     @classmethod
     def current(cls) -> Access:
-        enabled = auth.auth_enabled()
-        return cls(enabled, auth.authenticated_user() if enabled else None)
+        mode = auth.active_mode()
+        enabled = mode is not None
+        return cls(enabled, auth.authenticated_user() if enabled else None, mode)
 
     @property
     def admin(self) -> bool:
@@ -65,7 +71,8 @@ class Access:
 
     def require_admin(self) -> None:
         if not self.admin:
-            raise PermissionDenied(f"{self.user} is not an MLflow admin; webhooks and deliveries need one")
+            who = "an MLflow admin" if self.mode == "basic" else "listed in MLFLOW_GOVERNANCE_ADMINS"
+            raise PermissionDenied(f"{self.user} is not {who}; webhooks and deliveries need an admin")
 
     def _permission(self, model: str):
         return auth.model_permission(model)

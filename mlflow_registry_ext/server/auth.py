@@ -1,10 +1,12 @@
-"""Authentication for the ``governance`` app: MLflow's basic auth, wrapped, and who the caller is.
+"""Authentication for the ``governance`` app: MLflow's basic auth, wrapped, or a trusted proxy's
+header, and who the caller is.
 
 ``MLFLOW_GOVERNANCE_AUTH=basic`` makes :func:`enable_auth` install MLflow's own basic-auth app
 (``mlflow.server.auth.create_app``: its users, passwords, admin flag and per-model permissions,
 configured as usual with ``MLFLOW_AUTH_CONFIG_PATH``) before anything of ours, so a single
 ``--app-name governance`` gives both, and MLflow authenticates every request before our hooks read
-the user.
+the user. ``MLFLOW_GOVERNANCE_AUTH=proxy`` takes the user from a header set by a trusted reverse
+proxy instead (:mod:`.proxy_auth`).
 
 Example:
     >>> auth_mode({"MLFLOW_GOVERNANCE_AUTH": "basic"})
@@ -17,14 +19,18 @@ import os
 import sys
 from typing import Any, Mapping
 
+from mlflow.exceptions import MlflowException
+
 from mlflow_registry_ext import routes
 from mlflow_registry_ext.errors import InvalidInput
 
-__all__ = ["AUTH_ENV_VAR", "auth_mode", "enable_auth", "auth_enabled", "authenticated_user", "is_admin",
+__all__ = ["AUTH_ENV_VAR", "auth_mode", "enable_auth", "active_mode", "auth_enabled", "authenticated_user", "is_admin",
            "model_permission"]
 
 AUTH_ENV_VAR = "MLFLOW_GOVERNANCE_AUTH"
-_MODES = ("basic",)
+_MODES = ("basic", "proxy")
+_PROXY_KEY = "mlflow_registry_ext.proxy_auth"
+_PROXY_USER = "_governance_proxy_user"
 
 
 def auth_mode(environ: Mapping[str, str] | None = None) -> str | None:
@@ -38,18 +44,23 @@ def auth_mode(environ: Mapping[str, str] | None = None) -> str | None:
     if value in ("", "none", "off", "false", "0"):
         return None
     if value not in _MODES:
-        raise InvalidInput(f"{AUTH_ENV_VAR} must be 'basic' or unset, got {value!r}")
+        raise InvalidInput(f"{AUTH_ENV_VAR} must be 'basic', 'proxy' or unset, got {value!r}")
     return value
 
 
 def enable_auth(app) -> Any | None:
-    """Install MLflow's basic-auth app on ``app`` when ``MLFLOW_GOVERNANCE_AUTH=basic``.
+    """Install MLflow's basic-auth app on ``app`` when ``MLFLOW_GOVERNANCE_AUTH=basic``, or the
+    trusted-proxy check when it is ``proxy``.
 
     Returns:
         What MLflow's auth factory returned (its ASGI app under uvicorn, else the Flask app), or
-        ``None`` when authentication is off.
+        ``None`` when MLflow's basic auth is not used.
     """
-    if auth_mode() is None:
+    mode = auth_mode()
+    if mode is None:
+        return None
+    if mode == "proxy":
+        _enable_proxy(app)
         return None
     import mlflow.server.auth as mlflow_auth
 
@@ -72,6 +83,32 @@ def _leave_authorization_to_us(mlflow_auth) -> None:
     mlflow_auth._KNOWN_UNGATED_ROUTE_MARKERS = tuple(dict.fromkeys((*markers, *ours)))
 
 
+def _enable_proxy(app) -> None:
+    from flask import g, request
+
+    from mlflow_registry_ext.server.errors import error_response
+    from mlflow_registry_ext.server.proxy_auth import ProxyConfig
+
+    config = ProxyConfig.from_environ(os.environ)
+    app.extensions[_PROXY_KEY] = config
+
+    def authenticate():
+        try:
+            user = config.user_of(request.path, request.remote_addr, request.headers)
+        except MlflowException as exc:
+            return error_response(exc)
+        setattr(g, _PROXY_USER, user)
+        return None
+
+    app.before_request(authenticate)
+
+
+def _proxy_config():
+    from flask import current_app, has_app_context
+
+    return current_app.extensions.get(_PROXY_KEY) if has_app_context() else None
+
+
 def _auth_module():
     module = sys.modules.get("mlflow.server.auth")
     if module is None or not getattr(module, "_auth_initialized", False):
@@ -79,15 +116,24 @@ def _auth_module():
     return module
 
 
+def active_mode() -> str | None:
+    """``basic`` or ``proxy`` when one guards this server, else ``None``."""
+    if _proxy_config() is not None:
+        return "proxy"
+    return "basic" if _auth_module() is not None else None
+
+
 def auth_enabled() -> bool:
-    """Whether MLflow's basic auth guards this server."""
-    return _auth_module() is not None
+    """Whether MLflow's basic auth or a trusted proxy guards this server."""
+    return active_mode() is not None
 
 
 def authenticated_user() -> str | None:
-    """The user MLflow's basic auth authenticated for the current request, if any."""
+    """The user MLflow's basic auth or the trusted proxy authenticated for the current request."""
     from flask import g, request
 
+    if _proxy_config() is not None:
+        return getattr(g, _PROXY_USER, None)
     # Set by MLflow's basic auth (newer 3.x) after it validated the credentials of this request.
     user = getattr(g, "mlflow_authenticated_user", None)
     if user:
@@ -106,6 +152,9 @@ def is_admin(user: str) -> bool:
     """Whether ``user`` is an MLflow admin (cached for the request)."""
     from flask import g
 
+    proxy = _proxy_config()
+    if proxy is not None:
+        return user in proxy.admins
     cache = g.setdefault("_governance_admin", {})
     if user not in cache:
         auth = _auth_module()
@@ -124,6 +173,10 @@ def model_permission(name: str):
     """
     from flask import g
 
+    if _proxy_config() is not None:
+        from mlflow_registry_ext.server.proxy_auth import FullPermission
+
+        return FullPermission()
     cache = g.setdefault("_governance_model_permissions", {})
     if name not in cache:
         cache[name] = _resolve_permission(name)

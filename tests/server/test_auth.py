@@ -14,7 +14,8 @@ def test_auth_mode():
     assert auth_mode({}) is None
     assert auth_mode({"MLFLOW_GOVERNANCE_AUTH": "off"}) is None
     assert auth_mode({"MLFLOW_GOVERNANCE_AUTH": " Basic "}) == "basic"
-    with pytest.raises(InvalidInput, match="must be 'basic' or unset"):
+    assert auth_mode({"MLFLOW_GOVERNANCE_AUTH": "PROXY"}) == "proxy"
+    with pytest.raises(InvalidInput, match="must be 'basic', 'proxy' or unset"):
         auth_mode({"MLFLOW_GOVERNANCE_AUTH": "basci"})
 
 

@@ -9,7 +9,7 @@ def whoami(ctx, access):
     return {
         "user": identity.current_actor(),
         "authenticated": access.user is not None,
-        "auth": "basic" if access.enabled else None,
+        "auth": access.mode,
         "admin": access.admin,
         "governed": ctx.governed,
         "can_decide": access.user is not None,
