@@ -47,3 +47,13 @@ def _uris_put_back():
 # must not leave later tests talking to it (``mlflow.set_*_uri(None)`` keeps the environment).
 _mlflow_uris_restored = pytest.fixture(autouse=True)(_uris_put_back)
 _mlflow_uris_restored_per_module = pytest.fixture(autouse=True, scope="module")(_uris_put_back)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_mlflow_files():
+    # Tests use databases of their own: MLflow's defaults in the working directory (mlflow.db,
+    # mlruns/) would leak state between runs and between MLflow releases.
+    stray = [p for p in ("mlflow.db", "mlruns") if not os.path.exists(p)]
+    yield
+    created = [p for p in stray if os.path.exists(p)]
+    assert not created, f"a test wrote MLflow's default store into the working directory: {created}"

@@ -136,14 +136,17 @@ def test_sensitive_column_names_outside_the_feature_columns_get_a_clear_error(tr
     assert "DataFrame aligned with the data's rows" in message
 
 
-def test_the_evaluator_is_discovered_and_says_no_without_its_configuration():
+def test_the_evaluator_is_discovered_and_says_no_without_its_configuration(tmp_path):
     from mlflow.models.evaluation.base import resolve_evaluators_and_configs
 
-    assert "fairness" in mlflow.models.list_evaluators()
-    chosen = [e.name for e in resolve_evaluators_and_configs(None, {"col_mapping": {}}, "classifier")]
-    assert "fairness" not in chosen
-    chosen = [e.name for e in resolve_evaluators_and_configs(None, {"sensitive_features": ["sex"]}, "classifier")]
-    assert "fairness" in chosen
+    # MLflow opens its tracking store while resolving evaluators: one of this test's own, not an
+    # mlflow.db in the working directory.
+    with using_uris(f"sqlite:///{tmp_path / 'tracking.db'}", None):
+        assert "fairness" in mlflow.models.list_evaluators()
+        chosen = [e.name for e in resolve_evaluators_and_configs(None, {"col_mapping": {}}, "classifier")]
+        assert "fairness" not in chosen
+        chosen = [e.name for e in resolve_evaluators_and_configs(None, {"sensitive_features": ["sex"]}, "classifier")]
+        assert "fairness" in chosen
 
 
 class _Hostile:
