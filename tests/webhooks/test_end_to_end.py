@@ -174,7 +174,10 @@ def test_two_dispatchers_at_once_lose_nothing(tmp_path, env, engine, request):
     with Receiver() as receiver:
         created = WebhookService.for_registry_uri(registry_uri).create(receiver.url, ["model_version.created"])
         receiver.secrets = [created.secret]
-        receiver.delay = 0.2
+        # Slow answers: the server's dispatcher soon holds as many requests to one subscription as
+        # it may (twice its per-subscription share) even when the versions are created slowly, so
+        # the rest wait in the outbox for the worker to claim.
+        receiver.delay = 3.0
         worker = subprocess.Popen(
             [
                 sys.executable,
