@@ -63,13 +63,20 @@ def test_reviewers_decide_and_the_policy_refuses_everyone_else(auth_server):
     assert ("model_version_alias.created", "erin") in actors
 
 
+def _deny_model(server, user, model):
+    """Take every permission on ``model`` from ``user``, the way the running MLflow offers."""
+    grant = {"username": user, "resource_type": "registered_model", "resource_id": model, "permission": "DENY"}
+    status, body = call(server.url + "/api/3.0/mlflow/users/permissions/grant", "POST", grant, user="admin")[:2]
+    if status == 404:  # MLflow before resource grants: per-model permissions
+        create = {"name": model, "username": user, "permission": "NO_PERMISSIONS"}
+        status, body = mlflow_call(server, "/registered-models/permissions/create", create, "admin")
+    assert status == 200, body
+
+
 def test_reads_follow_mlflow_permissions_on_the_model(auth_server):
     model = unique("fraud-private")
     version = _version(auth_server, "erin", model)
-    grant = {"username": "viewer", "resource_type": "registered_model", "resource_id": model,
-             "permission": "DENY"}
-    status, body = call(auth_server.url + "/api/3.0/mlflow/users/permissions/grant", "POST", grant, user="admin")[:2]
-    assert status == 200, body
+    _deny_model(auth_server, "viewer", model)
     for operation, query in (
         ("status_get", f"?model={model}&version={version}"),
         ("policy_get", f"?model={model}"),
