@@ -22,8 +22,8 @@ def using_uris(tracking_uri: str | None, registry_uri: str | None):
     from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri,
-             [os.environ.get(n) for n in _NAMES])
+    saved_tracking, saved_registry = tracking_utils._tracking_uri, registry_utils._registry_uri
+    saved_env = {name: os.environ.get(name) for name in _NAMES}
     if tracking_uri:
         mlflow.set_tracking_uri(tracking_uri)
     if registry_uri:
@@ -31,8 +31,8 @@ def using_uris(tracking_uri: str | None, registry_uri: str | None):
     try:
         yield
     finally:
-        tracking_utils._tracking_uri, registry_utils._registry_uri = saved[0], saved[1]
-        for name, value in zip(_NAMES, saved[2]):
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved_tracking, saved_registry
+        for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
             else:

@@ -42,20 +42,23 @@ class Access:
     """The authorization of the current request.
 
     Attributes:
-        enabled: Whether authentication is on.
+        mode: ``basic`` or ``proxy``, or ``None`` when authentication is off.
         user: The authenticated user (``None`` when authentication is off).
     """
 
-    def __init__(self, enabled: bool, user: str | None, mode: str | None = None):
-        self.enabled = enabled
+    def __init__(self, mode: str | None, user: str | None):
+        self.mode = mode
         self.user = user
-        self.mode = mode if enabled else None
 
     @classmethod
     def current(cls) -> Access:
         mode = auth.active_mode()
-        enabled = mode is not None
-        return cls(enabled, auth.authenticated_user() if enabled else None, mode)
+        return cls(mode, auth.authenticated_user() if mode else None)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether authentication is on."""
+        return self.mode is not None
 
     @property
     def admin(self) -> bool:

@@ -104,7 +104,7 @@ class ProxyConfig:
             return False
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
-        return any(ip.version == net.version and ip in net for net in self.networks)
+        return any(ip in net for net in self.networks)  # False across IPv4/IPv6
 
     def user_of(self, path: str, address: str | None, headers: Mapping[str, str]) -> str | None:
         """The user of a request, ``None`` for the open paths.
