@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from mlflow_registry_ext import keys
 from mlflow_registry_ext.cli import cli
+from mlflow_registry_ext.cli._context import run_guarded
 from mlflow_registry_ext.errors import InvalidInput
 
 
@@ -67,5 +68,4 @@ def test_keygen_command_prints_ids_and_variables(tmp_path):
     assert out["log_origin"] == "t.example/log"
     assert out["environment"][keys.SIGNING_KEY_ENV].endswith("signing.pem")
     assert out["log_verifier_key"].startswith("t.example/log+" + out["log_key_id"] + "+")
-    again = runner.invoke(cli, ["keygen", str(tmp_path / "k")])
-    assert again.exit_code == 2
+    assert run_guarded(cli, ["keygen", str(tmp_path / "k")]) == 2
