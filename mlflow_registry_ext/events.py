@@ -53,6 +53,8 @@ __all__ = [
     "FairnessCheckPayload",
     "PromotionBlockedPayload",
     "AuditVerificationFailedPayload",
+    "AuditCheckpointPayload",
+    "AuditDriftPayload",
     "WebhookSubscriptionPayload",
     "GenericPayload",
     "event_from_audit_entry",
@@ -95,6 +97,8 @@ GOVERNANCE_EVENT_TYPES: tuple[str, ...] = (
     "promotion.blocked",
     "promotion.overridden",
     "audit.verification_failed",
+    "audit.checkpoint",
+    "audit.drift_detected",
 )
 
 #: Prompts are registered models underneath; their changes are audited under their own names.
@@ -483,6 +487,62 @@ class AuditVerificationFailedPayload(_Payload):
 
 
 @dataclasses.dataclass(frozen=True)
+class AuditCheckpointPayload(_Payload):
+    """``audit.checkpoint``: the log signed a new tree head (a C2SP checkpoint).
+
+    A subscriber that keeps these holds copies of the log's history the database cannot take
+    back; ``mlflow-registry-ext audit witness`` checks each extends the last.
+
+    Attributes:
+        origin: The log's origin line.
+        size: How many entries the checkpoint covers.
+        root: The base64 RFC 9162 root hash.
+        note: The signed note itself (text, blank line, signature lines).
+
+    Example:
+        ``{"origin": "registry.example/governance", "size": 42, "root": "47DEQpj8...",
+        "note": "registry.example/governance\\n42\\n47DEQpj8...\\n\\n\u2014 registry.example/governance ..."}``
+    """
+
+    families: ClassVar[tuple[str, ...]] = ()
+    origin: str | None
+    size: int | None = None
+    root: str | None = None
+    note: str | None = None
+
+    @classmethod
+    def example(cls) -> AuditCheckpointPayload:
+        return cls(origin="registry.example/governance", size=42,
+                   root="47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", note=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditDriftPayload(_Payload):
+    """``audit.drift_detected``: the registry differs from what the audit log says it should be
+    (a change made around the governed store).
+
+    Attributes:
+        count: How many differences were found.
+        differences: Each difference: ``workspace``, ``kind`` (model, version, stage, alias, tag,
+            description), ``model``, ``version``, ``key``, ``expected`` (from the log) and
+            ``actual`` (in the database).
+
+    Example:
+        ``{"count": 1, "differences": [{"kind": "alias", "model": "fraud", "key": "production",
+        "expected": "3", "actual": "4", "workspace": "default", "version": null}]}``
+    """
+
+    families: ClassVar[tuple[str, ...]] = ()
+    count: int | None
+    differences: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def example(cls) -> AuditDriftPayload:
+        return cls(count=1, differences=[{"workspace": "default", "kind": "alias", "model": "fraud-detector",
+                                          "version": None, "key": "production", "expected": "3", "actual": "4"}])
+
+
+@dataclasses.dataclass(frozen=True)
 class WebhookSubscriptionPayload(_Payload):
     """``webhook.created|updated|deleted|secret_rotated|disabled|redelivered|replayed``.
 
@@ -732,6 +792,13 @@ def _promotion(e: AuditEntry) -> _Payload:
 
 def _audit(e: AuditEntry) -> _Payload:
     merged = {**e.details, **e.after}
+    if e.action == "audit.checkpoint":
+        return AuditCheckpointPayload(
+            origin=merged.get("origin"), size=merged.get("size"), root=merged.get("root"),
+            note=merged.get("note"),
+        )
+    if e.action == "audit.drift_detected":
+        return AuditDriftPayload(count=merged.get("count"), differences=list(merged.get("differences") or []))
     return AuditVerificationFailedPayload(
         first_bad_seq=merged.get("first_bad_seq"),
         reason=merged.get("reason"),
@@ -811,10 +878,16 @@ _EXAMPLES: dict[str, type[_Payload]] = {
 }
 
 
+_TYPE_EXAMPLES: dict[str, type[_Payload]] = {
+    "audit.checkpoint": AuditCheckpointPayload,
+    "audit.drift_detected": AuditDriftPayload,
+}
+
+
 def example_event(event_type: str, *, event_id: str, timestamp_ms: int, actor: str) -> Event:
     """A signed-test example of ``event_type`` (what ``webhooks test`` sends), marked ``test``."""
     family = event_type.rsplit(".", 1)[0]
-    data = _EXAMPLES.get(family, GenericPayload).example()
+    data = _TYPE_EXAMPLES.get(event_type, _EXAMPLES.get(family, GenericPayload)).example()
     fields = data.to_dict()
     return Event(
         id=event_id,

@@ -115,6 +115,8 @@ class VerifyResult:
         reason: Why it does not fit.
         head_seq: The sequence number of the last good entry (0 for none).
         head_hash: The hash of the last good entry.
+        kind: What was done to the first bad entry: ``edited``, ``deleted``, ``inserted``,
+            ``reordered``, ``truncated``, ``rewritten`` or ``forked`` (None when intact).
     """
 
     ok: bool
@@ -123,6 +125,7 @@ class VerifyResult:
     reason: str | None = None
     head_seq: int = 0
     head_hash: str = GENESIS_HASH
+    kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -149,20 +152,23 @@ def verify_rows(
         if seq != expected:
             if seq > expected:
                 reason = f"entries {expected}..{seq - 1} are missing"
-                return VerifyResult(False, checked, expected, reason, expected - 1, prev_hash)
+                return VerifyResult(False, checked, expected, reason, expected - 1, prev_hash, "deleted")
             reason = f"entry {seq} is duplicated or out of order"
-            return VerifyResult(False, checked, seq, reason, expected - 1, prev_hash)
+            return VerifyResult(False, checked, seq, reason, expected - 1, prev_hash, "reordered")
         if not body.startswith(
             _header(prev_hash, seq, timestamp_ms, action, actor, model, version, alias)
         ):
             if not body.startswith(f'{{"prev_hash":"{prev_hash}","seq":{seq},'):
-                reason = f"entry {seq} does not link to entry {seq - 1} (inserted or reordered)"
+                # An entry written for another position was moved here; one written for this
+                # position but chained to something else was inserted.
+                kind = "inserted" if f',"seq":{seq},' in body[:100] else "reordered"
+                reason = f"entry {seq} does not link to entry {seq - 1} ({kind})"
             else:
-                reason = f"entry {seq}: its indexed columns were edited"
-            return VerifyResult(False, checked, seq, reason, expected - 1, prev_hash)
+                kind, reason = "edited", f"entry {seq}: its indexed columns were edited"
+            return VerifyResult(False, checked, seq, reason, expected - 1, prev_hash, kind)
         if sha(body.encode()).hexdigest() != digest:
             reason = f"entry {seq} was modified after it was written"
-            return VerifyResult(False, checked, seq, reason, expected - 1, prev_hash)
+            return VerifyResult(False, checked, seq, reason, expected - 1, prev_hash, "edited")
         prev_hash = digest
         expected += 1
     return VerifyResult(True, checked, None, None, expected - 1, prev_hash)

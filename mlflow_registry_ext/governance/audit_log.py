@@ -19,6 +19,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.audit.chain import (
@@ -94,12 +95,41 @@ def append(
     who = who or identity.current()
     now = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
     fast = chain_sql.for_connection(conn)
+    seq, prev_hash, active_webhooks = _read_head(conn, fast)
+    rows, entries, seq, prev_hash = _chain(drafts, seq, prev_hash, who, now, entry_ids)
+    try:
+        _write(conn, fast, rows, seq, prev_hash)
+    except SAIntegrityError:
+        # A row sits where the head says the next entry goes (written around the chain). SQLite
+        # and MySQL undo only the failed statement, so the write goes on above it; verify
+        # reports the tampering. PostgreSQL aborts the transaction: the error stands there
+        # until ``audit verify`` records the failure, which moves the head past such rows.
+        if conn.dialect.name == "postgresql":
+            raise
+        _repair_head(conn)
+        seq, prev_hash, active_webhooks = _read_head(conn, fast)
+        rows, entries, seq, prev_hash = _chain(drafts, seq, prev_hash, who, now, entry_ids)
+        _write(conn, fast, rows, seq, prev_hash)
+    if active_webhooks != 0:
+        enqueue(conn, entries)
+    return entries
+
+
+def _read_head(conn: Connection, fast) -> tuple[int, str, int | None]:
     if fast:
         with fast.cursor(conn) as cursor:
-            seq, prev_hash, active_webhooks = fast.head(cursor)
+            found = fast.head(cursor)
     else:
-        seq, prev_hash = conn.execute(_SELECT_HEAD).one()
-        active_webhooks = None
+        row = conn.execute(_SELECT_HEAD).first()
+        found = None if row is None else (row[0], row[1], None)
+    if found is None:
+        # The head row was deleted: rebuild it from the highest entry so writes go on.
+        _repair_head(conn)
+        return _read_head(conn, fast)
+    return found
+
+
+def _chain(drafts, seq, prev_hash, who, now, entry_ids):
     rows, entries = [], []
     for index, draft in enumerate(drafts):
         seq += 1
@@ -128,15 +158,16 @@ def append(
         )
         entries.append(AuditEntry(hash=digest, **fields))
         prev_hash = digest
+    return rows, entries, seq, prev_hash
+
+
+def _write(conn: Connection, fast, rows, seq: int, prev_hash: str) -> None:
     if fast:
         with fast.cursor(conn) as cursor:
             fast.write(cursor, rows, seq, prev_hash)
     else:
         conn.execute(_INSERT, [dict(zip(_ROW_KEYS, row)) for row in rows])
         conn.execute(_UPDATE_HEAD, {"head_seq": seq, "head_hash": prev_hash})
-    if active_webhooks != 0:
-        enqueue(conn, entries)
-    return entries
 
 
 def _entry_from_body(body: str, digest: str) -> AuditEntry:
@@ -217,7 +248,8 @@ def _verify_range(engine: Engine, start: int, end: int) -> VerifyResult:
             cursor.execute(f"SELECT hash FROM gov_audit_log WHERE seq = {int(start) - 1}")
             found = cursor.fetchone()
             if found is None:
-                return VerifyResult(False, 0, start - 1, f"entry {start - 1} is missing", start - 2)
+                return VerifyResult(False, 0, start - 1, f"entry {start - 1} is missing", start - 2,
+                                    kind="deleted")
             prev_hash = found[0]
         result = VerifyResult(True, 0, head_seq=start - 1, head_hash=prev_hash)
         checked = 0
@@ -234,7 +266,7 @@ def _verify_range(engine: Engine, start: int, end: int) -> VerifyResult:
                     part = VerifyResult(
                         False, part.checked, part.head_seq + 1,
                         f"entries {part.head_seq + 1}..{hi} are missing", part.head_seq,
-                        part.head_hash,
+                        part.head_hash, "deleted",
                     )
                 return dataclasses.replace(part, checked=checked)
             result = dataclasses.replace(part, checked=checked)
@@ -258,10 +290,11 @@ def verify(engine: Engine, workers: int | None = None) -> VerifyResult:
     same as one pass.
     """
     with engine.connect() as conn:
-        head_seq, head_hash = conn.execute(
+        head = conn.execute(
             select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
-        ).one()
+        ).first()
         max_seq = conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0
+    head_seq, head_hash = head if head is not None else (max_seq, None)
     end = max(head_seq, max_seq)
     workers = workers or _default_workers(end)
     if workers > 1:
@@ -270,14 +303,19 @@ def verify(engine: Engine, workers: int | None = None) -> VerifyResult:
         result = _verify_range(engine, 1, end) if end else VerifyResult(True, 0)
     if not result.ok:
         return result
+    if head is None:
+        return dataclasses.replace(
+            result, ok=False, first_bad_seq=max_seq, kind="deleted",
+            reason="the chain head row was deleted",
+        )
     if max_seq > head_seq:
         return dataclasses.replace(
-            result, ok=False, first_bad_seq=head_seq + 1,
+            result, ok=False, first_bad_seq=head_seq + 1, kind="inserted",
             reason=f"entries after {head_seq} were added outside the chain head",
         )
     if result.head_hash != head_hash:
         return dataclasses.replace(
-            result, ok=False, first_bad_seq=head_seq,
+            result, ok=False, first_bad_seq=head_seq, kind="edited",
             reason=f"the chain head does not match entry {head_seq}",
         )
     return result
@@ -313,14 +351,38 @@ def verify_and_record(db) -> VerifyResult:
     with db.reading() as engine:
         result = verify(engine)
     if not result.ok:
-        draft = AuditDraft(
-            action="audit.verification_failed",
-            details={"first_bad_seq": result.first_bad_seq, "reason": result.reason,
-                     "checked": result.checked},
-        )
-        with db.transaction() as conn:
-            append(conn, [draft])
+        record_failure(db, result)
     return result
+
+
+def record_failure(db, result: VerifyResult) -> None:
+    """Record ``audit.verification_failed`` above whatever rows are there.
+
+    Tampered rows may sit where the head says the next entry goes (a row inserted at head + 1)
+    or the head row may be gone; the head is first moved past the highest stored entry, so the
+    record never collides with them and registry writes go on after it.
+    """
+    draft = AuditDraft(
+        action="audit.verification_failed",
+        details={"first_bad_seq": result.first_bad_seq, "reason": result.reason,
+                 "checked": result.checked, "kind": result.kind},
+    )
+    with db.transaction() as conn:
+        _repair_head(conn)
+        append(conn, [draft])
+
+
+def _repair_head(conn: Connection) -> None:
+    """Point the head at the highest stored entry when it is missing or below it."""
+    head = conn.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).first()
+    top = conn.execute(
+        select(audit_log.c.seq, audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
+    ).first()
+    seq, digest = (top.seq, top.hash) if top is not None else (0, GENESIS_HASH)
+    if head is None:
+        conn.execute(audit_head.insert().values(id=1, seq=seq, hash=digest))
+    elif top is not None and top.seq > head.seq:
+        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=digest))
 
 
 def alias_history(

@@ -56,10 +56,14 @@ class ChainSQL:
         finally:
             cursor.close()
 
-    def head(self, cursor) -> tuple[int, str, int]:
-        """``(last seq, last hash, active webhook count)``, locking the head row."""
+    def head(self, cursor) -> tuple[int, str, int] | None:
+        """``(last seq, last hash, active webhook count)``, locking the head row; None when the
+        head row is missing (deleted around the chain)."""
         cursor.execute(self.select_head)
-        seq, digest, active = cursor.fetchone()
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        seq, digest, active = found
         return int(seq), digest, int(active)
 
     def write(self, cursor, rows: list[tuple], seq: int, digest: str) -> None:
