@@ -136,14 +136,73 @@ class GovernanceClient:
         with self.database.reading() as engine:
             return audit_log.query(engine, q)
 
-    def verify_audit(self) -> VerifyResult:
-        """Check the whole hash chain; names the first bad entry (and records the failure as an
-        ``audit.verification_failed`` entry, which webhooks deliver)."""
+    def verify_audit(self, checkpoints: str | None = None, *, verifier_key: str | None = None,
+                     full: bool = False) -> VerifyResult:
+        """Check the audit chain (a broken chain is recorded as an ``audit.verification_failed``
+        entry, which webhooks deliver).
+
+        Args:
+            checkpoints: Where checkpoints are held outside the database (``file:///...``, a
+                path, ``s3://bucket/prefix``, or a JSON Lines file of ``audit.checkpoint``
+                events): truncation, rewrites and forks are found against them.
+            verifier_key: The log's note verifier key (default: from ``MLFLOW_GOVERNANCE_LOG_KEY``).
+            full: Read every entry even when an earlier run verified a checkpoint.
+        """
         if self._rest:
+            if checkpoints:
+                raise InvalidInput("--checkpoints needs direct database access (--registry-uri)")
             return VerifyResult(**self._rest.call("audit_verify"))
         from mlflow_registry_ext.governance import audit_log
 
-        return audit_log.verify_and_record(self.database)
+        if checkpoints is None:
+            return audit_log.verify_and_record(self.database)
+        from mlflow_registry_ext.audit.witnesses import witness_for_uri
+
+        notes = witness_for_uri(checkpoints).notes()
+        return audit_log.verify_and_record(self.database, notes, self._verifier(verifier_key), full=full)
+
+    def _verifier(self, verifier_key: str | None):
+        from mlflow_registry_ext.audit.checkpoints import log_verifier
+        from mlflow_registry_ext.audit.note import NoteError, Verifier
+
+        if verifier_key:
+            try:
+                return Verifier.parse(verifier_key)
+            except NoteError as exc:
+                raise InvalidInput(str(exc)) from exc
+        return log_verifier()
+
+    def _direct_only(self, what: str) -> None:
+        if self._rest:
+            raise InvalidInput(f"{what} needs direct database access (--registry-uri)")
+
+    def create_checkpoint(self):
+        """Sign a checkpoint of the audit log now and send it to the witnesses."""
+        self._direct_only("audit checkpoint")
+        from mlflow_registry_ext.audit import checkpoints
+
+        return checkpoints.create(self.database)
+
+    def list_checkpoints(self, limit: int = 100):
+        """The newest checkpoints, newest first."""
+        self._direct_only("listing checkpoints")
+        from mlflow_registry_ext.audit import checkpoints
+
+        return checkpoints.list_checkpoints(self.database, limit)
+
+    def prove_entry(self, seq: int, size: int | None = None) -> dict:
+        """An inclusion proof bundle of entry ``seq`` against a checkpoint (default latest)."""
+        self._direct_only("audit prove")
+        from mlflow_registry_ext.audit import checkpoints
+
+        return checkpoints.inclusion(self.database, seq, size)
+
+    def prove_consistency(self, old: int, new: int | None = None) -> dict:
+        """A consistency proof bundle between the checkpoints of sizes ``old`` and ``new``."""
+        self._direct_only("audit consistency")
+        from mlflow_registry_ext.audit import checkpoints
+
+        return checkpoints.consistency(self.database, old, new)
 
     def iter_audit(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first (for export)."""

@@ -63,19 +63,75 @@ def list_(cli: CliContext, model, version, alias, actor, action, since, until, l
     cli.emit(entries, human)
 
 
+_KEY_HELP = "The log's note verifier key (name+id+base64); default: from MLFLOW_GOVERNANCE_LOG_KEY."
+
+
 @audit.command()
+@click.option("--checkpoints", "checkpoints", metavar="FILE|URI",
+              help="Checkpoints held outside the database: file:///..., a path, s3://bucket/prefix, "
+                   "or a JSON Lines file of audit.checkpoint events.")
+@click.option("--verifier-key", help=_KEY_HELP)
+@click.option("--full", is_flag=True, help="Read every entry, not only those after the last verified checkpoint.")
 @pass_cli
-def verify(cli: CliContext):
-    """Check the hash chain; exit 1 and name the first bad entry if it was tampered with."""
-    result = cli.client().verify_audit()
+def verify(cli: CliContext, checkpoints, verifier_key, full):
+    """Check the log; exit 1 naming the first bad entry and the kind of tampering."""
+    result = cli.client().verify_audit(checkpoints, verifier_key=verifier_key, full=full)
     cli.emit(
         result,
         lambda r: f"audit log intact: {r.checked} entries, head {r.head_hash}"
+        + (f" ({r.reason})" if r.reason else "")
         if r.ok
-        else f"audit log TAMPERED at entry {r.first_bad_seq}: {r.reason}",
+        else f"audit log TAMPERED at entry {r.first_bad_seq} ({r.kind}): {r.reason}",
     )
     if not result.ok:
-        raise CheckFailedExit(f"audit chain broken at entry {result.first_bad_seq}")
+        raise CheckFailedExit(f"audit log {result.kind} at entry {result.first_bad_seq}")
+
+
+@audit.command()
+@pass_cli
+def checkpoint(cli: CliContext):
+    """Sign a checkpoint of the log now (C2SP signed note) and send it to the witnesses."""
+    record = cli.client().create_checkpoint()
+    cli.emit(record, lambda r: (f"checkpoint {r.size} {r.root}" if r.created else
+                                f"no new entries; latest checkpoint {r.size} {r.root}")
+             + (f"; witnessed by {', '.join(r.witnessed)}" if r.witnessed else "") + "\n" + r.note.rstrip())
+
+
+@audit.command()
+@click.argument("seq", type=click.IntRange(min=1))
+@click.option("--size", type=click.IntRange(min=1), help="Against the checkpoint of this size (default: latest).")
+@pass_cli
+def prove(cli: CliContext, seq: int, size):
+    """Print an inclusion proof of entry SEQ (JSON; check it offline with audit check-proof)."""
+    click.echo(json.dumps(cli.client().prove_entry(seq, size), indent=2, sort_keys=True))
+
+
+@audit.command()
+@click.argument("old", type=click.IntRange(min=1))
+@click.argument("new", type=click.IntRange(min=1))
+@pass_cli
+def consistency(cli: CliContext, old: int, new: int):
+    """Print a consistency proof between the checkpoints of sizes OLD and NEW (JSON)."""
+    click.echo(json.dumps(cli.client().prove_consistency(old, new), indent=2, sort_keys=True))
+
+
+@audit.command("check-proof")
+@click.argument("file", type=click.File("r"))
+@click.option("--verifier-key", required=True, help="The log's note verifier key (name+id+base64).")
+def check_proof(file, verifier_key):
+    """Check a proof from audit prove or audit consistency offline; exit 1 if it fails."""
+    from mlflow_registry_ext.audit import ProofError, verify_consistency, verify_inclusion
+
+    bundle = json.loads(file.read())
+    try:
+        if "old" in bundle:
+            old, new = verify_consistency(bundle, verifier_key)
+            click.echo(f"consistent: checkpoint {new.size} extends checkpoint {old.size}")
+        else:
+            cp = verify_inclusion(bundle, verifier_key)
+            click.echo(f"entry {bundle['seq']} is in checkpoint {cp.size} of {cp.origin}")
+    except ProofError as exc:
+        raise CheckFailedExit(str(exc)) from exc
 
 
 @audit.command()

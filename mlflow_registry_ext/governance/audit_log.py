@@ -303,11 +303,26 @@ def verify(engine: Engine, workers: int | None = None) -> VerifyResult:
         result = _verify_range(engine, 1, end) if end else VerifyResult(True, 0)
     if not result.ok:
         return result
+    return _check_head(result, head, max_seq)
+
+
+def verify_head(engine: Engine, result: VerifyResult) -> VerifyResult:
+    """``result`` (an intact check up to the last entry) failed when the head row disagrees."""
+    with engine.connect() as conn:
+        head = conn.execute(
+            select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
+        ).first()
+        max_seq = conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0
+    return _check_head(result, head, max_seq)
+
+
+def _check_head(result: VerifyResult, head, max_seq: int) -> VerifyResult:
     if head is None:
         return dataclasses.replace(
             result, ok=False, first_bad_seq=max_seq, kind="deleted",
             reason="the chain head row was deleted",
         )
+    head_seq, head_hash = head
     if max_seq > head_seq:
         return dataclasses.replace(
             result, ok=False, first_bad_seq=head_seq + 1, kind="inserted",
@@ -345,11 +360,18 @@ def _verify_parallel(engine: Engine, end: int, workers: int) -> VerifyResult:
     return dataclasses.replace(parts[-1], checked=checked)
 
 
-def verify_and_record(db) -> VerifyResult:
-    """:func:`verify` the chain of ``db`` (a ``GovernanceDatabase``); a broken chain is itself
-    recorded as an ``audit.verification_failed`` entry, so webhooks tell someone at once."""
-    with db.reading() as engine:
-        result = verify(engine)
+def verify_and_record(db, checkpoint_notes: list[str] | None = None, verifier=None,
+                      full: bool = False) -> VerifyResult:
+    """:func:`verify` the chain of ``db`` (a ``GovernanceDatabase``), and against
+    ``checkpoint_notes`` held elsewhere when given; a failure is itself recorded as an
+    ``audit.verification_failed`` entry, so webhooks tell someone at once."""
+    if checkpoint_notes is not None:
+        from mlflow_registry_ext.audit.held_checkpoints import verify_with_checkpoints
+
+        result = verify_with_checkpoints(db, checkpoint_notes, verifier, full=full)
+    else:
+        with db.reading() as engine:
+            result = verify(engine)
     if not result.ok:
         record_failure(db, result)
     return result
