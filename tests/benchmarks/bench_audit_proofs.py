@@ -51,9 +51,6 @@ def main(n: int) -> None:
     t = time.perf_counter()
     first = checkpoints.create(db, key=key, origin=origin, witnesses=[])
     print(f"first checkpoint over {first.size} entries: {time.perf_counter() - t:.2f} s")
-    with db.engine.connect() as conn:
-        prev = conn.execute(sa.text("SELECT hash FROM gov_audit_log ORDER BY seq DESC LIMIT 1")).scalar()
-    _fill(db, first.size + 2, 1000, prev) if False else None
     for i in range(1000):
         with db.transaction() as conn:
             audit_log.append(conn, [audit_log.AuditDraft(action="test.event", model="m", after={"i": i})])
