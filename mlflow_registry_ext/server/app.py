@@ -76,6 +76,9 @@ def create_app(app=None):
         app = mlflow_app
     state = app.extensions.get(EXTENSION_KEY)
     if state is None:
+        from mlflow_registry_ext.server.policy_guard import check_policy_configured
+
+        check_policy_configured()
         # MLflow's basic auth goes first, so its hook has authenticated the request before ours
         # reads the user.
         auth_app = enable_auth(app)
