@@ -74,7 +74,7 @@ def compare(
             row["regression"] = max(0.0, old - value if direction == "higher" else value - old)
             row["verdict"] = verdict(value, old, direction)
         elif current is not None:
-            row["verdict"] = "new" if match is None else None
+            row["verdict"] = ("incomparable" if olds.get(m.name) else "new") if match is None else None
         rows.append(row)
     return rows
 

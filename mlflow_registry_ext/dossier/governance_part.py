@@ -49,7 +49,7 @@ def governance_part(governed: Any | None, db: Any, rule: Any | None, model: str,
         "alias_history": history,
     }
     if governed is None or not hasattr(governed, "approvals"):
-        return missing("the registry is not governed (no governed+ store URI)", status=None, requests=[], **fields)
+        return missing("the registry is not governed (no governed+ store URI)", version_status=None, requests=[], **fields)
     status = governed.status_tags.compute(model, version).to_dict()
     requests = [_request(r) for r in governed.approvals.list(model=model, version=version, limit=200)]
-    return present(status=status, requests=requests, **fields)
+    return present(version_status=status, requests=requests, **fields)

@@ -34,11 +34,20 @@ def metric_facts(rule: Rule, inner: Any, model: str, version: str, kind: str, ta
     held = current_version(inner, model, kind, target)
     current = read_records(client, inner, model, held).metrics if held and held != version else None
     directions = {m.name: m.direction for m in rule.require.metrics if m.direction}
+    held_names = {m.name: m for m in current or ()}
+
+    def incomparable(row) -> str | None:
+        old = held_names.get(row["metric"])
+        if old is None or row["current_value"] is not None:
+            return None
+        return (f"version {held} recorded it on dataset {old.dataset_name} (digest {old.dataset_digest}), "
+                f"this version on {row['dataset_name']} (digest {row['dataset_digest']})")
+
     return tuple(
         MetricFact(
             name=row["metric"], value=row["value"], current=row["current_value"],
             current_version=held if row["current_value"] is not None else None,
-            dataset=row["dataset_name"] or row["dataset_digest"],
+            dataset=row["dataset_name"] or row["dataset_digest"], incomparable=incomparable(row),
         )
         for row in compare(candidate, current, directions)
     )

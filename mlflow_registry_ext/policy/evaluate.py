@@ -145,6 +145,10 @@ def metric_problems(requirements: tuple[MetricRequirement, ...], metrics: tuple[
             if (requirement.max is not None or requirement.min is not None) and breach:
                 problems.append(f"metric {requirement.name}{on} failed: {breach}")
                 continue
+            if requirement.max_regression is not None and fact.incomparable:
+                # Evaluating on other data must not be a way around the regression check.
+                problems.append(f"metric {requirement.name}{on} cannot be compared with {target}: {fact.incomparable}")
+                continue
             if requirement.max_regression is None or fact.current is None or fact.value is None:
                 continue
             direction = requirement.direction or default_direction(requirement.name)

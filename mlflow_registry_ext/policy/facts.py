@@ -97,6 +97,8 @@ class MetricFact:
             MLflow records it, dataset digest (``None``: no such version or no such metric).
         current_version: The version the target holds now, if any.
         dataset: The dataset name or digest the value was recorded on, if MLflow recorded one.
+        incomparable: Why the current version's value of this metric cannot be compared (it was
+            recorded on another dataset); ``None`` when it can, or when there is none.
     """
 
     name: str
@@ -104,6 +106,7 @@ class MetricFact:
     current: float | None = None
     current_version: str | None = None
     dataset: str | None = None
+    incomparable: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
