@@ -1,6 +1,6 @@
 """A real governed server holding a model with real sklearn versions, for the dossier's
 end-to-end and browser tests: v1 documented under ``production``, v2 a documented challenger,
-v3 a regressing one, v4 half documented (started once per test session)."""
+v3 a regressing one, v4 and v5 half documented (started once per test session)."""
 
 from __future__ import annotations
 
@@ -84,4 +84,6 @@ def dossier_server(tmp_path_factory):
             v2, m2 = log_version(model, C=0.5, commit="b" * 40, card_tags=CARD_TAGS)
             v3, m3 = log_version(model, C=0.0001, commit="c" * 40, card_tags=CARD_TAGS)
             v4, m4 = log_version(model, C=0.7, commit="d" * 40, card_tags=half)
-        yield server, model, {v1: m1, v2: m2, v3: m3, v4: m4}
+            # Stays half documented (v4 gets documented by a test).
+            v5, m5 = log_version(model, C=0.8, commit="e" * 40, card_tags=half)
+        yield server, model, {v1: m1, v2: m2, v3: m3, v4: m4, v5: m5}
