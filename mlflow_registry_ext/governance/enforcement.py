@@ -273,7 +273,7 @@ class Gate:
         """Whether changing tag ``key`` (or the description, for ``None``) can make approvals of
         a version of ``name`` stale."""
         rule = self.covering_rule(name)
-        return rule is not None and (key is None or key in rule.require.tags)
+        return rule is not None and (key is None or key in rule.require.bound_tags)
 
     def after_version_change(self, name: str, version: str) -> None:
         """Recount open requests and refresh tags after a version's tags or description changed.

@@ -73,7 +73,7 @@ def bound_state_hash(rule: Rule | None, tags: Mapping[str, str], description: st
         >>> bound_state_hash(rule, {"owner": "risk"}, "v7") == bound_state_hash(rule, {"owner": "ml"}, "v7")
         False
     """
-    required = sorted(rule.require.tags) if rule else []
+    required = sorted(rule.require.bound_tags) if rule else []
     state = {"description": description or "", "tags": {key: tags.get(key) for key in required}}
     text = json.dumps(state, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("ascii")).hexdigest()

@@ -296,6 +296,12 @@ class Requirements:
     metrics: tuple[MetricRequirement, ...] = ()
     model_card: tuple[str, ...] = ()
 
+    @property
+    def bound_tags(self) -> tuple[str, ...]:
+        """Tag keys an approval is bound to: the required tags, and the ``model_card.<field>``
+        tags of the required card fields (editing the card after approval makes it stale)."""
+        return tuple(dict.fromkeys([*self.tags, *(f"model_card.{f}" for f in self.model_card)]))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "tags": list(self.tags),

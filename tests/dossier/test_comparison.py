@@ -87,3 +87,11 @@ def test_card_fields_tags_win_over_front_matter():
     assert split_front_matter("---\n: [\n---\nx")[2].startswith("the front matter of MODEL_CARD.md is not YAML")
     assert model_card_part({}, None)["status"] == "missing"
     assert model_card_part({"model_card.intended_use": "x"}, None, ("intended_use", "limitations"))["status"] == "partial"
+
+
+def test_editing_a_required_card_field_makes_approvals_stale():
+    from mlflow_registry_ext.policy import bound_state_hash
+
+    before = bound_state_hash(POLICY, {"model_card.intended_use": "scoring"}, None)
+    assert bound_state_hash(POLICY, {"model_card.intended_use": "anything"}, None) != before
+    assert bound_state_hash(POLICY, {"model_card.intended_use": "scoring", "other": "x"}, None) == before

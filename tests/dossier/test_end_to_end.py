@@ -88,6 +88,12 @@ def test_model_card_refuses_an_undocumented_version_and_accepts_it_once_document
         client.set_model_version_tag(model, "4", "model_card.training_data", "70% split")
         client.set_model_version_tag(model, "4", "model_card.evaluation_data", "30% holdout")
         client.set_model_version_tag(model, "4", "model_card.ethical_considerations", "A person decides.")
+    # The approval was given for the card as it was: editing it made the approval stale.
+    status, body, _ = promote(server, model, "4", request, alias="champion")
+    assert status == 403 and "has 0" in body["message"] and "model card" not in body["message"], body
+    status, decided, _ = call(f"{server.url}{API}/approval-requests/{request}/approve", "POST",
+                              {"comment": "card complete"}, user="bob")
+    assert status == 200, decided
     status, body, _ = promote(server, model, "4", request, alias="champion")
     assert status == 200, body
 
