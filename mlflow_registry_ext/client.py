@@ -636,6 +636,31 @@ class GovernanceClient:
         with self._stores_in_use():
             return verify(f"models:/{model}/{version}", expected_digest=expected_digest).to_dict()
 
+    # -- the reviewer's evidence -----------------------------------------------------------
+
+    def dossier(self, model: str, version: str | int, alias: str | None = None) -> dict:
+        """Everything a reviewer needs about a version, as one JSON-ready dict (see docs/review.md):
+        lineage, datasets, code, environment, signature, metrics beside the version under
+        ``alias``, model card, fairness, artifact digest, requests and alias history. A part
+        MLflow does not hold has ``status: missing`` and a ``reason``.
+
+        Example:
+            >>> client.dossier("fraud-model", 7, alias="production")["comparison"]["current_version"]
+            '6'
+        """
+        if self._rest:
+            query = {"model": model, "version": str(version), "alias": alias}
+            return self._rest.call("dossier_get", query=query)
+        from mlflow import MlflowClient
+
+        from mlflow_registry_ext.dossier.build import build_dossier
+
+        store = self.registry_store()
+        with self._stores_in_use():
+            client = MlflowClient(tracking_uri=self._tracking_uri(), registry_uri=self.registry_uri)
+            return build_dossier(client, store.inner, self.database, store.policy, model, version, alias,
+                                 governed=store)
+
     def _tracking_uri(self) -> str:
         from mlflow_registry_ext.governance.database import inner_registry_uri
 

@@ -60,6 +60,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     # artifacts
     "artifacts_digest": ("GET", "/artifacts/digest"),
     "artifacts_verify": ("POST", "/artifacts/verify"),
+    # the reviewer's evidence about a version
+    "dossier_get": ("GET", "/dossier"),
 }
 
 

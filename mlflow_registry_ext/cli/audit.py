@@ -11,7 +11,7 @@ from mlflow_registry_ext.cli._context import CheckFailedExit, CliContext, pass_c
 
 
 def _when(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _target(entry) -> str:

@@ -202,7 +202,7 @@ def _list_text(model: str, version: str, checks) -> str:
         when = _dt.datetime.fromtimestamp(c.created_at_ms / 1000, tz=_dt.timezone.utc)
         rows.append(
             (
-                when.strftime("%Y-%m-%d %H:%M:%SZ"),
+                when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 c.actor or "-",
                 c.check_name,
                 c.metric,

@@ -44,7 +44,7 @@ def _when(ms: int | None) -> str:
     if ms is None:
         return "-"
     moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _events(value: str) -> list[str]:

@@ -89,6 +89,8 @@ def promotion_facts(
     fairness: Iterable[FairnessFact] = (),
     current_digest: str | None = None,
     now_ms: int | None = None,
+    metrics: Iterable = (),
+    model_card: dict | None = None,
 ) -> PromotionFacts:
     """The facts :func:`~mlflow_registry_ext.policy.evaluate` judges ``request`` on."""
     approvals = tuple(
@@ -116,6 +118,8 @@ def promotion_facts(
         approved_artifact_digest=request.artifact_digest,
         now=now_ms,
         action=request.action,
+        metrics=tuple(metrics),
+        model_card=model_card or {},
     )
 
 

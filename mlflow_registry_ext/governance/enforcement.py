@@ -34,6 +34,7 @@ from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
 from mlflow_registry_ext.errors import PermissionDenied, PolicyViolation
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.approvals import ApprovalStore, promotion_facts
+from mlflow_registry_ext.governance.evidence_facts import card_facts, metric_facts
 from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
 from mlflow_registry_ext.governance.status_tags import (
@@ -272,7 +273,7 @@ class Gate:
         """Whether changing tag ``key`` (or the description, for ``None``) can make approvals of
         a version of ``name`` stale."""
         rule = self.covering_rule(name)
-        return rule is not None and (key is None or key in rule.require.tags)
+        return rule is not None and (key is None or key in rule.require.bound_tags)
 
     def after_version_change(self, name: str, version: str) -> None:
         """Recount open requests and refresh tags after a version's tags or description changed.
@@ -428,12 +429,19 @@ class Gate:
         fairness = read_fairness(self.db, state.model, state.version) if rule.require.fairness else ()
         reading = read_digest(self.inner, state.model, state.version) if rule.require.artifact_digest else None
         digest = reading.digest if reading else None
+        evidence: dict = {}
+        if "promote" in actions or rule.rollback.recheck_requirements:
+            evidence = {
+                "metrics": metric_facts(rule, self.inner, state.model, state.version, kind, target),
+                "model_card": card_facts(rule, self.inner, state.model, state.version, state.tags),
+            }
         allowed: list[tuple[ApprovalRequest, Decision]] = []
         best: tuple[ApprovalRequest, Decision] | None = None
         for request in candidates:
             if self._stale_request(request, state, current, now):
                 continue
-            facts = promotion_facts(request, state, fairness=fairness, current_digest=digest, now_ms=now)
+            facts = promotion_facts(request, state, fairness=fairness, current_digest=digest, now_ms=now,
+                                    **evidence)
             decision = evaluate(rule, facts)
             if decision.allowed:
                 allowed.append((request, decision))
@@ -460,6 +468,7 @@ class Gate:
                     current_artifact_digest=digest,
                     now=now,
                     action=actions[0],
+                    **evidence,
                 ),
             )
         action = request.action if request is not None else actions[0]

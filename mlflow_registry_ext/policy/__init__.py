@@ -22,7 +22,9 @@ from mlflow_registry_ext.policy.evaluate import (
     bound_state_hash,
     evaluate,
     fairness_status,
+    card_problems,
     is_eligible_reviewer,
+    metric_problems,
     requirements_summary,
 )
 from mlflow_registry_ext.policy.facts import (
@@ -32,6 +34,7 @@ from mlflow_registry_ext.policy.facts import (
     Decision,
     FairnessFact,
     IgnoredApproval,
+    MetricFact,
     PromotionFacts,
     RequirementsSummary,
 )
@@ -43,11 +46,14 @@ from mlflow_registry_ext.policy.model import (
     AdminOverride,
     ApprovalRequirement,
     FairnessRequirement,
+    METRIC_DIRECTIONS,
+    MetricRequirement,
     Policy,
     Requirements,
     RollbackRule,
     Rule,
     format_duration,
+    default_direction,
     parse_duration,
     threshold_breach,
 )
@@ -69,6 +75,9 @@ __all__ = [
     "ApprovalRequirement",
     "Requirements",
     "FairnessRequirement",
+    "MetricRequirement",
+    "METRIC_DIRECTIONS",
+    "default_direction",
     "threshold_breach",
     "RollbackRule",
     "AdminOverride",
@@ -77,6 +86,7 @@ __all__ = [
     "ACTIONS",
     "ApprovalFact",
     "FairnessFact",
+    "MetricFact",
     "PromotionFacts",
     "IgnoredApproval",
     "Decision",
@@ -90,4 +100,6 @@ __all__ = [
     "check_delete_version",
     "check_rename",
     "requirements_summary",
+    "metric_problems",
+    "card_problems",
 ]

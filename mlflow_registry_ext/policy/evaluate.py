@@ -28,6 +28,7 @@ from mlflow_registry_ext.policy.facts import (
     Decision,
     FairnessFact,
     IgnoredApproval,
+    MetricFact,
     PromotionFacts,
     RequirementsSummary,
     to_ms,
@@ -35,8 +36,11 @@ from mlflow_registry_ext.policy.facts import (
 from mlflow_registry_ext.policy.model import (
     ApprovalRequirement,
     FairnessRequirement,
+    MetricRequirement,
     Rule,
+    default_direction,
     format_duration,
+    threshold_breach,
 )
 
 __all__ = [
@@ -46,6 +50,8 @@ __all__ = [
     "is_eligible_reviewer",
     "authorize_reviewer",
     "requirements_summary",
+    "metric_problems",
+    "card_problems",
 ]
 
 
@@ -67,7 +73,7 @@ def bound_state_hash(rule: Rule | None, tags: Mapping[str, str], description: st
         >>> bound_state_hash(rule, {"owner": "risk"}, "v7") == bound_state_hash(rule, {"owner": "ml"}, "v7")
         False
     """
-    required = sorted(rule.require.tags) if rule else []
+    required = sorted(rule.require.bound_tags) if rule else []
     state = {"description": description or "", "tags": {key: tags.get(key) for key in required}}
     text = json.dumps(state, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("ascii")).hexdigest()
@@ -115,6 +121,52 @@ def _fairness_problems(
         if breach:
             problems.append(("failed", f"{what} failed: {breach}"))
     return problems
+
+
+def metric_problems(requirements: tuple[MetricRequirement, ...], metrics: tuple[MetricFact, ...],
+                    target: str) -> list[str]:
+    """Why the candidate's metrics fail ``require.metrics``: one line per failed bound, naming the
+    metric, both values and the limit.
+
+    Example:
+        >>> metric_problems((MetricRequirement("auc", max_regression=0.01),),
+        ...     (MetricFact("auc", 0.90, current=0.95, current_version="1"),), "production")
+        ['metric auc regressed against production (version 1): 0.9 vs 0.95, worse by 0.05 > max_regression 0.01']
+    """
+    problems = []
+    for requirement in requirements:
+        found = [m for m in metrics if m.name == requirement.name]
+        if not found:
+            problems.append(f"metric {requirement.name} missing (not logged on the run or the logged model)")
+            continue
+        for fact in found:
+            on = f" on {fact.dataset}" if fact.dataset else ""
+            breach = threshold_breach(fact.value, max=requirement.max, min=requirement.min)
+            if (requirement.max is not None or requirement.min is not None) and breach:
+                problems.append(f"metric {requirement.name}{on} failed: {breach}")
+                continue
+            if requirement.max_regression is not None and fact.incomparable:
+                # Evaluating on other data must not be a way around the regression check.
+                problems.append(f"metric {requirement.name}{on} cannot be compared with {target}: {fact.incomparable}")
+                continue
+            if requirement.max_regression is None or fact.current is None or fact.value is None:
+                continue
+            direction = requirement.direction or default_direction(requirement.name)
+            worse = fact.current - fact.value if direction == "higher" else fact.value - fact.current
+            # A tiny tolerance: float noise must not turn "equal to the limit" into a refusal.
+            if worse > requirement.max_regression + 1e-12:
+                problems.append(
+                    f"metric {requirement.name}{on} regressed against {target} (version "
+                    f"{fact.current_version}): {fact.value:g} vs {fact.current:g}, worse by {worse:g} "
+                    f"> max_regression {requirement.max_regression:g}"
+                )
+    return problems
+
+
+def card_problems(fields: tuple[str, ...], card) -> list[str]:
+    """``model card missing intended_use, limitations`` when required fields are blank."""
+    absent = [f for f in fields if not str(card.get(f) or "").strip()]
+    return [f"model card missing {', '.join(absent)}"] if absent else []
 
 
 def _approval_requirement(rule: Rule, action: str) -> ApprovalRequirement:
@@ -204,6 +256,8 @@ def evaluate(rule: Rule | None, facts: PromotionFacts) -> Decision:
         if require.description and not (facts.description or "").strip():
             missing.append("missing description")
         missing.extend(text for _, text in _fairness_problems(require.fairness, facts.fairness))
+        missing.extend(metric_problems(require.metrics, facts.metrics, facts.target))
+        missing.extend(card_problems(require.model_card, facts.model_card))
     if require.artifact_digest:
         current, approved = facts.current_artifact_digest, facts.approved_artifact_digest
         if not current:
@@ -341,6 +395,9 @@ def requirements_summary(
             if require.description:
                 items.append("a description")
             items.extend(f"fairness check {check.describe()}" for check in require.fairness)
+            items.extend(metric.describe() for metric in require.metrics)
+            if require.model_card:
+                items.append(f"model card fields {', '.join(require.model_card)}")
         if require.artifact_digest:
             items.append("artifacts unchanged since the approval (artifact digest)")
     return RequirementsSummary(kind, target, action, protected, rule, tuple(items))

@@ -18,6 +18,7 @@ __all__ = [
     "ACTIONS",
     "ApprovalFact",
     "FairnessFact",
+    "MetricFact",
     "PromotionFacts",
     "IgnoredApproval",
     "Decision",
@@ -86,6 +87,29 @@ class FairnessFact:
 
 
 @dataclasses.dataclass(frozen=True)
+class MetricFact:
+    """One metric of the candidate, beside the value of the version under the target.
+
+    Attributes:
+        name: The MLflow metric key.
+        value: The candidate's value (``None``: not finite).
+        current: The value of the version the target holds now, matched by name and, where
+            MLflow records it, dataset digest (``None``: no such version or no such metric).
+        current_version: The version the target holds now, if any.
+        dataset: The dataset name or digest the value was recorded on, if MLflow recorded one.
+        incomparable: Why the current version's value of this metric cannot be compared (it was
+            recorded on another dataset); ``None`` when it can, or when there is none.
+    """
+
+    name: str
+    value: float | None
+    current: float | None = None
+    current_version: str | None = None
+    dataset: str | None = None
+    incomparable: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class PromotionFacts:
     """Everything :func:`evaluate` needs to know about one change.
 
@@ -105,6 +129,8 @@ class PromotionFacts:
         approved_artifact_digest: The digest the request was approved for, if recorded.
         now: The time to judge expiry at (datetime or ms); defaults to the clock.
         action: One of :data:`ACTIONS`.
+        metrics: The candidate's metrics beside those under the target (``require.metrics``).
+        model_card: The filled model card fields, field to text (``require.model_card``).
     """
 
     model: str
@@ -121,6 +147,8 @@ class PromotionFacts:
     approved_artifact_digest: str | None = None
     now: _dt.datetime | int | float | None = None
     action: str = "promote"
+    metrics: tuple[MetricFact, ...] = ()
+    model_card: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.target_kind not in TARGET_KINDS:
@@ -132,6 +160,8 @@ class PromotionFacts:
         object.__setattr__(self, "version", str(self.version))
         object.__setattr__(self, "approvals", tuple(self.approvals))
         object.__setattr__(self, "fairness", tuple(self.fairness))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        object.__setattr__(self, "model_card", dict(self.model_card or {}))
         object.__setattr__(self, "tags", dict(self.tags or {}))
 
     def describe(self) -> str:

@@ -31,6 +31,8 @@ from mlflow_registry_ext.policy.model import (
     AdminOverride,
     ApprovalRequirement,
     FairnessRequirement,
+    METRIC_DIRECTIONS,
+    MetricRequirement,
     Policy,
     Requirements,
     RollbackRule,
@@ -56,7 +58,10 @@ _RULE_KEYS = (
 )
 _APPROVAL_KEYS = ("required", "reviewers", "allow_self_approval", "expires_after")
 _ROLLBACK_KEYS = _APPROVAL_KEYS + ("recheck_requirements",)
-_REQUIRE_KEYS = ("tags", "description", "fairness", "artifact_digest")
+_REQUIRE_KEYS = ("tags", "description", "fairness", "artifact_digest", "metrics", "model_card")
+_METRIC_KEYS = ("min", "max", "max_regression", "direction")
+# Model card fields are identifiers: they become ``model_card.<field>`` tag keys.
+_CARD_FIELD = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _FAIRNESS_KEYS = ("metric", "sensitive_feature", "max", "min", "dataset")
 _OVERRIDE_KEYS = ("allowed",)
 _GROUP_NAME_RE = re.compile(r"^[\w.\-@]+$")
@@ -287,6 +292,54 @@ class _Reader(NodeReader):
             dataset=dataset,
         )
 
+    def read_metric(self, name: str, node: yaml.Node, path: str) -> MetricRequirement | None:
+        entries = self.mapping(node, path, _METRIC_KEYS) if not self.is_null(node) else {}
+        if entries is None:
+            return None
+        bounds = {
+            key: self.number(entries[key], f"{path}.{key}")
+            for key in ("min", "max", "max_regression")
+            if key in entries and not self.is_null(entries[key])
+        }
+        if not bounds:
+            self.problem(node, f"{path} needs a bound: min, max, max_regression or several")
+            return None
+        if any(v is MISSING for v in bounds.values()):
+            return None
+        if bounds.get("max_regression", 0) < 0:
+            self.problem(entries["max_regression"], f"{path}.max_regression must not be negative")
+            return None
+        if "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
+            self.problem(entries["min"], f"{path}.min {bounds['min']:g} is above max {bounds['max']:g}")
+            return None
+        direction = None
+        if "direction" in entries and not self.is_null(entries["direction"]):
+            direction = self.choice(entries["direction"], f"{path}.direction", METRIC_DIRECTIONS)
+            if direction is MISSING:
+                return None
+        return MetricRequirement(name=name, direction=direction, **bounds)
+
+    def read_metrics(self, node: yaml.Node, path: str) -> tuple[MetricRequirement, ...]:
+        entries = self.mapping(node, path, None) if not self.is_null(node) else {}
+        found = []
+        for name, item in (entries or {}).items():
+            if not name.strip() or name.strip() != name:
+                self.problem(item, f"{path} key {name!r} is not a metric name")
+                continue
+            metric = self.read_metric(name, item, f"{path}.{name}")
+            if metric is not None:
+                found.append(metric)
+        return tuple(found)
+
+    def read_card_fields(self, node: yaml.Node, path: str) -> tuple[str, ...]:
+        def check(item, item_path, value):
+            if not _CARD_FIELD.match(value):
+                self.problem(item, f"{item_path} {value!r} is not a field name (lower case letters, digits, _)")
+                return False
+            return True
+
+        return self.text_list(node, path, check)
+
     def read_require(self, node: yaml.Node, path: str) -> Requirements:
         entries = self.mapping(node, path, _REQUIRE_KEYS) if not self.is_null(node) else {}
         if not entries:
@@ -311,6 +364,10 @@ class _Reader(NodeReader):
                     continue
                 checks.append(check)
             fields["fairness"] = tuple(checks)
+        if "metrics" in entries:
+            fields["metrics"] = self.read_metrics(entries["metrics"], f"{path}.metrics")
+        if "model_card" in entries:
+            fields["model_card"] = self.read_card_fields(entries["model_card"], f"{path}.model_card")
         return Requirements(**{k: v for k, v in fields.items() if v is not MISSING})
 
     def read_override(self, node: yaml.Node, path: str) -> AdminOverride:

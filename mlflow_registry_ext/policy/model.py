@@ -19,6 +19,9 @@ __all__ = [
     "ON_RENAME_CHOICES",
     "ApprovalRequirement",
     "FairnessRequirement",
+    "MetricRequirement",
+    "METRIC_DIRECTIONS",
+    "default_direction",
     "Requirements",
     "RollbackRule",
     "AdminOverride",
@@ -209,6 +212,69 @@ class FairnessRequirement:
         return dataclasses.asdict(self)
 
 
+#: How a metric's values compare: ``higher`` or ``lower`` is better.
+METRIC_DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+
+# Names that read as a cost: lower is better. Everything else is taken as higher is better.
+_LOWER_IS_BETTER = re.compile(
+    r"(loss|error|err$|^err|mse|mae|mape|rmse|brier|latency|_time$|false_positive|false_negative|"
+    r"fpr$|fnr$|perplexity|deviance|_difference$)"
+)
+
+
+def default_direction(name: str) -> str:
+    """``lower`` for loss-like metric names (loss, error, mse, rmse, mae, ...), else ``higher``.
+
+    Example:
+        >>> default_direction("val_loss"), default_direction("auc")
+        ('lower', 'higher')
+    """
+    return "lower" if _LOWER_IS_BETTER.search(name.lower()) else "higher"
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricRequirement:
+    """A bound on a metric the version's run or logged model recorded (``require.metrics``).
+
+    Attributes:
+        name: The MLflow metric key.
+        min: The lowest acceptable value, if any.
+        max: The highest acceptable value, if any.
+        max_regression: How much worse than the version under the target it may be (by
+            ``direction``); not checked when the target holds no version with this metric.
+        direction: ``higher`` or ``lower`` is better; ``None`` takes the default by name
+            (loss-like names lower, others higher).
+
+    Example:
+        >>> MetricRequirement("auc", min=0.8).describe()
+        'metric auc >= 0.8'
+    """
+
+    name: str
+    min: float | None = None
+    max: float | None = None
+    max_regression: float | None = None
+    direction: str | None = None
+
+    def describe(self) -> str:
+        """E.g. ``metric auc >= 0.8, at most 0.01 worse than the version under the target``."""
+        bounds = []
+        if self.min is not None:
+            bounds.append(f">= {self.min:g}")
+        if self.max is not None:
+            bounds.append(f"<= {self.max:g}")
+        text = f"metric {self.name} {' and '.join(bounds)}".rstrip()
+        if self.max_regression is not None:
+            sep = ", " if bounds else " "
+            text += f"{sep}at most {self.max_regression:g} worse than the version under the target"
+            if self.direction:
+                text += f" ({self.direction} is better)"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 @dataclasses.dataclass(frozen=True)
 class Requirements:
     """What the version itself must carry before it may be promoted.
@@ -218,12 +284,23 @@ class Requirements:
         description: Whether the version needs a non-blank description.
         fairness: Thresholds on recorded fairness checks.
         artifact_digest: Whether the version's artifacts must still match the approved digest.
+        metrics: Bounds on the version's metrics, also against the version under the target.
+        model_card: Model card fields that must be filled (version tags ``model_card.<field>`` or
+            the front matter of a ``MODEL_CARD.md`` artifact).
     """
 
     tags: tuple[str, ...] = ()
     description: bool = False
     fairness: tuple[FairnessRequirement, ...] = ()
     artifact_digest: bool = False
+    metrics: tuple[MetricRequirement, ...] = ()
+    model_card: tuple[str, ...] = ()
+
+    @property
+    def bound_tags(self) -> tuple[str, ...]:
+        """Tag keys an approval is bound to: the required tags, and the ``model_card.<field>``
+        tags of the required card fields (editing the card after approval makes it stale)."""
+        return tuple(dict.fromkeys([*self.tags, *(f"model_card.{f}" for f in self.model_card)]))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -231,6 +308,8 @@ class Requirements:
             "description": self.description,
             "fairness": [f.to_dict() for f in self.fairness],
             "artifact_digest": self.artifact_digest,
+            "metrics": [m.to_dict() for m in self.metrics],
+            "model_card": list(self.model_card),
         }
 
 

@@ -73,6 +73,11 @@ _FAIRNESS_CHECK = _object(
     ("id", "model", "version", "metric", "value"),
 )
 
+_PART = _object({"status": {"type": "string", "enum": ["present", "partial", "missing"]}, "reason": _STR},
+                ("status",))
+_DOSSIER_PARTS = ("comparison", "metrics", "lineage", "datasets", "code", "environment", "signature",
+                  "input_example", "model_card", "fairness", "artifacts", "artifact_signature", "governance")
+
 #: The component schemas, by name.
 COMPONENTS: dict[str, dict[str, Any]] = {
     "Error": _object({"error_code": _STR, "message": _STR}, ("error_code", "message")),
@@ -123,6 +128,10 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "AttemptList": _object({"attempts": {"type": "array", "items": _OBJ}}, ("attempts",)),
     "ModelDigest": _object({"uri": _STR, "digest": _STR, "source": _STR, "file_count": _INT, "total_size": _INT,
                             "files": {"type": "array", "items": _OBJ}}, ("digest", "files")),
+    "Dossier": _object({"dossier_version": _INT, "model": _STR, "version": _STR, "alias": _NSTR,
+                        "generated_at": _STR, "model_version": _OBJ, "missing": {"type": "array", "items": _STR},
+                        "elapsed_ms": {"type": "number"}, **{p: _PART for p in _DOSSIER_PARTS}},
+                       ("dossier_version", "model", "version", "missing", *_DOSSIER_PARTS)),
     "VerifyReport": _object({"uri": _STR, "ok": _BOOL, "method": _STR, "checked": _INT, "digest": _NSTR,
                              "expected_digest": _NSTR, "digest_matches": {"type": "boolean", "nullable": True},
                              "problems": {"type": "array", "items": _OBJ}}, ("ok", "checked", "problems")),

@@ -262,5 +262,13 @@ OPERATIONS: dict[str, Operation] = {
             body=(_MODEL, _VERSION,
                   Field("expected_digest", description="Also require this digest (sha256:<hex>).", max_length=80)),
             response="VerifyReport"),
+        # -- dossier --------------------------------------------------------------------------------
+        _op("dossier_get", "Everything a reviewer needs about a version: lineage, data, code, environment, "
+            "metrics against the version under an alias, model card, fairness, digest, requests", "dossier",
+            "read",
+            query=(_MODEL, _VERSION,
+                   Field("alias", description="Compare with the version this alias points to now "
+                         "(default: the first protected alias pointing to another version).", max_length=_NAME)),
+            response="Dossier"),
     )
 }

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from typing import Mapping, Protocol
 
@@ -202,6 +203,12 @@ def _blocked_cause(exc: BaseException) -> BlockedAddress | None:
     return None
 
 
+# urllib3 starts connection errors with the connection object's repr, e.g.
+# "_GuardedHTTPConnection(host='h', port=1): ..."; an operator reads "h:1: ..." more easily.
+_CONNECTION_REPR = re.compile(r"\b_?\w*HTTPS?Connection(?:Pool)?\(host='([^']*)', port=(\d+)\)")
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
+    text = _CONNECTION_REPR.sub(lambda m: f"{m.group(1)}:{m.group(2)}", text)
     return " ".join(text.split())[:500]

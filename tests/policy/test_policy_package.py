@@ -23,7 +23,8 @@ def test_public_names_are_pinned():
             "FairnessFact", "PromotionFacts", "IgnoredApproval", "Decision", "RequirementsSummary",
             "evaluate", "bound_state_hash", "fairness_status", "is_eligible_reviewer",
             "authorize_reviewer", "authorize_override", "check_delete_version", "check_rename",
-            "requirements_summary", "threshold_breach",
+            "requirements_summary", "threshold_breach", "MetricRequirement", "METRIC_DIRECTIONS",
+            "default_direction", "MetricFact", "metric_problems", "card_problems",
         ]
     )
     for name in policy_pkg.__all__:

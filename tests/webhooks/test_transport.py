@@ -103,3 +103,14 @@ def test_a_trickling_body_is_cut_at_the_deadline():
         stop.set()
         listener.close()
     assert time.monotonic() - started < 3
+
+
+def test_a_connection_error_names_host_and_port_not_the_connection_repr():
+    import urllib3
+
+    from mlflow_registry_ext.webhooks.ssrf import _GuardedHTTPConnection
+    from mlflow_registry_ext.webhooks.transport import _describe
+
+    error = urllib3.exceptions.NewConnectionError(
+        _GuardedHTTPConnection("127.0.0.1", 1), "Failed to establish a new connection: [Errno 111] Connection refused")
+    assert _describe(error) == "127.0.0.1:1: Failed to establish a new connection: [Errno 111] Connection refused"

@@ -37,9 +37,17 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// One time format everywhere on the page: ISO 8601 UTC with Z, to the second.
 function when(ms) {
   if (ms === null || ms === undefined) return "-";
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  return new Date(ms).toISOString().slice(0, 19) + "Z";
+}
+function whenIso(text) {
+  return text ? String(text).slice(0, 19) + "Z" : "-";
+}
+function num(v) {
+  if (v === null || v === undefined) return "-";
+  return Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? Number(v).toExponential(3) : Number(v).toFixed(4);
 }
 
 function badge(text) {
@@ -95,13 +103,16 @@ function table(headers, rows, emptyText) {
 }
 
 function describeChange(entry) {
+  // A refusal changes nothing: its reason is what the reader needs.
+  const reason = entry.details && entry.details.reason;
+  if (entry.action === "promotion.blocked" && reason) return reason;
   const keys = new Set([...Object.keys(entry.before || {}), ...Object.keys(entry.after || {})]);
   const parts = [];
   for (const key of keys) {
     const fmt = (v) => (v === undefined ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
     parts.push(key + ": " + fmt((entry.before || {})[key]) + " → " + fmt((entry.after || {})[key]));
   }
-  return parts.join("; ");
+  return parts.join("; ") || (reason ? String(reason) : "");
 }
 
 function target(entry) {
@@ -257,66 +268,167 @@ function auditRows(entries) {
     h("td", {}, e.action), h("td", {}, target(e)), h("td", { class: "change" }, describeChange(e))));
 }
 
+// -- the dossier: what a decision needs, first ------------------------------------------------
+
+function part(title, id, p, body) {
+  const card = h("section", { class: "card", "aria-labelledby": id, "data-part": id },
+    h("h3", { id }, title, " ", p && p.status !== "present" ? badge(p.status) : null));
+  if (p && p.status !== "present" && p.reason) card.append(h("p", { class: "empty" }, p.reason));
+  if (body) card.append(body);
+  return card;
+}
+
+function metricChart(row) {
+  // Two bars on one scale: the candidate and the version under the alias.
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  const width = 260, left = 86, rowH = 22;
+  svg.setAttribute("viewBox", `0 0 ${width} ${rowH * 2 + 26}`);
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `${row.metric}: candidate ${num(row.value)}, current ${num(row.current_value)}`);
+  const max = Math.max(1e-12, Math.abs(row.value || 0), Math.abs(row.current_value || 0));
+  const text = (x, y, s, anchor, cls) => {
+    const t = document.createElementNS(ns, "text");
+    t.setAttribute("x", x); t.setAttribute("y", y); t.setAttribute("font-size", "11");
+    if (anchor) t.setAttribute("text-anchor", anchor);
+    if (cls) t.setAttribute("class", cls);
+    t.textContent = s; svg.append(t);
+  };
+  text(0, 12, row.metric + (row.dataset_name ? " on " + row.dataset_name : "") + " (" + row.direction + " is better)");
+  [["candidate", row.value, "bar " + (row.verdict === "worse" ? "worse" : "cand")], ["current", row.current_value, "bar overall"]]
+    .forEach(([label, value, cls], i) => {
+      const y = 20 + i * rowH;
+      const w = value === null || value === undefined ? 0 : Math.max(1, ((width - left - 52) * Math.abs(value)) / max);
+      const rect = document.createElementNS(ns, "rect");
+      rect.setAttribute("x", left); rect.setAttribute("y", y); rect.setAttribute("width", w);
+      rect.setAttribute("height", rowH - 6); rect.setAttribute("class", cls);
+      svg.append(rect);
+      text(left - 6, y + 12, label, "end");
+      text(left + w + 4, y + 12, num(value));
+    });
+  return h("div", { class: "chart metric-chart" }, svg);
+}
+
+function comparisonPart(c) {
+  const title = "Against @" + (c.alias || "?") + (c.current_version ? " (version " + c.current_version + ")" : "");
+  if (c.status !== "present") return part("Champion vs challenger", "compare-h", c);
+  const rows = c.rows.map((r) => h("tr", { "data-metric": r.metric },
+    h("td", {}, r.metric), h("td", {}, r.dataset_name || "-"), h("td", { class: "num" }, num(r.value)),
+    h("td", { class: "num" }, num(r.current_value)),
+    h("td", { class: "num" }, r.delta === null ? "-" : (r.delta > 0 ? "+" : "") + num(r.delta)),
+    h("td", {}, r.direction + " is better"), h("td", {}, badge(r.verdict || "-"))));
+  const worse = c.rows.filter((r) => r.verdict === "worse").length;
+  return part("Champion vs challenger: " + title, "compare-h", c, h("div", {},
+    h("p", { class: worse ? "warn" : "muted" }, worse ? worse + " of " + c.rows.length + " metrics are worse than the version under the alias." :
+      "No metric is worse than the version under the alias."),
+    table(["Metric", "Dataset", "Candidate", "Current", "Delta", "Direction", "Verdict"], rows),
+    h("div", { class: "charts" }, c.rows.filter((r) => r.current_value !== null).map(metricChart))));
+}
+
+function lineagePart(d) {
+  const run = d.lineage.run || {}, code = d.code, env = d.environment;
+  const facts = h("dl", { class: "facts" });
+  const fact = (k, v) => facts.append(h("dt", {}, k), h("dd", {}, v === null || v === undefined || v === "" ? h("span", { class: "empty" }, "missing") : v));
+  fact("Run", run.run_id ? h("a", { href: UI + "#/experiments/" + run.experiment_id + "/runs/" + run.run_id }, run.run_name || run.run_id) : null);
+  fact("Trained by", run.user); fact("Started", run.start_time ? whenIso(run.start_time) : null);
+  fact("Parameters", Object.entries(run.params || {}).map(([k, v]) => k + "=" + v).join(", "));
+  fact("Logged model", d.lineage.logged_model ? d.lineage.logged_model.model_id : d.lineage.logged_model_missing);
+  fact("Code version", code.git_commit ? h("span", { class: "mono" }, code.git_commit) : code.reason);
+  fact("Repository", code.git_repo_url); fact("Entry point", code.source_name);
+  fact("Environment", env.status === "present" ? "Python " + (env.python_version || "?") + ", flavors " + Object.keys(env.flavors).join(", ") +
+    ", " + env.requirements.length + " requirements (" + (env.unpinned.length ? env.unpinned.length + " unpinned" : "all pinned") + ")" : env.reason);
+  fact("Requirements", env.requirements && env.requirements.length ? h("span", { class: "mono" }, env.requirements.join("  ")) : null);
+  fact("Signature", d.signature.status === "present" ? (Array.isArray(d.signature.inputs) ? d.signature.inputs.length + " inputs" : "recorded") : d.signature.reason);
+  fact("Input example", d.input_example.status === "present" ? d.input_example.path : d.input_example.reason);
+  fact("Artifact digest", d.artifacts.digest ? h("span", { class: "mono" }, d.artifacts.digest) : d.artifacts.reason);
+  fact("Artifact signature", d.artifact_signature.status === "present" ? d.artifact_signature.key_id : d.artifact_signature.reason);
+  const datasets = d.datasets.items.map((x) => h("tr", {}, h("td", {}, x.name), h("td", {}, x.context || "-"),
+    h("td", { class: "mono" }, x.digest), h("td", {}, x.source && x.source.uri ? x.source.uri : x.source_type || "-"),
+    h("td", { class: "num" }, x.profile && x.profile.num_rows !== undefined ? x.profile.num_rows : "-")));
+  return part("Lineage: run, data, code, environment", "lineage-h", d.lineage, h("div", {}, facts,
+    h("h4", {}, "Datasets"), table(["Dataset", "Context", "Digest", "Source", "Rows"], datasets, d.datasets.reason || "No dataset inputs.")));
+}
+
+function cardPart(card) {
+  const fields = Object.entries(card.fields).map(([k, f]) => h("tr", {}, h("th", { scope: "row" }, k.replace(/_/g, " ")),
+    h("td", {}, f.value), h("td", { class: "muted" }, f.source)));
+  const missing = card.missing_fields.map((k) => h("tr", { class: "absent" }, h("th", { scope: "row" }, k.replace(/_/g, " ")),
+    h("td", { class: "empty" }, "missing"), h("td", { class: "muted" }, "tag model_card." + k + " or MODEL_CARD.md")));
+  return part("Model card", "card-h", card, table(["Field", "Text", "From"], fields.concat(missing), "No model card."));
+}
+
+function statusPart(policy, requests, status) {
+  // One row per protected target: a version can be approved for one alias and refused for another.
+  const targets = (policy.requirements || []).filter((r) => r.action === "promote" && r.protected);
+  const rows = targets.map((t) => {
+    const r = requests.find((x) => x.target_kind === t.target_kind && x.target === t.target && x.status !== "cancelled");
+    return h("tr", { "data-target": t.target }, h("td", {}, t.target_kind + " ", h("strong", {}, t.target)),
+      h("td", {}, badge(r ? (r.status === "applied" ? "approved" : r.status) : "none")), h("td", { class: "num" }, r ? r.approvals_text : "-"),
+      h("td", {}, r ? r.requester + ", " + when(r.created_at_ms) : h("span", { class: "muted" }, "no request")));
+  });
+  const body = h("div", {}, table(["Target", "Status", "Approvals", "Requested"], rows, "No rule protects this model: nothing to approve."));
+  if (status && !status.error) body.append(h("p", { class: "muted" }, "Fairness: ", badge(status.fairness || "none"), " · rule ", status.rule || "-"));
+  return h("section", { class: "card", "aria-labelledby": "status-h" }, h("h3", { id: "status-h" }, "Status per protected target"), body);
+}
+
+function rulePart(policy) {
+  const rule = h("section", { class: "card", "aria-labelledby": "rule-h" }, h("h3", { id: "rule-h" }, "Policy rule"));
+  if (!policy.rule) { rule.append(h("p", { class: "empty" }, "No rule matches this model: nothing is protected.")); return rule; }
+  rule.append(h("p", {}, policy.rule_name, policy.reviewers.length ? " — reviewers: " + policy.reviewers.join(", ") : ""));
+  // Targets with the same requirements share one list instead of repeating it.
+  const groups = new Map();
+  for (const req of policy.requirements.filter((r) => r.action === "promote" && r.protected)) {
+    const key = JSON.stringify(req.requirements);
+    if (!groups.has(key)) groups.set(key, { targets: [], items: req.requirements });
+    groups.get(key).targets.push(req.target_kind + " " + req.target);
+  }
+  for (const g of groups.values()) {
+    rule.append(h("p", {}, "Setting ", h("strong", {}, g.targets.join(", ")), " requires:"),
+      h("ul", { class: "plain" }, g.items.map((x) => h("li", {}, x))));
+  }
+  return rule;
+}
+
 async function showVersion(root, model, version) {
+  const alias = new URLSearchParams(location.hash.split("?")[1] || "").get("alias") || "";
   const form = h("form", { class: "inline", onsubmit: (e) => {
     e.preventDefault();
-    location.hash = "#/version/" + encodeURIComponent(form.model.value) + "/" + encodeURIComponent(form.version.value);
+    location.hash = "#/version/" + encodeURIComponent(form.model.value) + "/" + encodeURIComponent(form.version.value) +
+      (form.alias.value ? "?alias=" + encodeURIComponent(form.alias.value) : "");
   } },
     h("label", {}, "Registered model", h("input", { name: "model", required: true, value: model || "", size: 28 })),
     h("label", {}, "Version", h("input", { name: "version", required: true, value: version || "", size: 6 })),
+    h("label", {}, "Compare with alias", h("input", { name: "alias", value: alias, size: 12, placeholder: "default" })),
     h("button", { class: "primary", type: "submit" }, "Show"));
   root.replaceChildren(h("h2", {}, model ? model + " version " + version : "Model version"), form);
   if (!model || !version) return;
   const reload = route;
   const q = query({ model, version });
-  const [status, policy, requests, checks, audit] = await Promise.all([
+  const [dossier, status, policy, requests, checks, audit] = await Promise.all([
+    api("/dossier" + query({ model, version, alias })),
     api("/status" + q).catch((e) => ({ error: e.message })),
     api("/policy" + query({ model })),
     api("/approval-requests" + query({ model, version, limit: 50 })),
     api("/fairness-checks" + query({ model, version, latest: "true" })),
     api("/audit" + query({ model, version, limit: 200 })),
   ]);
-  const aliases = policy.rule ? policy.rule.protected_aliases : [];
-  const histories = await Promise.all(aliases.map((alias) => api("/audit/alias-history" + query({ model, alias }))));
-  root.append(h("p", {}, stockVersionLink(model, version), " · ", h("a", { href: UI + "#/models/" + encodeURIComponent(model) }, "All versions in the MLflow UI")));
-  const facts = h("dl", { class: "facts" });
-  const fact = (k, v) => facts.append(h("dt", {}, k), h("dd", {}, v));
-  if (status.error) fact("Status", status.error);
-  else {
-    fact("Status", badge(status.status)); fact("Approvals", status.approvals || "-");
-    fact("Fairness", badge(status.fairness || "none")); fact("Rule", status.rule || "no rule: nothing protected");
-    fact("Artifact digest (approved)", h("span", { class: "mono" }, status.artifact_digest || "-"));
-  }
-  const digestBox = h("div", {}, h("button", { onclick: async (e) => {
-    e.target.disabled = true;
-    try {
-      const d = await api("/artifacts/digest" + q);
-      digestBox.replaceChildren(h("p", { class: "mono" }, d.digest), h("p", { class: "muted" }, d.file_count + " files, " + d.total_size + " bytes"),
-        table(["Path", "Size", "SHA-256"], d.files.map((f) => h("tr", {}, h("td", {}, f.path), h("td", { class: "num" }, f.size), h("td", { class: "mono" }, f.sha256)))));
-    } catch (err) { digestBox.replaceChildren(h("p", { role: "alert" }, "Digest unavailable: " + err.message)); }
-  } }, "Compute the current artifact digest"));
-  const rule = h("section", { class: "card", "aria-labelledby": "rule-h" }, h("h3", { id: "rule-h" }, "Policy rule"));
-  if (!policy.rule) rule.append(h("p", { class: "empty" }, "No rule matches this model: nothing is protected."));
-  else {
-    rule.append(h("p", {}, policy.rule_name, policy.reviewers.length ? " — reviewers: " + policy.reviewers.join(", ") : ""));
-    for (const req of policy.requirements.filter((r) => r.action === "promote")) {
-      rule.append(h("p", {}, "Setting ", req.target_kind, " ", h("strong", {}, req.target), " requires:"),
-        h("ul", { class: "plain" }, req.requirements.map((x) => h("li", {}, x))));
-    }
-  }
+  const histories = dossier.governance.alias_history || {};
+  root.append(h("p", {}, stockVersionLink(model, version), " · ", h("a", { href: UI + "#/models/" + encodeURIComponent(model) }, "All versions in the MLflow UI"),
+    dossier.missing.length ? h("span", { class: "muted" }, " · not recorded: " + dossier.missing.join(", ")) : null));
   const history = h("section", { class: "card", "aria-labelledby": "history-h" }, h("h3", { id: "history-h" }, "Alias history"));
-  aliases.forEach((alias, i) => {
-    history.append(h("p", {}, h("strong", {}, "@" + alias)), table(["Since", "Version", "By", "Entry"],
-      histories[i].history.map((x) => h("tr", {}, h("td", {}, when(x.since_ms)), h("td", {}, x.version === null ? "(deleted)" : x.version),
+  for (const [name, items] of Object.entries(histories)) {
+    history.append(h("p", {}, h("strong", {}, "@" + name)), table(["Since", "Version", "By", "Entry"],
+      items.map((x) => h("tr", {}, h("td", {}, when(x.since_ms)), h("td", {}, x.version === null ? "(deleted)" : x.version),
         h("td", {}, x.actor), h("td", { class: "num" }, x.seq))), "Never set."));
-  });
-  if (!aliases.length) history.append(h("p", { class: "empty" }, "No protected aliases."));
+  }
+  if (!Object.keys(histories).length) history.append(h("p", { class: "empty" }, "No protected aliases."));
   root.append(
-    h("div", { class: "grid" },
-      h("section", { class: "card", "aria-labelledby": "status-h" }, h("h3", { id: "status-h" }, "Governance status"), facts, digestBox),
-      rule),
-    requestsCard(requests.requests, reload),
+    comparisonPart(dossier.comparison),
+    h("div", { class: "grid" }, statusPart(policy, requests.requests, status), rulePart(policy)),
+    lineagePart(dossier),
+    cardPart(dossier.model_card),
     fairnessCard(checks.checks),
+    requestsCard(requests.requests, reload),
     history,
     h("section", { class: "card", "aria-labelledby": "trail-h" }, h("h3", { id: "trail-h" }, "Audit trail"),
       table(["#", "When", "Who", "Action", "Target", "Change"], auditRows(audit.entries), "No audit entries.")));
@@ -355,6 +467,7 @@ async function showWebhooks(root) {
   if (!session.admin) { root.append(h("p", { class: "empty" }, "Webhooks and their deliveries are shown to MLflow admins only.")); return; }
   const status = new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "";
   const [hooks, deliveries] = await Promise.all([api("/webhooks"), api("/deliveries" + query({ status, limit: 200 }))]);
+  const urls = Object.fromEntries(hooks.webhooks.map((w) => [w.id, w.url]));
   root.append(h("section", { class: "card", "aria-labelledby": "subs-h" }, h("h3", { id: "subs-h" }, "Subscriptions"),
     table(["URL", "Events", "Models", "Scheme", "Status", "Created"], hooks.webhooks.map((w) => h("tr", {},
       h("td", { class: "mono" }, w.url), h("td", {}, w.events.join(", ")), h("td", {}, w.model_filter || "all"),
@@ -365,7 +478,7 @@ async function showWebhooks(root) {
   const rows = deliveries.deliveries.map((d) => h("tr", { "data-delivery": d.id },
     h("td", {}, when(d.created_ms)), h("td", {}, d.event_type, d.model ? h("div", { class: "muted" }, d.model) : null),
     h("td", {}, badge(d.status)), h("td", { class: "num" }, d.attempts), h("td", {}, d.last_status_code || d.last_error || "-"),
-    h("td", {}, d.origin), h("td", { class: "mono" }, d.webhook_id),
+    h("td", {}, d.origin), h("td", { class: "mono", title: d.webhook_id }, urls[d.webhook_id] || d.webhook_id),
     h("td", {}, h("button", { onclick: async (e) => {
       e.target.disabled = true;
       try { const n = await api("/deliveries/" + encodeURIComponent(d.id) + "/redeliver", { method: "POST", body: {} });
@@ -374,7 +487,7 @@ async function showWebhooks(root) {
     } }, "Redeliver"))));
   root.append(h("section", { class: "card", "aria-labelledby": "log-h" }, h("h3", { id: "log-h" }, "Delivery log"),
     h("label", { for: "delivery-status" }, "Status", select),
-    table(["Queued", "Event", "Status", "Attempts", "Last answer", "Origin", "Webhook", ""], rows, "No deliveries.")));
+    table(["Queued", "Event", "Status", "Attempts", "Last answer", "Origin", "Webhook URL", ""], rows, "No deliveries.")));
 }
 
 // -- routing -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from mlflow_registry_ext.server.views import (
     artifacts,
     audit,
     deliveries,
+    dossier,
     fairness,
     policy,
     promotion,
@@ -21,7 +22,7 @@ from mlflow_registry_ext.server.views import (
 __all__ = ["VIEWS"]
 
 _MODULES: tuple[ModuleType, ...] = (
-    approvals, artifacts, audit, deliveries, fairness, policy, promotion, session, webhooks,
+    approvals, artifacts, audit, deliveries, dossier, fairness, policy, promotion, session, webhooks,
 )
 
 #: operation name -> view function.
