@@ -63,6 +63,7 @@ from mlflow_registry_ext.policy import (
     Policy,
     PromotionFacts,
     Rule,
+    SecurityScanFact,
     authorize_reviewer,
     bound_state_hash,
     evaluate,
@@ -88,6 +89,7 @@ def promotion_facts(
     *,
     fairness: Iterable[FairnessFact] = (),
     current_digest: str | None = None,
+    security_scan: SecurityScanFact | None = None,
     now_ms: int | None = None,
 ) -> PromotionFacts:
     """The facts :func:`~mlflow_registry_ext.policy.evaluate` judges ``request`` on."""
@@ -114,6 +116,7 @@ def promotion_facts(
         fairness=tuple(fairness),
         current_artifact_digest=current_digest,
         approved_artifact_digest=request.artifact_digest,
+        security_scan=security_scan,
         now=now_ms,
         action=request.action,
     )

@@ -23,6 +23,7 @@ from mlflow_registry_ext.policy.evaluate import (
     evaluate,
     fairness_status,
     is_eligible_reviewer,
+    security_scan_problem,
     requirements_summary,
 )
 from mlflow_registry_ext.policy.facts import (
@@ -34,12 +35,15 @@ from mlflow_registry_ext.policy.facts import (
     IgnoredApproval,
     PromotionFacts,
     RequirementsSummary,
+    SecurityScanFact,
 )
 from mlflow_registry_ext.policy.loader import POLICY_ENV_VAR, load_policy, parse_policy, policy_from_env
 from mlflow_registry_ext.policy.model import (
     FAIRNESS_METRICS,
     ON_DELETE_ALIAS_CHOICES,
     ON_RENAME_CHOICES,
+    SCAN_SEVERITIES,
+    SECURITY_SCAN_CHOICES,
     AdminOverride,
     ApprovalRequirement,
     FairnessRequirement,
@@ -62,6 +66,8 @@ __all__ = [
     "format_duration",
     # its records
     "FAIRNESS_METRICS",
+    "SCAN_SEVERITIES",
+    "SECURITY_SCAN_CHOICES",
     "ON_DELETE_ALIAS_CHOICES",
     "ON_RENAME_CHOICES",
     "Policy",
@@ -77,6 +83,7 @@ __all__ = [
     "ACTIONS",
     "ApprovalFact",
     "FairnessFact",
+    "SecurityScanFact",
     "PromotionFacts",
     "IgnoredApproval",
     "Decision",
@@ -84,6 +91,7 @@ __all__ = [
     "evaluate",
     "bound_state_hash",
     "fairness_status",
+    "security_scan_problem",
     "is_eligible_reviewer",
     "authorize_reviewer",
     "authorize_override",

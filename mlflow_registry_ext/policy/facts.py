@@ -18,6 +18,7 @@ __all__ = [
     "ACTIONS",
     "ApprovalFact",
     "FairnessFact",
+    "SecurityScanFact",
     "PromotionFacts",
     "IgnoredApproval",
     "Decision",
@@ -86,6 +87,26 @@ class FairnessFact:
 
 
 @dataclasses.dataclass(frozen=True)
+class SecurityScanFact:
+    """The newest security scan of the version's artifacts.
+
+    Attributes:
+        status: ``clean``, ``findings`` or ``error`` (the scanner failed: never a pass).
+        artifact_digest: The digest of the files that were scanned.
+        highest_severity: The highest severity among the findings (``None`` when clean).
+        worst_finding: The finding of that severity as one line, e.g.
+            ``critical: Use of unsafe operator 'system' from module 'posix' in model.pkl``.
+        error: Why the scan failed, for ``error``.
+    """
+
+    status: str
+    artifact_digest: str | None = None
+    highest_severity: str | None = None
+    worst_finding: str | None = None
+    error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class PromotionFacts:
     """Everything :func:`evaluate` needs to know about one change.
 
@@ -103,6 +124,7 @@ class PromotionFacts:
         fairness: The version's fairness records.
         current_artifact_digest: The digest of the version's artifacts now.
         approved_artifact_digest: The digest the request was approved for, if recorded.
+        security_scan: The newest security scan of the version's current artifacts, if any.
         now: The time to judge expiry at (datetime or ms); defaults to the clock.
         action: One of :data:`ACTIONS`.
     """
@@ -119,6 +141,7 @@ class PromotionFacts:
     fairness: tuple[FairnessFact, ...] = ()
     current_artifact_digest: str | None = None
     approved_artifact_digest: str | None = None
+    security_scan: SecurityScanFact | None = None
     now: _dt.datetime | int | float | None = None
     action: str = "promote"
 

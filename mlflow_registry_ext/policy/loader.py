@@ -35,6 +35,7 @@ from mlflow_registry_ext.policy.model import (
     Requirements,
     RollbackRule,
     Rule,
+    SECURITY_SCAN_CHOICES,
 )
 
 __all__ = ["POLICY_ENV_VAR", "load_policy", "parse_policy", "policy_from_env"]
@@ -56,7 +57,7 @@ _RULE_KEYS = (
 )
 _APPROVAL_KEYS = ("required", "reviewers", "allow_self_approval", "expires_after")
 _ROLLBACK_KEYS = _APPROVAL_KEYS + ("recheck_requirements",)
-_REQUIRE_KEYS = ("tags", "description", "fairness", "artifact_digest")
+_REQUIRE_KEYS = ("tags", "description", "fairness", "artifact_digest", "security_scan")
 _FAIRNESS_KEYS = ("metric", "sensitive_feature", "max", "min", "dataset")
 _OVERRIDE_KEYS = ("allowed",)
 _GROUP_NAME_RE = re.compile(r"^[\w.\-@]+$")
@@ -297,6 +298,10 @@ class _Reader(NodeReader):
         for key in ("description", "artifact_digest"):
             if key in entries and not self.is_null(entries[key]):
                 fields[key] = self.boolean(entries[key], f"{path}.{key}")
+        if "security_scan" in entries and not self.is_null(entries["security_scan"]):
+            fields["security_scan"] = self.choice(
+                entries["security_scan"], f"{path}.security_scan", SECURITY_SCAN_CHOICES
+            )
         if "fairness" in entries:
             checks = []
             for item_path, item in self.items(entries["fairness"], f"{path}.fairness"):

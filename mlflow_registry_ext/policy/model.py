@@ -15,6 +15,8 @@ from typing import Any
 
 __all__ = [
     "FAIRNESS_METRICS",
+    "SCAN_SEVERITIES",
+    "SECURITY_SCAN_CHOICES",
     "ON_DELETE_ALIAS_CHOICES",
     "ON_RENAME_CHOICES",
     "ApprovalRequirement",
@@ -45,6 +47,13 @@ FAIRNESS_METRICS: frozenset[str] = frozenset(
         "false_negative_rate",
     }
 )
+
+#: Severities of security scan findings, lowest first.
+SCAN_SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+#: What ``require.security_scan`` takes: ``clean`` (no finding at all) or the highest severity
+#: a finding may have and still pass.
+SECURITY_SCAN_CHOICES: tuple[str, ...] = ("clean",) + SCAN_SEVERITIES
 
 #: What deleting a protected alias needs: an approval, nothing, or an admin override.
 ON_DELETE_ALIAS_CHOICES: tuple[str, ...] = ("approval", "allow", "deny")
@@ -218,12 +227,15 @@ class Requirements:
         description: Whether the version needs a non-blank description.
         fairness: Thresholds on recorded fairness checks.
         artifact_digest: Whether the version's artifacts must still match the approved digest.
+        security_scan: ``None`` (no scan needed), ``clean``, or the highest severity a finding
+            of the newest scan of the version's current artifacts may have.
     """
 
     tags: tuple[str, ...] = ()
     description: bool = False
     fairness: tuple[FairnessRequirement, ...] = ()
     artifact_digest: bool = False
+    security_scan: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -231,6 +243,7 @@ class Requirements:
             "description": self.description,
             "fairness": [f.to_dict() for f in self.fairness],
             "artifact_digest": self.artifact_digest,
+            "security_scan": self.security_scan,
         }
 
 

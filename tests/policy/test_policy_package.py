@@ -24,6 +24,7 @@ def test_public_names_are_pinned():
             "evaluate", "bound_state_hash", "fairness_status", "is_eligible_reviewer",
             "authorize_reviewer", "authorize_override", "check_delete_version", "check_rename",
             "requirements_summary", "threshold_breach",
+            "SCAN_SEVERITIES", "SECURITY_SCAN_CHOICES", "SecurityScanFact", "security_scan_problem",
         ]
     )
     for name in policy_pkg.__all__:
