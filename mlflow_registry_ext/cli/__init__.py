@@ -17,6 +17,7 @@ from mlflow_registry_ext.cli.db import db
 from mlflow_registry_ext.cli.fairness import fairness
 from mlflow_registry_ext.cli.keygen import keygen
 from mlflow_registry_ext.cli.policy import policy
+from mlflow_registry_ext.cli.scan import scan
 from mlflow_registry_ext.cli.webhooks import webhooks
 
 __all__ = ["cli", "main"]
@@ -41,7 +42,7 @@ def cli(ctx: click.Context, registry_uri: str | None, tracking_uri: str | None, 
     ctx.obj = CliContext(registry_uri=registry_uri, tracking_uri=tracking_uri, as_json=as_json)
 
 
-for _group in (db, audit, policy, approvals, promote, rollback, fairness, webhooks, artifacts, keygen):
+for _group in (db, audit, policy, approvals, promote, rollback, fairness, webhooks, artifacts, keygen, scan):
     cli.add_command(_group)
 
 

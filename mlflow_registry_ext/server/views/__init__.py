@@ -14,6 +14,7 @@ from mlflow_registry_ext.server.views import (
     fairness,
     policy,
     promotion,
+    scans,
     session,
     webhooks,
 )
@@ -21,7 +22,7 @@ from mlflow_registry_ext.server.views import (
 __all__ = ["VIEWS"]
 
 _MODULES: tuple[ModuleType, ...] = (
-    approvals, artifacts, audit, deliveries, fairness, policy, promotion, session, webhooks,
+    approvals, artifacts, audit, deliveries, fairness, policy, promotion, scans, session, webhooks,
 )
 
 #: operation name -> view function.
