@@ -14,6 +14,7 @@ from mlflow_registry_ext.cli.approvals import approvals, promote, rollback
 from mlflow_registry_ext.cli.artifacts import artifacts
 from mlflow_registry_ext.cli.audit import audit
 from mlflow_registry_ext.cli.db import db
+from mlflow_registry_ext.cli.evidence import evidence
 from mlflow_registry_ext.cli.fairness import fairness
 from mlflow_registry_ext.cli.keygen import keygen
 from mlflow_registry_ext.cli.policy import policy
@@ -42,7 +43,7 @@ def cli(ctx: click.Context, registry_uri: str | None, tracking_uri: str | None, 
     ctx.obj = CliContext(registry_uri=registry_uri, tracking_uri=tracking_uri, as_json=as_json)
 
 
-for _group in (db, audit, policy, approvals, promote, rollback, fairness, webhooks, artifacts, keygen, scan):
+for _group in (db, audit, policy, approvals, promote, rollback, fairness, webhooks, artifacts, keygen, scan, evidence):
     cli.add_command(_group)
 
 
