@@ -28,6 +28,16 @@ class Sources:
     version: str
     client: Any = None
     _entries: list | None = None
+    _digest: Any = None
+
+    def digest(self):
+        """The version's :class:`~mlflow_registry_ext.artifacts.digest.ModelDigest` (computed once)."""
+        from mlflow_registry_ext.artifacts.digest import model_digest
+
+        if self._digest is None:
+            uri = self.store.inner.get_model_version_download_uri(self.model, self.version)
+            self._digest = model_digest(uri)
+        return self._digest
 
     def audit_entries(self) -> list:
         if self._entries is None:
@@ -81,7 +91,8 @@ def scan(sources: Sources) -> Produced:
 def bom(sources: Sources) -> Produced:
     from mlflow_registry_ext.security.bom import version_bom
 
-    text = version_bom(sources.store.inner, sources.model, sources.version, tracking_client=sources.client)
+    text = version_bom(sources.store.inner, sources.model, sources.version, tracking_client=sources.client,
+                       artifact_digest=sources.digest().digest)
     return {"security/bom.cdx.json": text.encode()}
 
 
@@ -120,10 +131,7 @@ def fairness_charts(sources: Sources) -> Produced:
 
 
 def artifact_manifest(sources: Sources) -> Produced:
-    from mlflow_registry_ext.artifacts.digest import model_digest
-
-    uri = sources.store.inner.get_model_version_download_uri(sources.model, sources.version)
-    return {"artifacts/manifest.json": _json(model_digest(uri))}
+    return {"artifacts/manifest.json": _json(sources.digest())}
 
 
 def approvals(sources: Sources) -> Produced:

@@ -198,7 +198,9 @@ def run_datasets(run: Any) -> list[DatasetRef]:
     return refs
 
 
-def version_bom(inner_store: Any, model: str, version: str | int, *, tracking_client: Any = None) -> str:
+def version_bom(
+    inner_store: Any, model: str, version: str | int, *, tracking_client: Any = None, artifact_digest: str | None = None
+) -> str:
     """The CycloneDX 1.6 JSON BOM of a registered model version: the producer the dossier and the
     evidence bundle take it from.
 
@@ -208,6 +210,8 @@ def version_bom(inner_store: Any, model: str, version: str | int, *, tracking_cl
         version: Model version.
         tracking_client: An ``MlflowClient`` for the version's run (its input datasets); without
             one, or without a run, the BOM lists no datasets.
+        artifact_digest: The version's artifact digest when the caller has it (else the files
+            are hashed).
 
     Raises:
         NotFound: The version or its artifacts do not exist.
@@ -222,7 +226,8 @@ def version_bom(inner_store: Any, model: str, version: str | int, *, tracking_cl
     with local_model(uri) as local:
         bom = build_bom(
             model, str(version), local.root if local.root.is_dir() else local.root.parent,
-            description=mv.description, tags=dict(mv.tags or {}), artifact_digest=local.digest(),
+            description=mv.description, tags=dict(mv.tags or {}),
+            artifact_digest=artifact_digest or local.digest(),
             datasets=datasets,
         )
     return bom_json(bom)
