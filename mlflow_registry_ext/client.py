@@ -660,6 +660,42 @@ class GovernanceClient:
             client = MlflowClient(tracking_uri=self._tracking_uri(), registry_uri=self.registry_uri)
             return build_dossier(client, store.inner, self.database, store.policy, model, version, alias,
                                  governed=store)
+    # -- security scans ---------------------------------------------------------------------
+
+    def scan(self, model: str, version: str | int):
+        """Scan the files of a model version now and record the report.
+
+        Returns:
+            The :class:`~mlflow_registry_ext.security.report.ScanReport`; ``status`` is ``clean``,
+            ``findings`` or ``error`` (the scan failed: never a pass).
+
+        Example:
+            >>> GovernanceClient(registry_uri="governed+sqlite:///mlflow.db").scan("fraud", 3).status
+            'clean'
+        """
+        from mlflow_registry_ext.security.report import ScanReport
+
+        if self._rest:
+            data = self._rest.call("scans_create", body={"model": model, "version": str(version)})
+            return ScanReport.from_dict(data)
+        from mlflow_registry_ext.security.service import scan_version
+
+        store = self.registry_store()
+        with self._stores_in_use():
+            return scan_version(self.database, store.inner, model, version, policy=store.policy)
+
+    def list_scans(self, model: str, version: str | int | None = None) -> list:
+        """The security scans recorded on a model (or one version), oldest first."""
+        from mlflow_registry_ext.security.records import ScanStore
+        from mlflow_registry_ext.security.report import ScanReport
+
+        if self._rest:
+            query = {"model": model}
+            if version is not None:
+                query["version"] = str(version)
+            data = self._rest.call("scans_list", query=query)
+            return [ScanReport.from_dict(r) for r in data["scans"]]
+        return ScanStore(self.database).list(model, version)
 
     def _tracking_uri(self) -> str:
         from mlflow_registry_ext.governance.database import inner_registry_uri

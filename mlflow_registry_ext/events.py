@@ -51,6 +51,7 @@ __all__ = [
     "ModelVersionAliasPayload",
     "ApprovalRequestPayload",
     "FairnessCheckPayload",
+    "SecurityScanPayload",
     "PromotionBlockedPayload",
     "AuditVerificationFailedPayload",
     "AuditCheckpointPayload",
@@ -94,6 +95,7 @@ GOVERNANCE_EVENT_TYPES: tuple[str, ...] = (
     "approval_request.reviewed",
     "approval_request.reopened",
     "fairness_check.recorded",
+    "security_scan.recorded",
     "promotion.blocked",
     "promotion.overridden",
     "audit.verification_failed",
@@ -421,6 +423,53 @@ class FairnessCheckPayload(_Payload):
             version="4",
             passed=True,
             details={"metrics": {"demographic_parity_difference": {"sex": 0.04}}},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class SecurityScanPayload(_Payload):
+    """``security_scan.recorded``.
+
+    Attributes:
+        scan_id: The scan report's id.
+        name: The model's name.
+        version: The version scanned.
+        status: ``clean``, ``findings`` or ``error`` (the scan failed).
+        artifact_digest: Digest of the files scanned.
+        highest_severity: The highest severity found (``low`` ... ``critical``), if any.
+        details: The scanner, its version, counts, and the worst finding.
+
+    Example:
+        ``{"scan_id": "5c0e...", "name": "fraud-detector", "version": "4", "status": "findings",
+        "artifact_digest": "sha256:9f86...", "highest_severity": "critical", "details":
+        {"scanner": "modelscan", "worst_finding": "critical: Use of unsafe operator 'system' from
+        module 'posix' in model.pkl"}}``
+    """
+
+    families: ClassVar[tuple[str, ...]] = ("security_scan",)
+    scan_id: str | None
+    name: str | None
+    version: str | None = None
+    status: str | None = None
+    artifact_digest: str | None = None
+    highest_severity: str | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def example(cls) -> SecurityScanPayload:
+        return cls(
+            scan_id="5c0e1d2a3b4c5d6e7f8091a2b3c4d5e6",
+            name="fraud-detector",
+            version="4",
+            status="findings",
+            artifact_digest="sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            highest_severity="critical",
+            details={
+                "scanner": "modelscan",
+                "scanner_version": "0.8.8",
+                "findings": 1,
+                "worst_finding": "critical: Use of unsafe operator 'system' from module 'posix' in model.pkl",
+            },
         )
 
 
@@ -778,6 +827,19 @@ def _fairness_check(e: AuditEntry) -> _Payload:
     )
 
 
+def _security_scan(e: AuditEntry) -> _Payload:
+    merged = {**e.details, **e.after}
+    return SecurityScanPayload(
+        scan_id=_s(merged.get("id")),
+        name=e.model,
+        version=e.version,
+        status=merged.get("status"),
+        artifact_digest=merged.get("artifact_digest"),
+        highest_severity=merged.get("highest_severity"),
+        details=_without(merged, "id", "status", "artifact_digest", "highest_severity"),
+    )
+
+
 def _promotion(e: AuditEntry) -> _Payload:
     merged = {**e.details, **e.after}
     return PromotionBlockedPayload(
@@ -827,6 +889,7 @@ _BUILDERS = {
     "model_version_alias": _model_version_alias,
     "approval_request": _approval_request,
     "fairness_check": _fairness_check,
+    "security_scan": _security_scan,
     "promotion": _promotion,
     "audit": _audit,
     "webhook": _webhook,
@@ -870,6 +933,7 @@ _EXAMPLES: dict[str, type[_Payload]] = {
         ModelVersionAliasPayload,
         ApprovalRequestPayload,
         FairnessCheckPayload,
+        SecurityScanPayload,
         PromotionBlockedPayload,
         AuditVerificationFailedPayload,
         WebhookSubscriptionPayload,

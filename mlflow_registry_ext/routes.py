@@ -38,6 +38,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "fairness_checks_list": ("GET", "/fairness-checks"),
     "fairness_checks_create": ("POST", "/fairness-checks"),
     "fairness_checks_get": ("GET", "/fairness-checks/<check_id>"),
+    # security scans
+    "scans_list": ("GET", "/scans"),
+    "scans_create": ("POST", "/scans"),
     # audit
     "audit_list": ("GET", "/audit"),
     "audit_verify": ("POST", "/audit/verify"),

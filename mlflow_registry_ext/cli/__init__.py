@@ -15,9 +15,11 @@ from mlflow_registry_ext.cli.artifacts import artifacts
 from mlflow_registry_ext.cli.audit import audit
 from mlflow_registry_ext.cli.db import db
 from mlflow_registry_ext.cli.dossier import card, dossier
+from mlflow_registry_ext.cli.evidence import evidence
 from mlflow_registry_ext.cli.fairness import fairness
 from mlflow_registry_ext.cli.keygen import keygen
 from mlflow_registry_ext.cli.policy import policy
+from mlflow_registry_ext.cli.scan import scan
 from mlflow_registry_ext.cli.webhooks import webhooks
 
 __all__ = ["cli", "main"]
@@ -42,7 +44,8 @@ def cli(ctx: click.Context, registry_uri: str | None, tracking_uri: str | None, 
     ctx.obj = CliContext(registry_uri=registry_uri, tracking_uri=tracking_uri, as_json=as_json)
 
 
-for _group in (db, audit, policy, approvals, promote, rollback, fairness, webhooks, artifacts, keygen, dossier, card):
+for _group in (db, audit, policy, approvals, promote, rollback, fairness, webhooks, artifacts, keygen,
+               dossier, card, scan, evidence):
     cli.add_command(_group)
 
 

@@ -49,6 +49,7 @@ from mlflow_registry_ext.governance.version_state import (
     alias_version,
     read_digest,
     read_fairness,
+    read_security_scan,
     read_version,
 )
 from mlflow_registry_ext.policy import (
@@ -427,7 +428,8 @@ class Gate:
             candidates = [c for c in candidates if c.id == asked.request_id]
         now = self.approvals.clock()
         fairness = read_fairness(self.db, state.model, state.version) if rule.require.fairness else ()
-        reading = read_digest(self.inner, state.model, state.version) if rule.require.artifact_digest else None
+        needs_digest = rule.require.artifact_digest or bool(rule.require.security_scan)
+        reading = read_digest(self.inner, state.model, state.version) if needs_digest else None
         digest = reading.digest if reading else None
         evidence: dict = {}
         if "promote" in actions or rule.rollback.recheck_requirements:
@@ -435,13 +437,17 @@ class Gate:
                 "metrics": metric_facts(rule, self.inner, state.model, state.version, kind, target),
                 "model_card": card_facts(rule, self.inner, state.model, state.version, state.tags),
             }
+        scan = (
+            read_security_scan(self.db, self.inner, state.model, state.version, digest)
+            if rule.require.security_scan else None
+        )
         allowed: list[tuple[ApprovalRequest, Decision]] = []
         best: tuple[ApprovalRequest, Decision] | None = None
         for request in candidates:
             if self._stale_request(request, state, current, now):
                 continue
-            facts = promotion_facts(request, state, fairness=fairness, current_digest=digest, now_ms=now,
-                                    **evidence)
+            facts = promotion_facts(request, state, fairness=fairness, current_digest=digest,
+                                    security_scan=scan, now_ms=now, **evidence)
             decision = evaluate(rule, facts)
             if decision.allowed:
                 allowed.append((request, decision))
@@ -466,6 +472,7 @@ class Gate:
                     description=state.description,
                     fairness=fairness,
                     current_artifact_digest=digest,
+                    security_scan=scan,
                     now=now,
                     action=actions[0],
                     **evidence,

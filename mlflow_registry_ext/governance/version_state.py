@@ -16,9 +16,17 @@ from mlflow_registry_ext.artifacts.digest import model_digest
 from mlflow_registry_ext.fairness.facts import fairness_facts
 from mlflow_registry_ext.fairness.records import FairnessStore
 from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.policy import FairnessFact
+from mlflow_registry_ext.policy import FairnessFact, SecurityScanFact
 
-__all__ = ["VersionState", "DigestReading", "read_version", "read_digest", "read_fairness", "alias_version"]
+__all__ = [
+    "VersionState",
+    "DigestReading",
+    "read_version",
+    "read_digest",
+    "read_fairness",
+    "read_security_scan",
+    "alias_version",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +100,25 @@ def alias_version(inner_store: Any, model: str, alias: str) -> str | None:
 def read_fairness(db: GovernanceDatabase, model: str, version: str | int) -> tuple[FairnessFact, ...]:
     """The newest fairness record of each check of the version, as policy facts."""
     return tuple(fairness_facts(FairnessStore(db).latest(model, str(version))))
+
+
+def read_security_scan(
+    db: GovernanceDatabase, inner_store: Any, model: str, version: str | int, digest: str | None
+) -> SecurityScanFact | None:
+    """The newest scan of exactly the files with ``digest``, as a policy fact.
+
+    ``None`` when the digest is unknown (the files could not be read) or no scan covers them: a
+    scan of other artifacts says nothing about these.
+    """
+    from mlflow_registry_ext.security.records import ScanStore
+    from mlflow_registry_ext.security.service import model_incarnation
+
+    if not digest:
+        return None
+    report = ScanStore(db).latest(
+        model, str(version), model_created_ms=model_incarnation(inner_store, model), artifact_digest=digest
+    )
+    return report.fact() if report else None
 
 
 def read_digest(inner_store: Any, model: str, version: str | int) -> DigestReading:

@@ -25,6 +25,7 @@ from mlflow_registry_ext.policy.evaluate import (
     card_problems,
     is_eligible_reviewer,
     metric_problems,
+    security_scan_problem,
     requirements_summary,
 )
 from mlflow_registry_ext.policy.facts import (
@@ -37,12 +38,15 @@ from mlflow_registry_ext.policy.facts import (
     MetricFact,
     PromotionFacts,
     RequirementsSummary,
+    SecurityScanFact,
 )
 from mlflow_registry_ext.policy.loader import POLICY_ENV_VAR, load_policy, parse_policy, policy_from_env
 from mlflow_registry_ext.policy.model import (
     FAIRNESS_METRICS,
     ON_DELETE_ALIAS_CHOICES,
     ON_RENAME_CHOICES,
+    SCAN_SEVERITIES,
+    SECURITY_SCAN_CHOICES,
     AdminOverride,
     ApprovalRequirement,
     FairnessRequirement,
@@ -68,6 +72,8 @@ __all__ = [
     "format_duration",
     # its records
     "FAIRNESS_METRICS",
+    "SCAN_SEVERITIES",
+    "SECURITY_SCAN_CHOICES",
     "ON_DELETE_ALIAS_CHOICES",
     "ON_RENAME_CHOICES",
     "Policy",
@@ -87,6 +93,7 @@ __all__ = [
     "ApprovalFact",
     "FairnessFact",
     "MetricFact",
+    "SecurityScanFact",
     "PromotionFacts",
     "IgnoredApproval",
     "Decision",
@@ -94,6 +101,7 @@ __all__ = [
     "evaluate",
     "bound_state_hash",
     "fairness_status",
+    "security_scan_problem",
     "is_eligible_reviewer",
     "authorize_reviewer",
     "authorize_override",

@@ -31,9 +31,11 @@ from mlflow_registry_ext.policy.facts import (
     MetricFact,
     PromotionFacts,
     RequirementsSummary,
+    SecurityScanFact,
     to_ms,
 )
 from mlflow_registry_ext.policy.model import (
+    SCAN_SEVERITIES,
     ApprovalRequirement,
     FairnessRequirement,
     MetricRequirement,
@@ -47,6 +49,7 @@ __all__ = [
     "evaluate",
     "bound_state_hash",
     "fairness_status",
+    "security_scan_problem",
     "is_eligible_reviewer",
     "authorize_reviewer",
     "requirements_summary",
@@ -61,6 +64,36 @@ def _plural(count: int, word: str) -> str:
 
 def _short(digest: str | None) -> str:
     return digest[:19] + "…" if digest and len(digest) > 20 else str(digest)
+
+
+def security_scan_problem(
+    requirement: str | None, scan: SecurityScanFact | None, current_digest: str | None = None
+) -> str | None:
+    """What is wrong with the version's security scan under ``require.security_scan``, or ``None``.
+
+    A scan counts only for the files it scanned: when ``current_digest`` is known and differs
+    from the scan's, the version has no scan of its current artifacts. A failed scan never
+    passes.
+
+    Example:
+        >>> security_scan_problem("clean", SecurityScanFact("findings", "sha256:ab",
+        ...     "critical", "critical: Use of unsafe operator 'system' from module 'posix' in model.pkl"))
+        "security scan found critical: Use of unsafe operator 'system' from module 'posix' in model.pkl (allowed: clean)"
+    """
+    if not requirement:
+        return None
+    if scan is None or (current_digest and scan.artifact_digest != current_digest):
+        return "missing security scan of the current artifacts"
+    if scan.status == "error":
+        return f"security scan failed: {scan.error or 'the scanner reported an error'}"
+    if scan.status == "clean" or not scan.highest_severity:
+        return None
+    allowed = -1 if requirement == "clean" else SCAN_SEVERITIES.index(requirement)
+    found = SCAN_SEVERITIES.index(scan.highest_severity) if scan.highest_severity in SCAN_SEVERITIES else len(SCAN_SEVERITIES)
+    if found <= allowed:
+        return None
+    limit = "clean" if requirement == "clean" else f"up to {requirement}"
+    return f"security scan found {scan.worst_finding or scan.highest_severity} (allowed: {limit})"
 
 
 def bound_state_hash(rule: Rule | None, tags: Mapping[str, str], description: str | None) -> str:
@@ -264,6 +297,9 @@ def evaluate(rule: Rule | None, facts: PromotionFacts) -> Decision:
             missing.append("artifact digest of the version is unknown")
         elif approved and approved != current:
             missing.append(f"artifact digest mismatch: approved {_short(approved)}, now {_short(current)}")
+    scan_problem = security_scan_problem(require.security_scan, facts.security_scan, facts.current_artifact_digest)
+    if scan_problem:
+        missing.append(scan_problem)
     return Decision(
         allowed=not missing,
         missing=tuple(missing),
@@ -400,4 +436,9 @@ def requirements_summary(
                 items.append(f"model card fields {', '.join(require.model_card)}")
         if require.artifact_digest:
             items.append("artifacts unchanged since the approval (artifact digest)")
+        if require.security_scan:
+            items.append(
+                "a clean security scan of the current artifacts" if require.security_scan == "clean"
+                else f"a security scan of the current artifacts with no finding above {require.security_scan}"
+            )
     return RequirementsSummary(kind, target, action, protected, rule, tuple(items))

@@ -19,6 +19,7 @@ __all__ = [
     "ApprovalFact",
     "FairnessFact",
     "MetricFact",
+    "SecurityScanFact",
     "PromotionFacts",
     "IgnoredApproval",
     "Decision",
@@ -107,6 +108,23 @@ class MetricFact:
     current_version: str | None = None
     dataset: str | None = None
     incomparable: str | None = None
+class SecurityScanFact:
+    """The newest security scan of the version's artifacts.
+
+    Attributes:
+        status: ``clean``, ``findings`` or ``error`` (the scanner failed: never a pass).
+        artifact_digest: The digest of the files that were scanned.
+        highest_severity: The highest severity among the findings (``None`` when clean).
+        worst_finding: The finding of that severity as one line, e.g.
+            ``critical: Use of unsafe operator 'system' from module 'posix' in model.pkl``.
+        error: Why the scan failed, for ``error``.
+    """
+
+    status: str
+    artifact_digest: str | None = None
+    highest_severity: str | None = None
+    worst_finding: str | None = None
+    error: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,6 +145,7 @@ class PromotionFacts:
         fairness: The version's fairness records.
         current_artifact_digest: The digest of the version's artifacts now.
         approved_artifact_digest: The digest the request was approved for, if recorded.
+        security_scan: The newest security scan of the version's current artifacts, if any.
         now: The time to judge expiry at (datetime or ms); defaults to the clock.
         action: One of :data:`ACTIONS`.
         metrics: The candidate's metrics beside those under the target (``require.metrics``).
@@ -145,6 +164,7 @@ class PromotionFacts:
     fairness: tuple[FairnessFact, ...] = ()
     current_artifact_digest: str | None = None
     approved_artifact_digest: str | None = None
+    security_scan: SecurityScanFact | None = None
     now: _dt.datetime | int | float | None = None
     action: str = "promote"
     metrics: tuple[MetricFact, ...] = ()

@@ -37,6 +37,7 @@ from mlflow_registry_ext.policy.model import (
     Requirements,
     RollbackRule,
     Rule,
+    SECURITY_SCAN_CHOICES,
 )
 
 __all__ = ["POLICY_ENV_VAR", "load_policy", "parse_policy", "policy_from_env"]
@@ -58,7 +59,8 @@ _RULE_KEYS = (
 )
 _APPROVAL_KEYS = ("required", "reviewers", "allow_self_approval", "expires_after")
 _ROLLBACK_KEYS = _APPROVAL_KEYS + ("recheck_requirements",)
-_REQUIRE_KEYS = ("tags", "description", "fairness", "artifact_digest", "metrics", "model_card")
+_REQUIRE_KEYS = ("tags", "description", "fairness", "artifact_digest", "metrics", "model_card",
+                 "security_scan")
 _METRIC_KEYS = ("min", "max", "max_regression", "direction")
 # Model card fields are identifiers: they become ``model_card.<field>`` tag keys.
 _CARD_FIELD = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -350,6 +352,10 @@ class _Reader(NodeReader):
         for key in ("description", "artifact_digest"):
             if key in entries and not self.is_null(entries[key]):
                 fields[key] = self.boolean(entries[key], f"{path}.{key}")
+        if "security_scan" in entries and not self.is_null(entries["security_scan"]):
+            fields["security_scan"] = self.choice(
+                entries["security_scan"], f"{path}.security_scan", SECURITY_SCAN_CHOICES
+            )
         if "fairness" in entries:
             checks = []
             for item_path, item in self.items(entries["fairness"], f"{path}.fairness"):

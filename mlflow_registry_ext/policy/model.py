@@ -15,6 +15,8 @@ from typing import Any
 
 __all__ = [
     "FAIRNESS_METRICS",
+    "SCAN_SEVERITIES",
+    "SECURITY_SCAN_CHOICES",
     "ON_DELETE_ALIAS_CHOICES",
     "ON_RENAME_CHOICES",
     "ApprovalRequirement",
@@ -48,6 +50,13 @@ FAIRNESS_METRICS: frozenset[str] = frozenset(
         "false_negative_rate",
     }
 )
+
+#: Severities of security scan findings, lowest first.
+SCAN_SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
+
+#: What ``require.security_scan`` takes: ``clean`` (no finding at all) or the highest severity
+#: a finding may have and still pass.
+SECURITY_SCAN_CHOICES: tuple[str, ...] = ("clean",) + SCAN_SEVERITIES
 
 #: What deleting a protected alias needs: an approval, nothing, or an admin override.
 ON_DELETE_ALIAS_CHOICES: tuple[str, ...] = ("approval", "allow", "deny")
@@ -287,6 +296,8 @@ class Requirements:
         metrics: Bounds on the version's metrics, also against the version under the target.
         model_card: Model card fields that must be filled (version tags ``model_card.<field>`` or
             the front matter of a ``MODEL_CARD.md`` artifact).
+        security_scan: ``None`` (no scan needed), ``clean``, or the highest severity a finding
+            of the newest scan of the version's current artifacts may have.
     """
 
     tags: tuple[str, ...] = ()
@@ -301,6 +312,7 @@ class Requirements:
         """Tag keys an approval is bound to: the required tags, and the ``model_card.<field>``
         tags of the required card fields (editing the card after approval makes it stale)."""
         return tuple(dict.fromkeys([*self.tags, *(f"model_card.{f}" for f in self.model_card)]))
+    security_scan: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -310,6 +322,7 @@ class Requirements:
             "artifact_digest": self.artifact_digest,
             "metrics": [m.to_dict() for m in self.metrics],
             "model_card": list(self.model_card),
+            "security_scan": self.security_scan,
         }
 
 

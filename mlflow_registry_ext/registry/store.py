@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import logging
 from typing import Any
 
 from mlflow.store.model_registry.abstract_store import AbstractStore
@@ -33,8 +34,11 @@ from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
 from mlflow_registry_ext.registry.pending import PendingRelay
 from mlflow_registry_ext.registry.session_hook import install_audit_hook
+from mlflow_registry_ext.security.service import scan_on_create, scan_version
 
 __all__ = ["GovernedRegistryStore", "build_inner_store"]
+
+_log = logging.getLogger(__name__)
 
 
 def build_inner_store(inner_uri: str, tracking_uri: str | None = None):
@@ -219,7 +223,18 @@ class GovernedRegistryStore(AbstractStore):
             mv._user_id = op.entries[0].after.get("user_id")
         if self.gate.active:
             self.gate.after_version_created(name, mv.version)
+        self._scan_new_version(name, mv.version)
         return mv
+
+    def _scan_new_version(self, model: str, version: str) -> None:
+        # After the commit, so a slow or failing scan never holds up or undoes the registration;
+        # the scan records its own failures as error reports.
+        if not scan_on_create(self.policy.rule_for(model)):
+            return
+        try:
+            scan_version(self.governance_db, self._inner, model, version, policy=self.policy, trigger="created")
+        except Exception:  # noqa: BLE001 - the version exists; promotion will ask for a scan
+            _log.warning("Security scan of %s version %s at creation failed", model, version, exc_info=True)
 
     def update_model_version(self, name, version, description=None):
         # The description is part of what an approval is bound to.

@@ -77,6 +77,14 @@ _PART = _object({"status": {"type": "string", "enum": ["present", "partial", "mi
                 ("status",))
 _DOSSIER_PARTS = ("comparison", "metrics", "lineage", "datasets", "code", "environment", "signature",
                   "input_example", "model_card", "fairness", "artifacts", "artifact_signature", "governance")
+_SCAN_REPORT = _object(
+    {"id": _STR, "model": _STR, "version": _STR, "artifact_digest": _NSTR, "scanner": _STR,
+     "scanner_version": _NSTR, "status": _STR, "highest_severity": _NSTR,
+     "scanned": {"type": "array", "items": _STR}, "findings": {"type": "array", "items": _OBJ},
+     "skipped": {"type": "array", "items": _OBJ}, "errors": {"type": "array", "items": _STR},
+     "actor": _STR, "created_at_ms": _INT},
+    ("id", "model", "version", "scanner", "status"),
+)
 
 #: The component schemas, by name.
 COMPONENTS: dict[str, dict[str, Any]] = {
@@ -111,6 +119,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
                                 "requirements": {"type": "array", "items": _OBJ}, "protected": _BOOL},
                                ("model", "requirements", "protected")),
     "FairnessCheck": _FAIRNESS_CHECK,
+    "ScanReport": _SCAN_REPORT,
+    "ScanList": _list_of("scans", "ScanReport"),
     "FairnessCheckList": _list_of("checks", "FairnessCheck"),
     "FairnessResult": _list_of("checks", "FairnessCheck", {"model": _STR, "version": _STR,
                                                            "passed": {"type": "boolean", "nullable": True}}),

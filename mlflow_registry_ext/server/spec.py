@@ -200,6 +200,11 @@ OPERATIONS: dict[str, Operation] = {
             response="FairnessResult"),
         _op("fairness_checks_get", "One recorded fairness check", "fairness-checks", "read",
             response="FairnessCheck"),
+        # -- security scans -------------------------------------------------------------------------
+        _op("scans_list", "Security scans recorded on a model (or one version), oldest first", "scans", "read",
+            query=(_MODEL, dataclasses.replace(_VERSION, required=False)), response="ScanList"),
+        _op("scans_create", "Scan a model version's files now and record the report", "scans", "update",
+            body=(_MODEL, _VERSION), response="ScanReport"),
         # -- audit ---------------------------------------------------------------------------------
         _op("audit_list", "Audit entries, oldest first", "audit", "user",
             query=(*_AUDIT_FILTERS,

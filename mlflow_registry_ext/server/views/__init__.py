@@ -15,6 +15,7 @@ from mlflow_registry_ext.server.views import (
     fairness,
     policy,
     promotion,
+    scans,
     session,
     webhooks,
 )
@@ -22,7 +23,8 @@ from mlflow_registry_ext.server.views import (
 __all__ = ["VIEWS"]
 
 _MODULES: tuple[ModuleType, ...] = (
-    approvals, artifacts, audit, deliveries, dossier, fairness, policy, promotion, session, webhooks,
+    approvals, artifacts, audit, deliveries, dossier, fairness, policy, promotion, scans, session,
+    webhooks,
 )
 
 #: operation name -> view function.

@@ -1,0 +1,1 @@
+"""The evidence bundle of a model version: one signed zip an auditor verifies offline."""

@@ -1,0 +1,170 @@
+"""Where each part of an evidence bundle comes from: one producer function per part.
+
+A producer takes the :class:`Sources` of one version and returns ``{member path: bytes}``, or
+``None`` when this installation has no producer for the part or nothing to put in it; the index
+then names the part ``missing`` with the reason (never invented). Parts whose producers live
+elsewhere (the dossier and model card, the artifact signature, audit checkpoints and inclusion
+proofs) are registered in :data:`PRODUCERS` as :func:`not_available`: wiring one in is replacing
+that entry with a function of the same shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Callable
+
+from mlflow_registry_ext.governance.audit_log import AuditQuery, query
+
+__all__ = ["Sources", "Produced", "PRODUCERS", "not_available"]
+
+
+@dataclasses.dataclass
+class Sources:
+    """What the producers read: the governed store, the version, an MLflow client."""
+
+    store: Any
+    model: str
+    version: str
+    client: Any = None
+    _entries: list | None = None
+    _digest: Any = None
+
+    def digest(self):
+        """The version's :class:`~mlflow_registry_ext.artifacts.digest.ModelDigest` (computed once)."""
+        from mlflow_registry_ext.artifacts.digest import model_digest
+
+        if self._digest is None:
+            uri = self.store.inner.get_model_version_download_uri(self.model, self.version)
+            self._digest = model_digest(uri)
+        return self._digest
+
+    def audit_entries(self) -> list:
+        if self._entries is None:
+            self._entries = query(
+                self.store.governance_db.engine, AuditQuery(model=self.model, version=self.version, limit=None)
+            )
+        return self._entries
+
+
+Produced = dict[str, bytes] | None
+Producer = Callable[[Sources], Produced]
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict") and callable(value.to_dict):
+        return _plain(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(_plain(value), indent=2, sort_keys=True, default=str).encode()
+
+
+def not_available(reason: str) -> Producer:
+    """A producer for a part this installation cannot make; the index says why."""
+
+    def produce(sources: Sources) -> Produced:
+        raise LookupError(reason)
+
+    return produce
+
+
+def scan(sources: Sources) -> Produced:
+    from mlflow_registry_ext.security.records import ScanStore
+    from mlflow_registry_ext.security.service import model_incarnation
+
+    report = ScanStore(sources.store.governance_db).latest(
+        sources.model, sources.version, model_created_ms=model_incarnation(sources.store.inner, sources.model)
+    )
+    if report is None:
+        raise LookupError("the version has no security scan")
+    return {"security/scan.json": _json(report)}
+
+
+def bom(sources: Sources) -> Produced:
+    from mlflow_registry_ext.security.bom import version_bom
+
+    text = version_bom(sources.store.inner, sources.model, sources.version, tracking_client=sources.client,
+                       artifact_digest=sources.digest().digest)
+    return {"security/bom.cdx.json": text.encode()}
+
+
+def fairness(sources: Sources) -> Produced:
+    from mlflow_registry_ext.fairness.records import FairnessStore
+
+    checks = FairnessStore(sources.store.governance_db).list(sources.model, sources.version)
+    if not checks:
+        raise LookupError("no fairness check is recorded on the version")
+    return {"fairness/records.json": _json(checks)}
+
+
+def fairness_charts(sources: Sources) -> Produced:
+    from mlflow_registry_ext.fairness.records import FairnessStore
+
+    out: dict[str, bytes] = {}
+    checks = FairnessStore(sources.store.governance_db).list(sources.model, sources.version)
+    if sources.client is None:
+        raise LookupError("no MLflow client to read the charts from the run")
+    import os
+    import tempfile
+
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for check in checks:
+            if not check.chart_uri:
+                continue
+            local = mlflow.artifacts.download_artifacts(artifact_uri=check.chart_uri, dst_path=tmp,
+                                                        tracking_uri=sources.client.tracking_uri)
+            with open(local, "rb") as f:
+                out[f"fairness/charts/{check.id}{os.path.splitext(local)[1]}"] = f.read()
+    if not out:
+        raise LookupError("no fairness chart was logged")
+    return out
+
+
+def artifact_manifest(sources: Sources) -> Produced:
+    return {"artifacts/manifest.json": _json(sources.digest())}
+
+
+def approvals(sources: Sources) -> Produced:
+    requests = sources.store.approvals.list(sources.model, sources.version)
+    if not requests:
+        raise LookupError("no approval request was made for the version")
+    entries = [e for e in sources.audit_entries() if e.action.startswith(("approval_request.", "promotion."))]
+    out = {}
+    for request in requests:
+        mine = [e for e in entries
+                if request.id in (e.details.get("request_id"), e.details.get("approval_request_id"),
+                                  e.after.get("id"), e.after.get("request_id"))]
+        out[f"approvals/{request.id}.json"] = _json({"request": request, "audit_entries": mine})
+    return out
+
+
+def audit(sources: Sources) -> Produced:
+    lines = [json.dumps(_plain(e), sort_keys=True, default=str) for e in sources.audit_entries()]
+    return {"audit/entries.jsonl": ("\n".join(lines) + "\n").encode()}
+
+
+#: part name -> producer. Replace a ``not_available`` entry when its producer exists here.
+PRODUCERS: dict[str, Producer] = {
+    "dossier": not_available("the version dossier is not part of this installation"),
+    "model_card": not_available("the model card renderer is not part of this installation"),
+    "fairness": fairness,
+    "fairness_charts": fairness_charts,
+    "scan": scan,
+    "bom": bom,
+    "artifact_manifest": artifact_manifest,
+    "artifact_signature": not_available("model signing is not part of this installation"),
+    "approvals": approvals,
+    "audit": audit,
+    "inclusion_proofs": not_available("audit checkpoints and inclusion proofs are not part of this installation"),
+    "checkpoint": not_available("audit checkpoints are not part of this installation"),
+}
