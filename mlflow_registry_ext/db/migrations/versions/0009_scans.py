@@ -1,7 +1,7 @@
 """Security scan reports: immutable, one row per scan of a model version's files.
 
 Revision ID: 0009_scans
-Revises: 0004_approvals
+Revises: 0008_checkpoints
 Create Date: 2026-12-01
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0009_scans"
-down_revision = "0004_approvals"
+down_revision = "0008_checkpoints"
 branch_labels = None
 depends_on = None
 
