@@ -276,7 +276,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         entries = tree.files(path)
         expected = snapshot_digest(join_paths(tree.prefix, path))
         if expected is not None:
-            _check_snapshot(entries, expected, self.artifact_uri)
+            _check_snapshot(entries, path, expected, self.artifact_uri)
         empty_dirs = tree.empty_dirs(path) if kind == "dir" else []
         self._fetch_all(tree, entries, dst_path)
         for rel in empty_dirs:
@@ -371,11 +371,12 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
                 tree.delete(name)
 
 
-def _check_snapshot(entries: list[TreeEntry], expected: str, uri: str) -> None:
+def _check_snapshot(entries: list[TreeEntry], path: str, expected: str, uri: str) -> None:
     """A whole snapshot must hold exactly the files whose digest names it."""
     from mlflow_registry_ext.artifacts.digest import digest_of  # digest imports this module
 
-    found = digest_of((e.path, e.ref.size, e.ref.sha256) for e in entries)
+    cut = len(path) + 1 if path else 0
+    found = digest_of((e.path[cut:], e.ref.size, e.ref.sha256) for e in entries)
     if found != expected:
         raise integrity_error(
             f"The pinned snapshot {uri} does not hold the files it was pinned with: expected "

@@ -19,8 +19,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import logging
 from typing import Any
 
+from mlflow.exceptions import MlflowException
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from mlflow_registry_ext.errors import InvalidInput
@@ -32,9 +34,12 @@ from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
 from mlflow_registry_ext.registry.pending import PendingRelay
+from mlflow_registry_ext.registry.pinning import Pinner
 from mlflow_registry_ext.registry.session_hook import install_audit_hook
 
 __all__ = ["GovernedRegistryStore", "build_inner_store"]
+
+_log = logging.getLogger(__name__)
 
 
 def build_inner_store(inner_uri: str, tracking_uri: str | None = None):
@@ -86,7 +91,15 @@ class GovernedRegistryStore(AbstractStore):
             self.policy, self.governance_db, self._inner, on_change=self._status_changed
         )
         self.status_tags = StatusTags(self.policy, self.governance_db, self._inner, self.approvals)
-        self.gate = Gate(self.policy, self.governance_db, self._inner, self.approvals, self.status_tags)
+        self.pinner = Pinner(self._inner, self.governance_db)
+        self.gate = Gate(
+            self.policy,
+            self.governance_db,
+            self._inner,
+            self.approvals,
+            self.status_tags,
+            is_pinned=lambda name, version: self.pinner.manifest(name, version) is not None,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -135,6 +148,16 @@ class GovernedRegistryStore(AbstractStore):
             raise
         note_entries(op.entries)
         self.gate.succeeded(grant)
+
+    def _pin_new(self, name: str, version: str) -> None:
+        """Pin a new version of a model a rule covers; one whose files cannot be read stays
+        unpinned (and cannot be promoted under ``artifact_digest: true`` until pinned)."""
+        if self.gate.covering_rule(name) is None:
+            return
+        try:
+            self.pinner.pin(name, str(version))
+        except MlflowException as exc:
+            _log.warning("Version %s of %s is not pinned: %s", version, name, exc.message)
 
     def _status_changed(self, model: str, version: str) -> None:
         self.status_tags.refresh(model, version)
@@ -217,6 +240,7 @@ class GovernedRegistryStore(AbstractStore):
             )
         if not mv.user_id and op.entries:
             mv._user_id = op.entries[0].after.get("user_id")
+        self._pin_new(name, mv.version)
         if self.gate.active:
             self.gate.after_version_created(name, mv.version)
         return mv
@@ -296,6 +320,7 @@ class GovernedRegistryStore(AbstractStore):
             src_mv._tags = {k: v for k, v in src_mv.tags.items() if not is_status_tag(k)}
         with self._operation("model_version.created", model=dst_name, details=details):
             mv = self._inner.copy_model_version(src_mv, dst_name)
+        self._pin_new(dst_name, mv.version)
         if self.gate.covering_rule(dst_name) is not None:
             self.status_tags.refresh(dst_name, mv.version)
         return mv
