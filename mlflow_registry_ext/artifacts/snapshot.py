@@ -86,13 +86,14 @@ def snapshot_path(digest: str) -> str:
 
 
 def _write_refs(store: Store, path: str, entries: list[tuple[str, bytes]]) -> None:
-    """Write the refs of a new snapshot, skipping those already there (a retry after a crash)."""
+    """Write the refs of a snapshot, keeping those already there (a retry after a crash)."""
     tree = Tree(store, path)
+    fresh = not store.is_dir(path)  # nothing to compare with: one write per file
 
     def one(item: tuple[str, bytes]) -> None:
         rel, data = item
         full = join_paths(path, rel)
-        existing = store.read_ref(full)
+        existing = None if fresh else store.read_ref(full)
         if existing is None:
             store.write_ref(full, data)
         elif existing != data:
@@ -106,7 +107,8 @@ def _write_refs(store: Store, path: str, entries: list[tuple[str, bytes]]) -> No
     else:
         with concurrent.futures.ThreadPoolExecutor(max_workers=_WORKERS) as pool:
             list(pool.map(one, entries))
-    _check(tree, path, store.uri)
+    if not fresh:
+        _check(tree, path, store.uri)
 
 
 def _check(tree: Tree, path: str, where: str) -> tuple[FileEntry, ...]:
