@@ -140,6 +140,10 @@ def gc(cli: CliContext, root: str, dry_run: bool, grace_period: str):
 def pin(cli: CliContext, model: str, version: str | None):
     """Pin VERSION of MODEL (every version when VERSION is left out), with progress on stderr.
 
+    A version pinned already is checked instead: if its source no longer matches its manifest,
+    that is recorded (audit entry and event model_version.artifacts_changed, tag
+    governance.artifacts=changed) and reported; what it serves does not change.
+
     Pinning records the version's manifest (path, size, SHA-256 per file) and points the version
     at an immutable snapshot, as the governed store does for every new version. Versions
     registered before the plugin was installed need it before a rule with
@@ -159,19 +163,22 @@ def pin(cli: CliContext, model: str, version: str | None):
             )
         else:
             versions = [str(version)]
-        results = []
+        results, changed = [], {}
         with click.progressbar(
             versions, label=f"Pinning {model}", file=click.get_text_stream("stderr"),
             item_show_func=lambda v: f"version {v}" if v else "",
         ) as bar:
             for number in bar:
                 results.append(store.pinner.pin(model, number))
+                changed[number] = store.pinner.check(model, number)
 
     def human(manifests) -> str:
         return "\n".join(
             f"{m.model} version {m.version}: {m.digest} ({len(m.files)} files, "
             f"{_size(m.total_size)}, {m.method}) -> {m.location or m.source}"
+            + (f"; its source CHANGED since (now {changed[m.version]})" if changed.get(m.version) else "")
             for m in manifests
         )
 
-    cli.emit([m.to_dict() for m in results] if cli.as_json else results, human)
+    as_dicts = [{**m.to_dict(), "source_changed_to": changed.get(m.version)} for m in results]
+    cli.emit(as_dicts if cli.as_json else results, human)

@@ -28,12 +28,16 @@ from mlflow_registry_ext.artifacts.resolve import SERVER_DESTINATION_ENV_VAR, co
 from mlflow_registry_ext.artifacts.root import open_root
 from mlflow_registry_ext.artifacts.snapshot import Snapshot, copy_into_root, snapshot_cas_tree
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
 from mlflow_registry_ext.governance.manifests import Manifest, ManifestStore
 
-__all__ = ["Pinner", "PIN_ROOT_ENV_VAR", "pin_root"]
+__all__ = ["Pinner", "PIN_ROOT_ENV_VAR", "ARTIFACTS_TAG", "pin_root"]
 
 PIN_ROOT_ENV_VAR = "MLFLOW_GOVERNANCE_PIN_ROOT"
+#: Read-only tag showing that a pinned version's source changed after pinning.
+ARTIFACTS_TAG = "governance.artifacts"
 
 
 def pin_root() -> str | None:
@@ -63,6 +67,7 @@ class Pinner:
 
     def __init__(self, inner_store: Any, db: GovernanceDatabase):
         self.inner = inner_store
+        self.db = db
         self.manifests = ManifestStore(db)
 
     def manifest(self, name: str, version: str | int) -> Manifest | None:
@@ -118,6 +123,40 @@ class Pinner:
         if manifest.location is not None:
             self._point_at(name, version, manifest.location)
         return manifest
+
+    def check(self, name: str, version: str | int) -> str | None:
+        """Compare a pinned version's source with its manifest; the digest found if it changed.
+
+        A change found for the first time is recorded (``model_version.artifacts_changed`` audit
+        entry and webhook event, tag ``governance.artifacts=changed``); what the version serves
+        does not change. A source that cannot be read any more counts as changed.
+        """
+        from mlflow.entities.model_registry import ModelVersionTag
+
+        manifest = self.manifest(name, version)
+        if manifest is None or manifest.source == manifest.location:
+            return None
+        try:
+            found = model_digest(manifest.source).digest
+        except Exception as exc:  # noqa: BLE001 - a vanished or unreadable source is a change too
+            found = f"unreadable: {getattr(exc, 'message', None) or exc}"[:128]
+        if found == manifest.digest:
+            return None
+        if self.manifests.record_change(manifest, found):
+            details = {
+                "pinned_digest": manifest.digest,
+                "found_digest": found,
+                "source": manifest.source,
+                "serving": manifest.location or manifest.source,
+                "method": manifest.method,
+            }
+            with self.db.transaction() as conn:
+                audit_log.append(conn, [AuditDraft(
+                    action="model_version.artifacts_changed", model=name, version=str(version),
+                    details=details,
+                )])
+            self.inner.set_model_version_tag(name, str(version), ModelVersionTag(ARTIFACTS_TAG, "changed"))
+        return found
 
     def _point_at(self, name: str, version: str, location: str) -> None:
         # MLflow offers no API to change a version's storage location; its own SQL rows do.

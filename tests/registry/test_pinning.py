@@ -168,3 +168,27 @@ def test_a_copied_version_is_pinned_too(gated, tmp_path):
     first = gated.pinner.manifest("fraud-model", version)
     second = gated.pinner.manifest("fraud-copy", copied.version)
     assert second is not None and second.digest == first.digest and second.location == first.location
+
+
+def test_a_change_of_the_source_after_pinning_is_recorded_once_and_serves_nothing_new(gated, tmp_path):
+    from mlflow_registry_ext.events import event_from_audit_entry
+    from mlflow_registry_ext.governance.audit_log import AuditQuery, query
+
+    run_uri, run_repo = _cas_run(tmp_path)
+    version = add_version(gated, source=f"{run_uri}/model")
+    assert gated.pinner.check("fraud-model", version) is None
+    (tmp_path / "evil").mkdir()
+    (tmp_path / "evil" / "weights.bin").write_text("never reviewed")
+    run_repo.log_artifact(str(tmp_path / "evil" / "weights.bin"), "model")
+    found = gated.pinner.check("fraud-model", version)
+    manifest = gated.pinner.manifest("fraud-model", version)
+    assert found.startswith("sha256:") and found != manifest.digest
+    assert gated.pinner.check("fraud-model", version) == found  # recorded once
+    entries = [e for e in query(gated.governance_db.engine, AuditQuery(model="fraud-model"))
+               if e.action == "model_version.artifacts_changed"]
+    assert len(entries) == 1
+    event = event_from_audit_entry(entries[0]).to_dict()
+    assert event["data"]["pinned_digest"] == manifest.digest and event["data"]["found_digest"] == found
+    assert gated.get_model_version("fraud-model", version).tags["governance.artifacts"] == "changed"
+    mlflow.set_registry_uri(gated.store_uri)
+    assert _downloaded(f"models:/fraud-model/{version}", tmp_path) == "reviewed weights"
