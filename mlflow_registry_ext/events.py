@@ -53,6 +53,7 @@ __all__ = [
     "FairnessCheckPayload",
     "SecurityScanPayload",
     "PromotionBlockedPayload",
+    "ArtifactsChangedPayload",
     "AuditVerificationFailedPayload",
     "AuditCheckpointPayload",
     "AuditDriftPayload",
@@ -98,6 +99,7 @@ GOVERNANCE_EVENT_TYPES: tuple[str, ...] = (
     "security_scan.recorded",
     "promotion.blocked",
     "promotion.overridden",
+    "model_version.artifacts_changed",
     "audit.verification_failed",
     "audit.checkpoint",
     "audit.drift_detected",
@@ -289,6 +291,45 @@ class ModelVersionPayload(_Payload):
             source="runs:/8c1e0a1b2c3d4e5f/model",
             run_id="8c1e0a1b2c3d4e5f",
             tags={"owner": "risk-team"},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ArtifactsChangedPayload(_Payload):
+    """``model_version.artifacts_changed``: a pinned version's source no longer matches its
+    manifest (what the version serves did not change).
+
+    Attributes:
+        name: The model's name.
+        version: The version.
+        pinned_digest: The manifest's digest (what was reviewed and is served).
+        found_digest: The digest its source has now (``unreadable: ...`` if it cannot be read).
+        source: The source that changed.
+        serving: What the version serves (its snapshot, or its source when nothing was copied).
+
+    Example:
+        ``{"name": "fraud-detector", "version": "4", "pinned_digest": "sha256:5d41...",
+        "found_digest": "sha256:9fca...", "source": "runs:/8c1e/model",
+        "serving": "mlflow-artifacts:/_pinned/sha256/5d41..."}``
+    """
+
+    families: ClassVar[tuple[str, ...]] = ()
+    name: str | None
+    version: str | None
+    pinned_digest: str | None = None
+    found_digest: str | None = None
+    source: str | None = None
+    serving: str | None = None
+
+    @classmethod
+    def example(cls) -> ArtifactsChangedPayload:
+        return cls(
+            name="fraud-detector",
+            version="4",
+            pinned_digest="sha256:" + "5d41" * 16,
+            found_digest="sha256:" + "9fca" * 16,
+            source="runs:/8c1e0a1b2c3d4e5f/model",
+            serving="mlflow-artifacts:/_pinned/sha256/" + "5d41" * 16,
         )
 
 
@@ -749,6 +790,15 @@ def _registered_model_tag(e: AuditEntry) -> _Payload:
 
 def _model_version(e: AuditEntry) -> _Payload:
     before, after = e.before, e.after
+    if e.action == "model_version.artifacts_changed":
+        return ArtifactsChangedPayload(
+            name=e.model,
+            version=e.version,
+            pinned_digest=e.details.get("pinned_digest"),
+            found_digest=e.details.get("found_digest"),
+            source=e.details.get("source"),
+            serving=e.details.get("serving"),
+        )
     if e.action == "model_version.stage_transitioned":
         return ModelVersionPayload(
             name=e.model,
@@ -945,6 +995,7 @@ _EXAMPLES: dict[str, type[_Payload]] = {
 _TYPE_EXAMPLES: dict[str, type[_Payload]] = {
     "audit.checkpoint": AuditCheckpointPayload,
     "audit.drift_detected": AuditDriftPayload,
+    "model_version.artifacts_changed": ArtifactsChangedPayload,
 }
 
 

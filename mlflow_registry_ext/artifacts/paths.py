@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from mlflow_registry_ext.errors import InvalidInput
 
-__all__ = ["clean_path", "join_paths", "parent_and_name"]
+__all__ = [
+    "clean_path",
+    "join_paths",
+    "parent_and_name",
+    "SNAPSHOT_PREFIX",
+    "is_snapshot_path",
+    "snapshot_digest",
+]
 
 
 def clean_path(path: str | None, *, what: str = "artifact path") -> str:
@@ -76,3 +83,31 @@ def parent_and_name(path: str) -> tuple[str, str]:
     """
     head, _, tail = path.rpartition("/")
     return head, tail
+
+
+#: Where the immutable snapshots of pinned model versions live in a root (see ``snapshot.py``);
+#: MLflow's own layout (``<experiment id>/...``) never uses it.
+SNAPSHOT_PREFIX = "_pinned"
+
+
+def is_snapshot_path(path: str) -> bool:
+    """Whether a tree path (from the root) lies in the snapshot area, which only pinning writes.
+
+    Example:
+        >>> is_snapshot_path("_pinned/sha256/ab"), is_snapshot_path("1/abc/artifacts")
+        (True, False)
+    """
+    return path == SNAPSHOT_PREFIX or path.startswith(SNAPSHOT_PREFIX + "/")
+
+
+def snapshot_digest(path: str) -> str | None:
+    """The digest a path names when it is exactly a snapshot's tree path, else ``None``.
+
+    Example:
+        >>> snapshot_digest("_pinned/sha256/ab")
+        'sha256:ab'
+    """
+    parts = path.split("/")
+    if len(parts) == 3 and parts[0] == SNAPSHOT_PREFIX and parts[1] == "sha256" and parts[2]:
+        return "sha256:" + parts[2]
+    return None

@@ -30,13 +30,25 @@ from mlflow.utils.file_utils import create_tmp_dir
 
 from mlflow_registry_ext.artifacts.blobs import BlobRef, integrity_error, short
 from mlflow_registry_ext.artifacts.hashing import copy_hashing, hash_bytes, read_full
-from mlflow_registry_ext.artifacts.paths import clean_path, join_paths
+from mlflow_registry_ext.artifacts.paths import (
+    SNAPSHOT_PREFIX,
+    clean_path,
+    is_snapshot_path,
+    join_paths,
+    snapshot_digest,
+)
 from mlflow_registry_ext.artifacts.resolve import coded_os_error
 from mlflow_registry_ext.artifacts.root import open_root, parse_cas_uri
 from mlflow_registry_ext.artifacts.store import SMALL_FILE
 from mlflow_registry_ext.artifacts.streams import ChunkPipe
 from mlflow_registry_ext.artifacts.tree import Tree, TreeEntry
-from mlflow_registry_ext.errors import GovernanceError, IntegrityError, InvalidInput, NotFound
+from mlflow_registry_ext.errors import (
+    GovernanceError,
+    IntegrityError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 
 __all__ = ["CasArtifactRepository"]
 
@@ -107,6 +119,18 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
             )
         return tree
 
+    @staticmethod
+    def _writable(tree: Tree, *paths: str | None) -> Tree:
+        """Refuse changes to the snapshots of pinned versions: only pinning writes there."""
+        for path in paths:
+            full = join_paths(tree.prefix, clean_path(path))
+            if is_snapshot_path(full):
+                raise PermissionDenied(
+                    f"'{full}' of {tree.store.uri} is the immutable snapshot of a pinned model "
+                    "version: it cannot be written or deleted"
+                )
+        return tree
+
     # -- logging -------------------------------------------------------------------------------
 
     @_os_errors("log to")
@@ -117,7 +141,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         target = join_paths(
             clean_path(artifact_path), clean_path(os.path.basename(local_file), what="file name")
         )
-        tree = self.tree(create=True)
+        tree = self._writable(self.tree(create=True), target)
         result = tree.store.put_file(local_file)
         tree.put(target, result.ref)
 
@@ -136,7 +160,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
             for name in filenames:
                 target = join_paths(base, clean_path(join_paths(rel, name), what="file name"))
                 files.append((os.path.join(dirpath, name), target))
-        tree = self.tree(create=True)
+        tree = self._writable(self.tree(create=True), base, *empty_dirs, *(t for _, t in files))
         for path in empty_dirs:
             tree.make_dir(path)
 
@@ -152,7 +176,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
     ) -> None:
         """Store a stream (MLflow's proxied upload) as the file ``artifact_path/name``."""
         target = self._stream_target(artifact_file_name, artifact_path)
-        tree = self.tree(create=True)
+        tree = self._writable(self.tree(create=True), target)
         tree.put(target, tree.store.put_stream(stream).ref)
 
     async def log_artifact_from_async_stream(
@@ -163,7 +187,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
     ) -> None:
         """Store an async chunk stream (MLflow's FastAPI upload route) as one file."""
         target = self._stream_target(artifact_file_name, artifact_path)
-        tree = await asyncio.to_thread(self.tree, create=True)
+        tree = self._writable(await asyncio.to_thread(self.tree, create=True), target)
         pipe = ChunkPipe()
 
         def consume():
@@ -250,6 +274,9 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         if kind is None:
             raise NotFound(f"No such artifact: '{path}' in {self.artifact_uri}")
         entries = tree.files(path)
+        expected = snapshot_digest(join_paths(tree.prefix, path))
+        if expected is not None:
+            _check_snapshot(entries, path, expected, self.artifact_uri)
         empty_dirs = tree.empty_dirs(path) if kind == "dir" else []
         self._fetch_all(tree, entries, dst_path)
         for rel in empty_dirs:
@@ -333,7 +360,28 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         """Remove the files or directory from this tree; their blobs stay until ``artifacts gc``."""
         tree = self.tree()
         if tree is not None:
-            tree.delete(clean_path(artifact_path))
+            path = clean_path(artifact_path)
+            self._writable(tree, path)
+            if path or tree.prefix:
+                tree.delete(path)
+                return
+            # Emptying a whole root keeps the snapshots of pinned versions.
+            files, dirs = tree.store.list_dir("")
+            for name in files + [d for d in dirs if d != SNAPSHOT_PREFIX]:
+                tree.delete(name)
+
+
+def _check_snapshot(entries: list[TreeEntry], path: str, expected: str, uri: str) -> None:
+    """A whole snapshot must hold exactly the files whose digest names it."""
+    from mlflow_registry_ext.artifacts.digest import digest_of  # digest imports this module
+
+    cut = len(path) + 1 if path else 0
+    found = digest_of((e.path[cut:], e.ref.size, e.ref.sha256) for e in entries)
+    if found != expected:
+        raise integrity_error(
+            f"The pinned snapshot {uri} does not hold the files it was pinned with: expected "
+            f"{expected}, found {found}; nothing was downloaded"
+        )
 
 
 def _raise_failures(failures: dict[str, Exception], verb: str, uri: str) -> None:

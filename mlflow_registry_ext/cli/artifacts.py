@@ -131,3 +131,54 @@ def gc(cli: CliContext, root: str, dry_run: bool, grace_period: str):
         )
 
     cli.emit(report, human)
+
+
+@artifacts.command()
+@click.argument("model")
+@click.argument("version", required=False)
+@pass_cli
+def pin(cli: CliContext, model: str, version: str | None):
+    """Pin VERSION of MODEL (every version when VERSION is left out), with progress on stderr.
+
+    A version pinned already is checked instead: if its source no longer matches its manifest,
+    that is recorded (audit entry and event model_version.artifacts_changed, tag
+    governance.artifacts=changed) and reported; what it serves does not change.
+
+    Pinning records the version's manifest (path, size, SHA-256 per file) and points the version
+    at an immutable snapshot, as the governed store does for every new version. Versions
+    registered before the plugin was installed need it before a rule with
+    `artifact_digest: true` lets them be promoted. Works on the database (--registry-uri).
+    """
+    from mlflow_registry_ext.errors import InvalidInput
+
+    client = cli.client()
+    if client.is_rest:
+        raise InvalidInput("artifacts pin works on the registry database: pass --registry-uri")
+    store = client.registry_store()
+    with _use_uris(cli):
+        if version is None:
+            versions = sorted(
+                (str(mv.version) for mv in store.search_model_versions(f"name = '{model}'")),
+                key=int,
+            )
+        else:
+            versions = [str(version)]
+        results, changed = [], {}
+        with click.progressbar(
+            versions, label=f"Pinning {model}", file=click.get_text_stream("stderr"),
+            item_show_func=lambda v: f"version {v}" if v else "",
+        ) as bar:
+            for number in bar:
+                results.append(store.pinner.pin(model, number))
+                changed[number] = store.pinner.check(model, number)
+
+    def human(manifests) -> str:
+        return "\n".join(
+            f"{m.model} version {m.version}: {m.digest} ({len(m.files)} files, "
+            f"{_size(m.total_size)}, {m.method}) -> {m.location or m.source}"
+            + (f"; its source CHANGED since (now {changed[m.version]})" if changed.get(m.version) else "")
+            for m in manifests
+        )
+
+    as_dicts = [{**m.to_dict(), "source_changed_to": changed.get(m.version)} for m in results]
+    cli.emit(as_dicts if cli.as_json else results, human)

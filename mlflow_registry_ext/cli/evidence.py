@@ -46,8 +46,11 @@ def export(cli: CliContext, model: str, version: str, output: str):
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False),
               help="The signer's public key PEM (default: the key inside the bundle, which proves only integrity).")
 @click.option("--model-dir", type=click.Path(exists=True), help="Also check these model files against the bundle.")
+@click.option("--log-key", default=None,
+              help="The audit log's verifier key (name+id+base64, printed by keygen) to check the checkpoint "
+                   "and inclusion proofs with (default: the one inside the bundle).")
 @pass_cli
-def verify(cli: CliContext, bundle: str, public_key: str | None, model_dir: str | None):
+def verify(cli: CliContext, bundle: str, public_key: str | None, model_dir: str | None, log_key: str | None):
     """Check BUNDLE offline: signature, every member, and the model files if given. Exit 1 naming
     the first thing that fails."""
     import zipfile
@@ -62,7 +65,7 @@ def verify(cli: CliContext, bundle: str, public_key: str | None, model_dir: str 
     else:
         with zipfile.ZipFile(bundle) as zf:
             key = serialization.load_pem_public_key(zf.read("keys/signing.pub.pem"))
-    result = verify_bundle(bundle, key, model_dir=model_dir)
+    result = verify_bundle(bundle, key, model_dir=model_dir, log_key=log_key)
     if not result.ok:
         raise CheckFailedExit(f"evidence bundle {bundle}: {result.failure}")
     missing = f"; parts not in the bundle: {', '.join(result.missing_parts)}" if result.missing_parts else ""

@@ -78,9 +78,11 @@ def _fail(text: str) -> BundleCheck:
     return BundleCheck(False, text)
 
 
-def verify_bundle(source: str | Path | IO[bytes], public_key, model_dir: str | Path | None = None) -> BundleCheck:
-    """Check the signature, every member against the signed manifest, and (with ``model_dir``)
-    the model's files against the bundle's artifact manifest."""
+def verify_bundle(source: str | Path | IO[bytes], public_key, model_dir: str | Path | None = None,
+                  log_key: str | None = None) -> BundleCheck:
+    """Check the signature, every member against the signed manifest, every inclusion proof
+    against the signed checkpoint (with ``log_key``, the log's verifier key string; else the one
+    in the bundle), and (with ``model_dir``) the model's files against the artifact manifest."""
     try:
         zf = zipfile.ZipFile(source)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -113,12 +115,35 @@ def verify_bundle(source: str | Path | IO[bytes], public_key, model_dir: str | P
         if extra:
             return _fail(f"{extra[0]} is not in the signed manifest")
         index = json.loads(zf.read(INDEX)) if INDEX in names else {}
+        problem = _check_proofs(zf, names, log_key)
+        if problem:
+            return _fail(problem)
         if model_dir is not None:
             problem = _check_model(zf, members, Path(model_dir))
             if problem:
                 return _fail(problem)
     missing = tuple(p["name"] for p in index.get("parts", ()) if p.get("status") == "missing")
     return BundleCheck(True, None, len(members), missing)
+
+
+def _check_proofs(zf: zipfile.ZipFile, names: set, log_key: str | None) -> str | None:
+    from mlflow_registry_ext.audit.merkle import ProofError
+    from mlflow_registry_ext.audit.offline import verify_inclusion
+
+    if "audit/proofs.json" not in names:
+        return None
+    key = log_key or (zf.read("keys/log.vkey").decode() if "keys/log.vkey" in names else None)
+    if key is None:
+        return "audit/proofs.json: no log verifier key to check the checkpoint with (--log-key)"
+    checkpoint = zf.read("audit/checkpoint.txt").decode() if "audit/checkpoint.txt" in names else None
+    for proof in json.loads(zf.read("audit/proofs.json")):
+        if checkpoint is not None and proof.get("checkpoint") != checkpoint:
+            return f"audit/proofs.json: entry {proof.get('seq')} is proven against another checkpoint"
+        try:
+            verify_inclusion(proof, key)
+        except ProofError as exc:
+            return f"audit/proofs.json: {exc}"
+    return None
 
 
 def _check_model(zf: zipfile.ZipFile, members: Mapping[str, str], model_dir: Path) -> str | None:

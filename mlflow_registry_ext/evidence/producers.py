@@ -2,10 +2,8 @@
 
 A producer takes the :class:`Sources` of one version and returns ``{member path: bytes}``, or
 ``None`` when this installation has no producer for the part or nothing to put in it; the index
-then names the part ``missing`` with the reason (never invented). Parts whose producers live
-elsewhere (the dossier and model card, the artifact signature, audit checkpoints and inclusion
-proofs) are registered in :data:`PRODUCERS` as :func:`not_available`: wiring one in is replacing
-that entry with a function of the same shape.
+then names the part ``missing`` with the reason (never invented). A part this
+installation cannot make is registered as :func:`not_available`.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ class Sources:
     client: Any = None
     _entries: list | None = None
     _digest: Any = None
+    _dossier: dict | None = None
 
     def digest(self):
         """The version's :class:`~mlflow_registry_ext.artifacts.digest.ModelDigest` (computed once)."""
@@ -153,10 +152,71 @@ def audit(sources: Sources) -> Produced:
     return {"audit/entries.jsonl": ("\n".join(lines) + "\n").encode()}
 
 
+def _dossier(sources: Sources) -> dict:
+    if sources._dossier is None:
+        from mlflow_registry_ext.dossier.build import build_dossier
+
+        if sources.client is None:
+            raise LookupError("no MLflow client to read the version's run and files")
+        store = sources.store
+        sources._dossier = build_dossier(sources.client, store.inner, store.governance_db, store.policy,
+                                         sources.model, sources.version, governed=store)
+    return sources._dossier
+
+
+def dossier(sources: Sources) -> Produced:
+    return {"dossier.json": _json(_dossier(sources))}
+
+
+def model_card(sources: Sources) -> Produced:
+    from mlflow_registry_ext.dossier.card_render import render_card
+
+    return {"model_card.md": render_card(_dossier(sources), "md").encode()}
+
+
+def _proven_entries(sources: Sources) -> list:
+    # The entries a reviewer's decision rests on: requests, decisions, promotions, alias changes.
+    return [e for e in sources.audit_entries()
+            if e.action.startswith(("approval_request.", "promotion.", "model_version_alias.",
+                                    "model_version.stage_transitioned", "model_version.created"))]
+
+
+def _log_checkpoint(sources: Sources):
+    from mlflow_registry_ext.audit import checkpoints
+
+    found = checkpoints.list_checkpoints(sources.store.governance_db, limit=1)
+    if not found:
+        raise LookupError("the audit log has no signed checkpoint yet (mlflow-registry-ext audit checkpoint)")
+    return found[0]
+
+
+def checkpoint(sources: Sources) -> Produced:
+    from mlflow_registry_ext import keys
+
+    latest = _log_checkpoint(sources)
+    out = {"audit/checkpoint.txt": latest.note.encode()}
+    private = keys.load_log_key()
+    if private is not None:
+        out["keys/log.pub.pem"] = keys.public_pem(private.public_key())
+        out["keys/log.vkey"] = keys.note_verifier_key(latest.origin, private.public_key()).encode()
+    return out
+
+
+def inclusion_proofs(sources: Sources) -> Produced:
+    from mlflow_registry_ext.audit import checkpoints
+
+    latest = _log_checkpoint(sources)
+    proofs = [checkpoints.inclusion(sources.store.governance_db, e.seq, latest.size)
+              for e in _proven_entries(sources) if e.seq <= latest.size]
+    if not proofs:
+        raise LookupError("no approval or promotion entry of the version is covered by the latest checkpoint")
+    return {"audit/proofs.json": _json(proofs)}
+
+
 #: part name -> producer. Replace a ``not_available`` entry when its producer exists here.
 PRODUCERS: dict[str, Producer] = {
-    "dossier": not_available("the version dossier is not part of this installation"),
-    "model_card": not_available("the model card renderer is not part of this installation"),
+    "dossier": dossier,
+    "model_card": model_card,
     "fairness": fairness,
     "fairness_charts": fairness_charts,
     "scan": scan,
@@ -165,6 +225,6 @@ PRODUCERS: dict[str, Producer] = {
     "artifact_signature": not_available("model signing is not part of this installation"),
     "approvals": approvals,
     "audit": audit,
-    "inclusion_proofs": not_available("audit checkpoints and inclusion proofs are not part of this installation"),
-    "checkpoint": not_available("audit checkpoints are not part of this installation"),
+    "inclusion_proofs": inclusion_proofs,
+    "checkpoint": checkpoint,
 }

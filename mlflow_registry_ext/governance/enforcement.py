@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import dataclasses
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from mlflow.entities.model_registry import ModelVersionTag
 from mlflow.entities.model_registry.model_version_stages import get_canonical_stage
@@ -208,7 +208,9 @@ class Gate:
         inner_store: Any,
         approvals: ApprovalStore,
         status_tags: StatusTags,
+        is_pinned: Callable[[str, str], bool] | None = None,
     ):
+        self.is_pinned = is_pinned
         self.policy = policy
         self.db = db
         self.inner = inner_store
@@ -501,6 +503,13 @@ class Gate:
         current: str | None,
     ) -> Grant:
         assessment = self.assess(rule, kind, target, state, actions, current)
+        unpinned = self._unpinned(rule, state)
+        if unpinned:
+            # Bytes that were never frozen can change under an approval: refuse before claiming.
+            decision = dataclasses.replace(
+                assessment.decision, allowed=False, missing=assessment.decision.missing + (unpinned,)
+            )
+            assessment = dataclasses.replace(assessment, allowed=[], decision=decision)
         for request, decision in assessment.allowed:
             if self.approvals.claim(request, decision):
                 return self._grant(
@@ -521,6 +530,17 @@ class Gate:
         grant.action = assessment.action
         grant.previous_version = current
         return grant
+
+    def _unpinned(self, rule: Rule, state: VersionState) -> str | None:
+        """Why the version cannot be promoted unpinned, under a rule that binds approvals to bytes."""
+        if self.is_pinned is None or not rule.require.artifact_digest:
+            return None
+        if self.is_pinned(state.model, state.version):
+            return None
+        return (
+            f"version {state.version} is not pinned (its files could change after review): run "
+            f"`mlflow-registry-ext artifacts pin {state.model} {state.version}`"
+        )
 
     def _stale_request(
         self, request: ApprovalRequest, state: VersionState, current: str | None, now: int

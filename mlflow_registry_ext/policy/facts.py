@@ -108,6 +108,9 @@ class MetricFact:
     current_version: str | None = None
     dataset: str | None = None
     incomparable: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class SecurityScanFact:
     """The newest security scan of the version's artifacts.
 

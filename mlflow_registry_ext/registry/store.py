@@ -22,6 +22,7 @@ import inspect
 import logging
 from typing import Any
 
+from mlflow.exceptions import MlflowException
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from mlflow_registry_ext.errors import InvalidInput
@@ -33,6 +34,7 @@ from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
 from mlflow_registry_ext.registry.pending import PendingRelay
+from mlflow_registry_ext.registry.pinning import Pinner
 from mlflow_registry_ext.registry.session_hook import install_audit_hook
 from mlflow_registry_ext.security.service import scan_on_create, scan_version
 
@@ -90,7 +92,15 @@ class GovernedRegistryStore(AbstractStore):
             self.policy, self.governance_db, self._inner, on_change=self._status_changed
         )
         self.status_tags = StatusTags(self.policy, self.governance_db, self._inner, self.approvals)
-        self.gate = Gate(self.policy, self.governance_db, self._inner, self.approvals, self.status_tags)
+        self.pinner = Pinner(self._inner, self.governance_db)
+        self.gate = Gate(
+            self.policy,
+            self.governance_db,
+            self._inner,
+            self.approvals,
+            self.status_tags,
+            is_pinned=lambda name, version: self.pinner.manifest(name, version) is not None,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -139,6 +149,16 @@ class GovernedRegistryStore(AbstractStore):
             raise
         note_entries(op.entries)
         self.gate.succeeded(grant)
+
+    def _pin_new(self, name: str, version: str) -> None:
+        """Pin a new version of a model a rule covers; one whose files cannot be read stays
+        unpinned (and cannot be promoted under ``artifact_digest: true`` until pinned)."""
+        if self.gate.covering_rule(name) is None:
+            return
+        try:
+            self.pinner.pin(name, str(version))
+        except MlflowException as exc:
+            _log.warning("Version %s of %s is not pinned: %s", version, name, exc.message)
 
     def _status_changed(self, model: str, version: str) -> None:
         self.status_tags.refresh(model, version)
@@ -221,6 +241,7 @@ class GovernedRegistryStore(AbstractStore):
             )
         if not mv.user_id and op.entries:
             mv._user_id = op.entries[0].after.get("user_id")
+        self._pin_new(name, mv.version)
         if self.gate.active:
             self.gate.after_version_created(name, mv.version)
         self._scan_new_version(name, mv.version)
@@ -311,6 +332,7 @@ class GovernedRegistryStore(AbstractStore):
             src_mv._tags = {k: v for k, v in src_mv.tags.items() if not is_status_tag(k)}
         with self._operation("model_version.created", model=dst_name, details=details):
             mv = self._inner.copy_model_version(src_mv, dst_name)
+        self._pin_new(dst_name, mv.version)
         if self.gate.covering_rule(dst_name) is not None:
             self.status_tags.refresh(dst_name, mv.version)
         return mv

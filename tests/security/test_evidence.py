@@ -47,9 +47,14 @@ def exported(sqlite_template, tmp_path_factory):
             store.set_registered_model_alias("fraud-model", "production", version)
         second = approved_request(store, "fraud-model", version, alias="champion", reviewers=("alice",))
         out = tmp / "bundle.zip"
+        env = {"MLFLOW_GOVERNANCE_SIGNING_KEY": str(keys / "signing.pem"),
+               "MLFLOW_GOVERNANCE_LOG_KEY": str(keys / "log.pem"),
+               "MLFLOW_GOVERNANCE_LOG_ORIGIN": "test.example/log",
+               "MLFLOW_GOVERNANCE_POLICY": os.environ["MLFLOW_GOVERNANCE_POLICY"]}
+        result = _cli("--registry-uri", store.store_uri, "audit", "checkpoint", cwd=tmp, env=env)
+        assert result.returncode == 0, result.stderr
         result = _cli("--registry-uri", store.store_uri, "evidence", "export", "fraud-model", version, "-o", str(out),
-                      cwd=tmp, env={"MLFLOW_GOVERNANCE_SIGNING_KEY": str(keys / "signing.pem"),
-                                    "MLFLOW_GOVERNANCE_POLICY": os.environ["MLFLOW_GOVERNANCE_POLICY"]})
+                      cwd=tmp, env=env)
         assert result.returncode == 0, result.stderr
     finally:
         mp.undo()
@@ -87,8 +92,9 @@ def test_the_bundle_holds_every_part_and_verifies_offline(exported, tmp_path):
     assert scan["status"] == "clean" and bom["specVersion"] == "1.6"
     status = {p["name"]: p["status"] for p in index["parts"]}
     assert status["scan"] == status["approvals"] == status["audit"] == "present"
-    # parts whose producers are not installed are named missing, never invented
-    assert status["dossier"] == status["checkpoint"] == status["inclusion_proofs"] == "missing"
+    assert status["dossier"] == status["model_card"] == "present"
+    assert status["checkpoint"] == status["inclusion_proofs"] == "present"
+    assert {"dossier.json", "model_card.md", "audit/checkpoint.txt", "audit/proofs.json"} <= names
     assert all(p["eu_ai_act"] and p["sr_11_7"] and p["nist_ai_rmf"] for p in index["parts"])
     result = _verify(tmp_path, data, key, "--model-dir", str(tmp / "model"))
     assert result.returncode == 0, result.stderr
@@ -131,3 +137,18 @@ def test_another_key_and_changed_model_files_fail(exported, tmp_path):
     result = _verify(tmp_path / "x" if (tmp_path / "x").mkdir() is None else None, bundle.read_bytes(), key,
                      "--model-dir", str(copy))
     assert result.returncode == 1 and "model file MLmodel differs" in result.stderr
+
+
+def test_proofs_are_checked_against_the_pinned_log_key(exported, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from mlflow_registry_ext.keys import load_log_key, note_verifier_key
+
+    tmp, bundle, key, _ = exported
+    right = note_verifier_key("test.example/log", load_log_key(tmp / "keys" / "log.pem").public_key())
+    ok = _verify(tmp_path, bundle.read_bytes(), key, "--log-key", right)
+    assert ok.returncode == 0, ok.stderr
+    wrong = note_verifier_key("test.example/log", ed25519.Ed25519PrivateKey.generate().public_key())
+    result = _verify(tmp_path, bundle.read_bytes(), key, "--log-key", wrong)
+    assert result.returncode == 1
+    assert "audit/proofs.json" in result.stderr

@@ -1,7 +1,7 @@
 """Audit checkpoints (signed tree heads), stored tree tiles, and reconcile runs.
 
 Revision ID: 0008_checkpoints
-Revises: 0004_approvals
+Revises: 0006_manifests
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_checkpoints"
-down_revision = "0004_approvals"
+down_revision = "0006_manifests"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,165 @@
+"""Pinning: freeze a model version's files and point MLflow's ``storage_location`` at them.
+
+After pinning, ``models:/M/V``, ``models:/M@alias``, ``mlflow.pyfunc.load_model`` and
+``mlflow.artifacts.download_artifacts`` (through the artifact proxy or directly) read the
+snapshot, which later writes to the run cannot change:
+
+- source on a ``cas+`` root: a snapshot in the same root, refs only (no byte copied);
+- source elsewhere, with a pin root (``MLFLOW_GOVERNANCE_PIN_ROOT``, or the server's
+  ``--artifacts-destination`` when it is a ``cas+`` URI): the files are copied there once;
+- no pin root: nothing is copied; the manifest is recorded (method ``verified``) and the version
+  keeps its location, which ``artifacts verify --digest`` and the change check compare with it.
+
+Example:
+    >>> Pinner(store.inner, store.governance_db).pin("fraud", "3").digest   # doctest: +SKIP
+    'sha256:5d41...'
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from mlflow_registry_ext import identity
+from mlflow_registry_ext.artifacts.digest import model_digest
+from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
+from mlflow_registry_ext.artifacts.resolve import SERVER_DESTINATION_ENV_VAR, coded_errors, resolve
+from mlflow_registry_ext.artifacts.root import open_root
+from mlflow_registry_ext.artifacts.snapshot import Snapshot, copy_into_root, snapshot_cas_tree
+from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.governance.manifests import Manifest, ManifestStore
+
+__all__ = ["Pinner", "PIN_ROOT_ENV_VAR", "ARTIFACTS_TAG", "pin_root"]
+
+PIN_ROOT_ENV_VAR = "MLFLOW_GOVERNANCE_PIN_ROOT"
+#: Read-only tag showing that a pinned version's source changed after pinning.
+ARTIFACTS_TAG = "governance.artifacts"
+
+
+def pin_root() -> str | None:
+    """The ``cas+`` root files from other stores are copied into, if one is configured."""
+    configured = os.environ.get(PIN_ROOT_ENV_VAR, "").strip()
+    if configured:
+        if not configured.startswith("cas+"):
+            raise InvalidInput(f"{PIN_ROOT_ENV_VAR} must be a cas+ URI, got {configured!r}")
+        return configured
+    destination = os.environ.get(SERVER_DESTINATION_ENV_VAR, "")
+    return destination if destination.startswith("cas+") else None
+
+
+def _public_uri(snapshot: Snapshot) -> str:
+    """How clients reach a snapshot: through the artifact proxy when it lies in the server's
+    destination (clients of a proxying server may have no access to the store itself)."""
+    destination = os.environ.get(SERVER_DESTINATION_ENV_VAR, "")
+    if destination.startswith("cas+"):
+        found = open_root(destination, create=False)
+        if found is not None and found[1] == "" and found[0].uri == snapshot.root_uri:
+            return f"mlflow-artifacts:/{snapshot.path}"
+    return snapshot.uri
+
+
+class Pinner:
+    """Pins versions of the wrapped MLflow store into manifests and snapshots."""
+
+    def __init__(self, inner_store: Any, db: GovernanceDatabase):
+        self.inner = inner_store
+        self.db = db
+        self.manifests = ManifestStore(db)
+
+    def manifest(self, name: str, version: str | int) -> Manifest | None:
+        """The manifest of a version, ``None`` when it is not pinned."""
+        created = self.inner.get_registered_model(name).creation_timestamp
+        return self.manifests.get(name, str(version), model_created_ms=created)
+
+    def pin(self, name: str, version: str | int) -> Manifest:
+        """Pin a version (a pinned one is returned as is).
+
+        Raises:
+            NotFound: The version or its files do not exist.
+            StorageUnavailable: Its files cannot be read.
+        """
+        version = str(version)
+        created = self.inner.get_registered_model(name).creation_timestamp
+        existing = self.manifests.get(name, version, model_created_ms=created)
+        source = self.inner.get_model_version_download_uri(name, version)
+        if existing is not None:
+            if existing.location is not None and source != existing.location:
+                self._point_at(name, version, existing.location)  # a crash between the two writes
+            return existing
+        mv = self.inner.get_model_version(name, version)
+        with coded_errors("pin", source):
+            repo, path = resolve(source)
+            root = pin_root()
+            if isinstance(repo, CasArtifactRepository):
+                snap, method = snapshot_cas_tree(repo, path), "cas-tree"
+            elif root is not None:
+                snap, method = copy_into_root(repo, path, root), "copied"
+            else:
+                snap, method = None, "verified"
+        if snap is not None:
+            digest, files, location = snap.digest, snap.files, _public_uri(snap)
+        else:
+            found = model_digest(source)
+            digest, files, location = found.digest, found.files, None
+        manifest = self.manifests.record(
+            Manifest(
+                model=name,
+                version=version,
+                model_created_ms=created,
+                digest=digest,
+                files=tuple(files),
+                source=source,
+                location=location,
+                method=method,
+                pinned_at_ms=int(time.time() * 1000),
+                pinned_by=identity.current_actor(),
+            ),
+            version_created_ms=mv.creation_timestamp,
+        )
+        if manifest.location is not None:
+            self._point_at(name, version, manifest.location)
+        return manifest
+
+    def check(self, name: str, version: str | int) -> str | None:
+        """Compare a pinned version's source with its manifest; the digest found if it changed.
+
+        A change found for the first time is recorded (``model_version.artifacts_changed`` audit
+        entry and webhook event, tag ``governance.artifacts=changed``); what the version serves
+        does not change. A source that cannot be read any more counts as changed.
+        """
+        from mlflow.entities.model_registry import ModelVersionTag
+
+        manifest = self.manifest(name, version)
+        if manifest is None or manifest.source == manifest.location:
+            return None
+        try:
+            found = model_digest(manifest.source).digest
+        except Exception as exc:  # noqa: BLE001 - a vanished or unreadable source is a change too
+            found = f"unreadable: {getattr(exc, 'message', None) or exc}"[:128]
+        if found == manifest.digest:
+            return None
+        if self.manifests.record_change(manifest, found):
+            details = {
+                "pinned_digest": manifest.digest,
+                "found_digest": found,
+                "source": manifest.source,
+                "serving": manifest.location or manifest.source,
+                "method": manifest.method,
+            }
+            with self.db.transaction() as conn:
+                audit_log.append(conn, [AuditDraft(
+                    action="model_version.artifacts_changed", model=name, version=str(version),
+                    details=details,
+                )])
+            self.inner.set_model_version_tag(name, str(version), ModelVersionTag(ARTIFACTS_TAG, "changed"))
+        return found
+
+    def _point_at(self, name: str, version: str, location: str) -> None:
+        # MLflow offers no API to change a version's storage location; its own SQL rows do.
+        with self.inner.ManagedSessionMaker(read_only=False) as session:
+            row = self.inner._get_sql_model_version(session, name, version)
+            row.storage_location = location
