@@ -24,6 +24,7 @@ from typing import Any
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore
 from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
@@ -86,7 +87,11 @@ class GovernedRegistryStore(AbstractStore):
             self.policy, self.governance_db, self._inner, on_change=self._status_changed
         )
         self.status_tags = StatusTags(self.policy, self.governance_db, self._inner, self.approvals)
-        self.gate = Gate(self.policy, self.governance_db, self._inner, self.approvals, self.status_tags)
+        # A configured but unusable signing key stops the store (and the server) here.
+        self.signer = ApprovalSigner.from_env()
+        self.gate = Gate(
+            self.policy, self.governance_db, self._inner, self.approvals, self.status_tags, signer=self.signer
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
