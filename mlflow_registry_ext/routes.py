@@ -60,6 +60,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     # artifacts
     "artifacts_digest": ("GET", "/artifacts/digest"),
     "artifacts_verify": ("POST", "/artifacts/verify"),
+    # signatures and the server's public keys
+    "signature_get": ("GET", "/signature"),
+    "keys_get": ("GET", "/keys"),
 }
 
 

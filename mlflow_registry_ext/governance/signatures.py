@@ -17,11 +17,13 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from mlflow_registry_ext.errors import NotFound
 from mlflow_registry_ext.governance.database import GovernanceDatabase
 from mlflow_registry_ext.governance.signature_tables import signatures_table
+from mlflow_registry_ext.keys import SIGNING_KEY_ENV
 from mlflow_registry_ext.workspace import current_workspace
 
-__all__ = ["SignatureRecord", "SignatureStore"]
+__all__ = ["SignatureRecord", "SignatureStore", "find_signature"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,3 +102,27 @@ class SignatureStore:
         with self.db.reading() as engine, engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         return SignatureRecord(**row) if row else None
+
+
+def find_signature(inner_store: Any, db: GovernanceDatabase, model: str, version: str) -> SignatureRecord:
+    """The newest signature of a version of the model as it exists now (its current incarnation).
+
+    Raises:
+        NotFound: The model or version does not exist, or the version was never signed.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        created = inner_store.get_registered_model(model).creation_timestamp
+        inner_store.get_model_version(model, str(version))
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(f"Model version {model} {version} does not exist") from None
+        raise
+    record = SignatureStore(db).latest(model, str(version), model_created_ms=created)
+    if record is None:
+        raise NotFound(
+            f"Model version {model} {version} has no signature: it was not promoted by an approval "
+            f"request while a signing key ({SIGNING_KEY_ENV}) was configured"
+        )
+    return record

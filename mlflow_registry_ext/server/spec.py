@@ -262,5 +262,10 @@ OPERATIONS: dict[str, Operation] = {
             body=(_MODEL, _VERSION,
                   Field("expected_digest", description="Also require this digest (sha256:<hex>).", max_length=80)),
             response="VerifyReport"),
+        # -- signatures -----------------------------------------------------------------------------
+        _op("signature_get", "The model signature and approval attestation of a model version", "signatures",
+            "read", query=(_MODEL, _VERSION), response="ModelSignature"),
+        _op("keys_get", "The server's public keys: model and attestation signing, audit checkpoints",
+            "signatures", "user", response="PublicKeys"),
     )
 }

@@ -15,13 +15,14 @@ from mlflow_registry_ext.server.views import (
     policy,
     promotion,
     session,
+    signatures,
     webhooks,
 )
 
 __all__ = ["VIEWS"]
 
 _MODULES: tuple[ModuleType, ...] = (
-    approvals, artifacts, audit, deliveries, fairness, policy, promotion, session, webhooks,
+    approvals, artifacts, audit, deliveries, fairness, policy, promotion, session, signatures, webhooks,
 )
 
 #: operation name -> view function.
