@@ -14,6 +14,11 @@ it hashes a directory, so the signed manifest leaves them out too (the stock ver
 report them missing otherwise). They are still covered by the version's artifact digest, which
 the approval attestation carries and ``artifacts verify --signature`` checks.
 
+MLflow adds one file to every model directory downloaded through a ``models:/`` URI:
+``registered_model_meta`` (the model's name and version, written by the client). A signature
+made for a registered version (``registered_as``) covers that file with the exact bytes MLflow
+writes, so the stock verifier accepts ``download_artifacts("models:/NAME@ALIAS")`` as it is.
+
 Example:
     >>> bundle = sign_files("fraud-model", files, "signing.pem")      # doctest: +SKIP
     >>> verify_files(bundle, files, public_key)                        # doctest: +SKIP
@@ -30,7 +35,7 @@ from typing import Iterable
 from mlflow_registry_ext.artifacts.digest import FileEntry
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput
 
-__all__ = ["IGNORED_BY_MODEL_SIGNING", "signed_files", "sign_files", "verify_files", "signed_resources"]
+__all__ = ["IGNORED_BY_MODEL_SIGNING", "registered_model_meta", "signed_files", "sign_files", "verify_files", "signed_resources"]
 
 # What model_signing's hashing.Config skips by default on both sides, in the order it records
 # them; a file under one of these names cannot be checked by the stock verifier.
@@ -43,12 +48,35 @@ def _ignored(path: str) -> bool:
     return first in IGNORED_BY_MODEL_SIGNING
 
 
-def signed_files(files: Iterable[FileEntry]) -> list[FileEntry]:
-    """The files a model signature covers: all but those ``model_signing`` always skips."""
-    return sorted(f for f in files if not _ignored(f.path))
+def registered_model_meta(name: str, version: str) -> FileEntry:
+    """The ``registered_model_meta`` file MLflow writes into a ``models:/`` download, hashed."""
+    import tempfile
+
+    from mlflow.store.artifact.models_artifact_repo import REGISTERED_MODEL_META_FILE_NAME
+    from mlflow.utils.yaml_utils import write_yaml
+
+    from mlflow_registry_ext.artifacts.hashing import hash_file
+
+    with tempfile.TemporaryDirectory(prefix="mlflow-meta-") as tmp:
+        # Written by MLflow's own function with the arguments its download uses, so the bytes match.
+        write_yaml(tmp, REGISTERED_MODEL_META_FILE_NAME, {"model_name": name, "model_version": str(version)},
+                   overwrite=True, ensure_yaml_extension=False)
+        result = hash_file(os.path.join(tmp, REGISTERED_MODEL_META_FILE_NAME))
+    return FileEntry(REGISTERED_MODEL_META_FILE_NAME, result.size, result.sha256)
 
 
-def _manifest(name: str, files: Iterable[FileEntry]):
+def signed_files(files: Iterable[FileEntry], registered_as: tuple[str, str] | None = None) -> list[FileEntry]:
+    """The files a model signature covers: all but those ``model_signing`` always skips, plus the
+    ``registered_model_meta`` of a ``models:/`` download when ``registered_as`` names the
+    version and the files are a model directory (``MLmodel`` at the top, as MLflow checks)."""
+    chosen = [f for f in files if not _ignored(f.path)]
+    if registered_as is not None and any(f.path == "MLmodel" for f in chosen):
+        meta = registered_model_meta(*registered_as)
+        chosen = [f for f in chosen if f.path != meta.path] + [meta]
+    return sorted(chosen)
+
+
+def _manifest(name: str, files: Iterable[FileEntry], registered_as=None):
     from model_signing import manifest
     from model_signing._hashing import hashing
 
@@ -56,7 +84,7 @@ def _manifest(name: str, files: Iterable[FileEntry]):
         manifest.FileManifestItem(
             path=pathlib.PurePosixPath(f.path), digest=hashing.Digest(_HASH, bytes.fromhex(f.sha256))
         )
-        for f in signed_files(files)
+        for f in signed_files(files, registered_as)
     ]
     # The same serialization record model_signing's default file hashing writes, so a verifier
     # that guesses the hashing from the signature hashes the downloaded folder the same way.
@@ -64,13 +92,20 @@ def _manifest(name: str, files: Iterable[FileEntry]):
     return manifest.Manifest(name, items, serialization)
 
 
-def sign_files(name: str, files: Iterable[FileEntry], private_key_path: str | os.PathLike) -> str:
+def sign_files(
+    name: str,
+    files: Iterable[FileEntry],
+    private_key_path: str | os.PathLike,
+    registered_as: tuple[str, str] | None = None,
+) -> str:
     """Sign a file list in the OpenSSF Model Signing format with an EC private key.
 
     Args:
         name: The model's name, recorded as the statement's subject (informative only).
         files: Every file of the model: relative ``/``-separated path, size, SHA-256 hex.
         private_key_path: A PKCS#8 PEM EC key (P-256 from ``mlflow-registry-ext keygen``).
+        registered_as: ``(model name, version)`` of a registered version: the signature then
+            also covers the ``registered_model_meta`` file of its ``models:/`` downloads.
 
     Returns:
         The signature bundle as JSON text: write it to ``model.sig`` for the stock verifier.
@@ -80,12 +115,13 @@ def sign_files(name: str, files: Iterable[FileEntry], private_key_path: str | os
     """
     from model_signing._signing import sign_ec_key, signing
 
-    manifest = _manifest(name, files)
+    manifest = _manifest(name, files, registered_as)
     if not list(manifest.resource_descriptors()):
         raise InvalidInput(f"Model {name} has no file that a model signature can cover")
     try:
         signer = sign_ec_key.Signer(pathlib.Path(private_key_path))
-    except (ValueError, TypeError, OSError) as exc:
+    # An Ed25519 key fails inside model_signing with AttributeError (it has no curve).
+    except (ValueError, TypeError, OSError, AttributeError) as exc:
         raise InvalidInput(f"Cannot sign with {private_key_path}: {exc}") from exc
     return signer.sign(signing.Payload(manifest)).bundle.to_json()
 
@@ -110,7 +146,12 @@ def signed_resources(bundle_json: str, public_key_path: str | os.PathLike) -> di
     return {r.identifier: r.digest.digest_hex for r in manifest.resource_descriptors()}
 
 
-def verify_files(bundle_json: str, files: Iterable[FileEntry], public_key_path: str | os.PathLike) -> int:
+def verify_files(
+    bundle_json: str,
+    files: Iterable[FileEntry],
+    public_key_path: str | os.PathLike,
+    registered_as: tuple[str, str] | None = None,
+) -> int:
     """Check that the bundle is signed by the key and signs exactly ``files``.
 
     Returns:
@@ -121,7 +162,7 @@ def verify_files(bundle_json: str, files: Iterable[FileEntry], public_key_path: 
             missing, extra, or has another hash.
     """
     signed = signed_resources(bundle_json, public_key_path)
-    actual = {f.path: f.sha256 for f in signed_files(files)}
+    actual = {f.path: f.sha256 for f in signed_files(files, registered_as)}
     for path in sorted(set(signed) | set(actual)):
         if path not in actual:
             raise IntegrityError(f"The model signature covers {path}, which the model does not have")

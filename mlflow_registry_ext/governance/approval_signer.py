@@ -91,7 +91,9 @@ class ApprovalSigner:
                 f"{files.digest}, not {request.artifact_digest} that approval request {request.id} "
                 "was made for; it is not signed or promoted"
             )
-        bundle = sign_files(request.model, files.files, self.key_path)
+        bundle = sign_files(
+            request.model, files.files, self.key_path, registered_as=(request.model, str(request.version))
+        )
         predicate: dict[str, Any] = {
             "workspace": current_workspace(),
             "model": request.model,

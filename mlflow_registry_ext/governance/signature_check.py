@@ -102,7 +102,9 @@ def check_signature(
         with open(key_path, "wb") as handle:
             handle.write(pem)
         try:
-            signed = verify_files(record.signature_bundle, files.files, key_path)
+            signed = verify_files(
+                record.signature_bundle, files.files, key_path, registered_as=(model, str(version))
+            )
         except IntegrityError as exc:
             raise IntegrityError(f"signature: {exc.message}") from None
     return SignatureReport(
