@@ -697,6 +697,69 @@ class GovernanceClient:
             return [ScanReport.from_dict(r) for r in data["scans"]]
         return ScanStore(self.database).list(model, version)
 
+    # -- signatures -------------------------------------------------------------------------
+
+    def get_signature(self, model: str, version: str | int):
+        """The model signature and approval attestation of a version (a
+        :class:`~mlflow_registry_ext.governance.signatures.SignatureRecord`).
+
+        Raises:
+            NotFound: The version was never signed.
+        """
+        from mlflow_registry_ext.governance.signatures import SignatureRecord, find_signature
+
+        if self._rest:
+            data = self._rest.call("signature_get", query={"model": model, "version": str(version)})
+            return SignatureRecord.from_dict(data)
+        store = self.registry_store()
+        return find_signature(store.inner, store.governance_db, model, str(version))
+
+    def public_keys(self) -> dict:
+        """The public keys consumers verify with: ``{"signing": {...}, "log": {...}}`` (each
+        ``None`` when not configured)."""
+        if self._rest:
+            return self._rest.call("keys_get")
+        from mlflow_registry_ext.governance.public_keys import public_keys
+
+        return public_keys()
+
+    def verify_signature(self, model_uri: str, public_key_pem: bytes | str | None = None):
+        """Check the model at ``model_uri`` (``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``)
+        against its signature and approval attestation.
+
+        The files are downloaded and hashed here, so what is checked is what this process
+        loads. Pass the signing public key you trust (``signing.pub.pem``); without it the key
+        the server serves is used, which proves only that server signed it.
+
+        Returns:
+            A :class:`~mlflow_registry_ext.governance.signature_check.SignatureReport`.
+
+        Raises:
+            IntegrityError: Naming the first check that failed.
+            NotFound: The version was never signed, or no signing key is served.
+        """
+        from mlflow import MlflowClient
+        from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+        from mlflow_registry_ext.artifacts.digest import model_digest
+        from mlflow_registry_ext.governance.signature_check import check_signature
+
+        if not model_uri.startswith("models:/"):
+            raise InvalidInput(f"A signature belongs to a model version: give models:/NAME/VERSION, not {model_uri!r}")
+        with self._stores_in_use():
+            resolved = get_model_name_and_version(MlflowClient(), model_uri)
+            if len(resolved) != 2:
+                raise InvalidInput(f"{model_uri!r} names a logged model, not a registered model version")
+            model, version = resolved[0], str(resolved[1])
+            record = self.get_signature(model, version)
+            if public_key_pem is None:
+                served = self.public_keys().get("signing")
+                if not served:
+                    raise NotFound("The server serves no signing key; pass the trusted public key")
+                public_key_pem = served["public_key_pem"]
+            files = model_digest(f"models:/{model}/{version}")
+        return check_signature(record, public_key_pem, files, model=model, version=version)
+
     def _tracking_uri(self) -> str:
         from mlflow_registry_ext.governance.database import inner_registry_uri
 

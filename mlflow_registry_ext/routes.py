@@ -65,6 +65,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "artifacts_verify": ("POST", "/artifacts/verify"),
     # the reviewer's evidence about a version
     "dossier_get": ("GET", "/dossier"),
+    # signatures and the server's public keys
+    "signature_get": ("GET", "/signature"),
+    "keys_get": ("GET", "/keys"),
 }
 
 

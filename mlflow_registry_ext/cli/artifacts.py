@@ -59,10 +59,30 @@ def digest(cli: CliContext, uri: str):
     metavar="SHA256",
     help="Also require this artifact digest (e.g. the version's governance.artifact_digest).",
 )
+@click.option(
+    "--signature",
+    is_flag=True,
+    help="Check the model version's files, model signature and approval attestation instead "
+    "(URI is models:/NAME/VERSION or models:/NAME@ALIAS).",
+)
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False),
+    help="With --signature: the trusted signing public key (signing.pub.pem); default: the "
+    "key the server serves.",
+)
 @pass_cli
-def verify(cli: CliContext, uri: str, expected_digest: str | None):
-    """Re-hash every file of URI and report each bad one (exit 1 if any)."""
+def verify(cli: CliContext, uri: str, expected_digest: str | None, signature: bool, public_key: str | None):
+    """Re-hash every file of URI and report each bad one (exit 1 if any).
+
+    With --signature, check the model version's manifest, model signature and approval
+    attestation (exit 1 naming the first failure).
+    """
     from mlflow_registry_ext.artifacts.verify import verify as verify_uri
+
+    if signature:
+        _verify_signature(cli, uri, public_key)
+        return
 
     with _use_uris(cli):
         report = verify_uri(uri, expected_digest=expected_digest)
@@ -86,6 +106,33 @@ def verify(cli: CliContext, uri: str, expected_digest: str | None):
         raise CheckFailedExit(
             f"{bad} bad file(s) under {uri}" if bad else f"artifact digest of {uri} does not match"
         )
+
+
+def _verify_signature(cli: CliContext, uri: str, public_key: str | None) -> None:
+    from mlflow_registry_ext.errors import IntegrityError, InvalidInput
+
+    pem = None
+    if public_key:
+        try:
+            with open(public_key, "rb") as handle:
+                pem = handle.read()
+        except OSError as exc:
+            raise InvalidInput(f"Cannot read {public_key}: {exc.strerror or exc}") from None
+    try:
+        report = cli.client().verify_signature(uri, pem)
+    except IntegrityError as exc:
+        raise CheckFailedExit(f"{uri}: {exc.message}") from None
+
+    def human(r) -> str:
+        return "\n".join([
+            f"ok: {r.model} version {r.version}",
+            f"  manifest     {r.digest} ({r.files_checked} files downloaded and hashed)",
+            f"  signature    OpenSSF Model Signing, {r.files_signed} files, key {r.key_id}",
+            f"  attestation  request {r.request_id} for {r.target}, approved by "
+            f"{', '.join(r.approvers) or '-'} at {r.approved_at}, policy {r.policy_digest or '-'}",
+        ])
+
+    cli.emit(report, human)
 
 
 @artifacts.command()

@@ -33,10 +33,13 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
 from mlflow_registry_ext.errors import PermissionDenied, PolicyViolation
 from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore, promotion_facts
 from mlflow_registry_ext.governance.evidence_facts import card_facts, metric_facts
 from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.governance.signatures import SignatureStore
+from mlflow_registry_ext.governance.signing_step import SigningStep
 from mlflow_registry_ext.governance.status_tags import (
     DIGEST_TAG,
     StatusTags,
@@ -84,6 +87,8 @@ class Grant:
         previous_version: What the alias pointed to before.
         followup: For deletions and renames: the model (and version) whose open requests and
             tags need attention afterwards.
+        signature: The model signature and attestation made for the applied request, when a
+            signing key is configured.
     """
 
     change: str
@@ -95,6 +100,7 @@ class Grant:
     override: dict[str, Any] | None = None
     previous_version: str | None = None
     followup: dict[str, Any] | None = None
+    signature: Any = None
 
     def audit_details(self) -> dict[str, Any]:
         """What the change's own audit entry records about the policy (under ``governance``)."""
@@ -108,6 +114,9 @@ class Grant:
             details["approvers"] = list(self.decision.counted_approvers)
         if self.override is not None:
             details["override"] = self.override
+        if self.signature is not None:
+            details["signature"] = {"id": self.signature.id, "key_id": self.signature.key_id,
+                                    "digest": self.signature.digest}
         return {"governance": details}
 
 
@@ -199,6 +208,7 @@ class Gate:
         inner_store: The wrapped MLflow store (reads only).
         approvals: The approval store.
         status_tags: Keeps ``governance.*`` tags current after a change.
+        signer: Signs what an applied request promotes (``None``: nothing is signed).
     """
 
     def __init__(
@@ -209,9 +219,11 @@ class Gate:
         approvals: ApprovalStore,
         status_tags: StatusTags,
         is_pinned: Callable[[str, str], bool] | None = None,
+        signer: ApprovalSigner | None = None,
     ):
         self.is_pinned = is_pinned
         self.policy = policy
+        self.signing = SigningStep(signer, SignatureStore(db), inner_store, lambda: approvals.clock(), self._audit)
         self.db = db
         self.inner = inner_store
         self.approvals = approvals
@@ -405,8 +417,9 @@ class Gate:
             self.status_tags.refresh_model(new_name)
 
     def failed(self, grant: Grant | None) -> None:
-        """Give back the request a change claimed when the change itself failed."""
+        """Give back the request a change claimed (and its signature) when the change failed."""
         if grant is not None and grant.request is not None:
+            self.signing.withdraw(grant.signature)
             self.approvals.release(grant.request)
 
     # -- judging ----------------------------------------------------------------------------
@@ -512,9 +525,11 @@ class Gate:
             assessment = dataclasses.replace(assessment, allowed=[], decision=decision)
         for request, decision in assessment.allowed:
             if self.approvals.claim(request, decision):
-                return self._grant(
+                grant = self._grant(
                     change, rule, action=request.action, request=request, decision=decision, previous=current
                 )
+                grant.signature = self.signing.sign(grant, state, lambda: self.approvals.release(request))
+                return grant
         grant = self._refuse(
             rule,
             change,

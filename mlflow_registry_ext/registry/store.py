@@ -26,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore
 from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
@@ -93,6 +94,8 @@ class GovernedRegistryStore(AbstractStore):
         )
         self.status_tags = StatusTags(self.policy, self.governance_db, self._inner, self.approvals)
         self.pinner = Pinner(self._inner, self.governance_db)
+        # A configured but unusable signing key stops the store (and the server) here.
+        self.signer = ApprovalSigner.from_env()
         self.gate = Gate(
             self.policy,
             self.governance_db,
@@ -100,6 +103,7 @@ class GovernedRegistryStore(AbstractStore):
             self.approvals,
             self.status_tags,
             is_pinned=lambda name, version: self.pinner.manifest(name, version) is not None,
+            signer=self.signer,
         )
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -79,6 +79,11 @@ def create_app(app=None):
         from mlflow_registry_ext.server.policy_guard import check_policy_configured
 
         check_policy_configured()
+        # A signing key that is configured but unusable stops the server before it serves:
+        # promotions must never quietly go unsigned.
+        from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
+
+        ApprovalSigner.from_env()
         # MLflow's basic auth goes first, so its hook has authenticated the request before ours
         # reads the user.
         auth_app = enable_auth(app)

@@ -145,6 +145,14 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "VerifyReport": _object({"uri": _STR, "ok": _BOOL, "method": _STR, "checked": _INT, "digest": _NSTR,
                              "expected_digest": _NSTR, "digest_matches": {"type": "boolean", "nullable": True},
                              "problems": {"type": "array", "items": _OBJ}}, ("ok", "checked", "problems")),
+    "ModelSignature": _object({"id": _STR, "workspace": _STR, "model": _STR, "version": _STR,
+                               "model_created_ms": _NINT, "version_created_ms": _NINT, "digest": _STR,
+                               "request_id": _STR, "target_kind": _STR, "target": _STR, "key_id": _STR,
+                               "signature_bundle": _STR, "attestation": _STR, "created_at_ms": _INT},
+                              ("model", "version", "digest", "key_id", "signature_bundle", "attestation")),
+    "PublicKeys": _object({"signing": {"type": "object", "nullable": True, "additionalProperties": True},
+                           "log": {"type": "object", "nullable": True, "additionalProperties": True}},
+                          ("signing", "log")),
 }
 
 _ERRORS = {

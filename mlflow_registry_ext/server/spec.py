@@ -275,5 +275,10 @@ OPERATIONS: dict[str, Operation] = {
                    Field("alias", description="Compare with the version this alias points to now "
                          "(default: the first protected alias pointing to another version).", max_length=_NAME)),
             response="Dossier"),
+        # -- signatures -----------------------------------------------------------------------------
+        _op("signature_get", "The model signature and approval attestation of a model version", "signatures",
+            "read", query=(_MODEL, _VERSION), response="ModelSignature"),
+        _op("keys_get", "The server's public keys: model and attestation signing, audit checkpoints",
+            "signatures", "user", response="PublicKeys"),
     )
 }

@@ -17,6 +17,7 @@ from mlflow_registry_ext.server.views import (
     promotion,
     scans,
     session,
+    signatures,
     webhooks,
 )
 
@@ -24,7 +25,7 @@ __all__ = ["VIEWS"]
 
 _MODULES: tuple[ModuleType, ...] = (
     approvals, artifacts, audit, deliveries, dossier, fairness, policy, promotion, scans, session,
-    webhooks,
+    signatures, webhooks,
 )
 
 #: operation name -> view function.

@@ -1,7 +1,7 @@
 """Audit checkpoints (signed tree heads), stored tree tiles, and reconcile runs.
 
 Revision ID: 0008_checkpoints
-Revises: 0006_manifests
+Revises: 0007_signatures
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_checkpoints"
-down_revision = "0006_manifests"
+down_revision = "0007_signatures"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,19 @@
+"""``GET .../signature`` (a version's model signature and approval attestation) and
+``GET .../keys`` (the public keys consumers verify them with)."""
+
+from __future__ import annotations
+
+from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.governance.public_keys import public_keys
+from mlflow_registry_ext.governance.signatures import find_signature
+
+
+def signature_get(ctx, access, model, version):
+    if not version.isascii() or not version.isdigit():
+        raise InvalidInput(f"version must be a version number, got {version!r}")
+    store = ctx.governed_store()
+    return find_signature(store.inner, ctx.db, model, str(int(version)))
+
+
+def keys_get(ctx, access):
+    return public_keys()
