@@ -136,7 +136,7 @@ def build_dossier(
         "model_card": model_card_part(records.mv.tags or {}, files.texts.get(CARD_FILE), required_card),
         "fairness": fairness_part(db, model, version),
         "artifacts": _artifacts(model, version),
-        "artifact_signature": artifact_signature_part(model, version),
+        "artifact_signature": artifact_signature_part(registry, db, model, version),
         "governance": governance_part(governed, db, rule, model, version, aliases),
     }
     dossier["missing"] = [name for name, part in dossier.items()

@@ -174,6 +174,18 @@ def model_card(sources: Sources) -> Produced:
     return {"model_card.md": render_card(_dossier(sources), "md").encode()}
 
 
+def artifact_signature(sources: Sources) -> Produced:
+    from mlflow_registry_ext.errors import NotFound
+    from mlflow_registry_ext.governance.signatures import find_signature
+
+    try:
+        record = find_signature(sources.store.inner, sources.store.governance_db, sources.model, sources.version)
+    except NotFound as exc:
+        raise LookupError(exc.message) from None
+    return {"artifacts/model.sig": record.signature_bundle.encode(),
+            "artifacts/approval.intoto.json": record.attestation.encode()}
+
+
 def _proven_entries(sources: Sources) -> list:
     # The entries a reviewer's decision rests on: requests, decisions, promotions, alias changes.
     return [e for e in sources.audit_entries()
@@ -222,7 +234,7 @@ PRODUCERS: dict[str, Producer] = {
     "scan": scan,
     "bom": bom,
     "artifact_manifest": artifact_manifest,
-    "artifact_signature": not_available("model signing is not part of this installation"),
+    "artifact_signature": artifact_signature,
     "approvals": approvals,
     "audit": audit,
     "inclusion_proofs": inclusion_proofs,

@@ -21,7 +21,8 @@ SHAPE = {
     "model_card": {"status", "fields", "required", "missing_fields", "body", "has_card_file", "problem"},
     "fairness": {"status", "checks", "passed", "reason"},
     "artifacts": {"status", "digest", "file_count", "total_size"},
-    "artifact_signature": {"status", "reason", "signed", "key_id", "signature"},
+    "artifact_signature": {"status", "reason", "signed", "key_id", "digest", "request_id", "target", "signed_at",
+                           "signature", "attestation"},
     "governance": {"status", "version_status", "requests", "rule", "protected_aliases", "protected_stages", "alias_history"},
 }
 TOP = {"dossier_version", "model", "version", "alias", "generated_at", "model_version", "missing", "elapsed_ms",
