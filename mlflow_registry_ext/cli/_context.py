@@ -1,7 +1,7 @@
 """Shared plumbing of the CLI: global options, output, and errors mapped to exit codes.
 
 Exit codes: 0 success; 1 a check failed; 2 usage or input error, or not found; 3 refused by
-policy or permissions. Errors are one readable line on stderr.
+policy or permissions; 4 the server cannot be reached. Errors are one readable line on stderr.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import click
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.errors import exit_code_for
+from mlflow_registry_ext.rest_transport import unreachable
 
 
 @dataclasses.dataclass
@@ -24,6 +25,12 @@ class CliContext:
     registry_uri: str | None = None
     tracking_uri: str | None = None
     as_json: bool = False
+
+    @property
+    def uses_server(self) -> bool:
+        """Whether calls go to a server: an http(s) tracking URI and no registry URI."""
+        return not self.registry_uri and bool(self.tracking_uri) and self.tracking_uri.startswith(
+            ("http://", "https://"))
 
     def client(self):
         """The :class:`GovernanceClient` the global options point at."""
@@ -87,6 +94,10 @@ def run_guarded(group: click.Group, argv: list[str] | None) -> int:
         click.echo(f"mlflow-registry-ext: {exc.format_message()}", err=True)
         return exc.exit_code
     except MlflowException as exc:
+        down = unreachable(exc)
+        if down is not None:
+            click.echo(f"mlflow-registry-ext: {_one_line(down.message)}", err=True)
+            return down.exit_code
         click.echo(f"mlflow-registry-ext: {exc.error_code}: {_one_line(exc.message)}", err=True)
         return exit_code_for(exc)
     except (OSError, ValueError) as exc:
