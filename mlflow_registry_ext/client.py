@@ -415,7 +415,8 @@ class GovernanceClient:
             )
             result = self._rest.call("fairness_checks_create", body=body)
             checks = tuple(FairnessCheck.from_dict(c) for c in result["checks"])
-            return FairnessResult(model=result["model"], version=result["version"], checks=checks)
+            return FairnessResult(model=result["model"], version=result["version"], checks=checks,
+                                  chart_error=result.get("chart_error"))
         from mlflow import MlflowClient
 
         from mlflow_registry_ext.fairness.data import DatasetInfo

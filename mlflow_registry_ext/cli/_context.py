@@ -16,6 +16,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.errors import exit_code_for
 from mlflow_registry_ext.rest_transport import unreachable
+from mlflow_registry_ext.times import iso_utc_datetime
 
 
 @dataclasses.dataclass
@@ -53,6 +54,24 @@ class CliContext:
 
 pass_cli = click.make_pass_decorator(CliContext)
 
+#: Options of the top-level group: named in the hint when someone writes them after the command.
+GLOBAL_OPTIONS = ("--registry-uri", "--tracking-uri", "--json")
+
+
+class ModelVersion(click.ParamType):
+    """A model version as MLflow numbers them: a whole number from 1 (kept as text)."""
+
+    name = "version"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if not text.isdigit() or int(text) < 1:
+            self.fail(f"{value!r} is not a model version: versions are whole numbers from 1", param, ctx)
+        return str(int(text))
+
+
+MODEL_VERSION = ModelVersion()
+
 
 def to_jsonable(value: Any) -> Any:
     """Entities, dataclasses, datetimes and containers as plain JSON values."""
@@ -64,7 +83,9 @@ def to_jsonable(value: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
-    if isinstance(value, (_dt.datetime, _dt.date)):
+    if isinstance(value, _dt.datetime):
+        return iso_utc_datetime(value)
+    if isinstance(value, _dt.date):
         return value.isoformat()
     return value
 
@@ -86,6 +107,9 @@ def run_guarded(group: click.Group, argv: list[str] | None) -> int:
     except click.Abort:
         click.echo("mlflow-registry-ext: aborted", err=True)
         return 2
+    except click.NoSuchOption as exc:
+        click.echo(f"mlflow-registry-ext: {_no_such_option(exc)}", err=True)
+        return 2
     except click.UsageError as exc:
         hint = f" (try '{exc.ctx.command_path} --help')" if exc.ctx else ""
         click.echo(f"mlflow-registry-ext: {exc.format_message()}{hint}", err=True)
@@ -104,6 +128,20 @@ def run_guarded(group: click.Group, argv: list[str] | None) -> int:
         click.echo(f"mlflow-registry-ext: {_one_line(str(exc))}", err=True)
         return 2
     return rv if isinstance(rv, int) else 0
+
+
+def _no_such_option(exc: click.NoSuchOption) -> str:
+    """Click's message, with a hint for the two usual slips: a global option after the command,
+    and a negative number where a value goes."""
+    name = exc.option_name
+    where = exc.ctx.command_path if exc.ctx else "mlflow-registry-ext"
+    command = where.split(" ", 1)[1] if " " in where else "COMMAND"
+    if name in GLOBAL_OPTIONS:
+        return (f"{name} is a global option: it goes before the command, as in "
+                f"'mlflow-registry-ext {name}{'' if name == '--json' else ' ...'} {command} ...'")
+    if name.lstrip("-").isdigit():
+        return f"{name!r} is not a model version: versions are whole numbers from 1"
+    return f"{exc.format_message()} (try '{where} --help')"
 
 
 def _one_line(text: str) -> str:

@@ -8,7 +8,6 @@ the server of ``--tracking-uri``, with the same output. ``worker`` runs a
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 import signal
 import threading
@@ -16,6 +15,7 @@ import threading
 import click
 
 from mlflow_registry_ext.cli._context import CliContext, CheckFailedExit, pass_cli
+from mlflow_registry_ext.times import iso_utc
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -88,10 +88,7 @@ def _service(cli: CliContext):
 
 
 def _when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    moment = _dt.datetime.fromtimestamp(ms / 1000, tz=_dt.timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return iso_utc(ms)
 
 
 def _events(value: str) -> list[str]:

@@ -39,7 +39,8 @@ function h(tag, attrs, ...children) {
 
 function when(ms) {
   if (ms === null || ms === undefined) return "-";
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+  // The one format of every face (mlflow_registry_ext/times.py): ISO 8601, UTC, Z, seconds.
+  return new Date(ms).toISOString().slice(0, 19) + "Z";
 }
 
 function badge(text) {
