@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Iterator
 
@@ -44,6 +45,22 @@ from mlflow_registry_ext.webhooks.entities import TestResult as WebhookTestResul
 __all__ = ["GovernanceClient"]
 
 
+def _tracking_scoped(method):
+    """In direct mode with a tracking URI too, run ``method`` with MLflow's process-wide tracking
+    URI pointing there, so the runs and artifacts it reads resolve through that server."""
+
+    @functools.wraps(method)
+    def scoped(self, *args, **kwargs):
+        if self._rest is not None or not self.tracking_uri:
+            return method(self, *args, **kwargs)
+        from mlflow_registry_ext.mlflow_uris import using_uris
+
+        with using_uris(self.tracking_uri, None):
+            return method(self, *args, **kwargs)
+
+    return scoped
+
+
 class GovernanceClient:
     """Approvals, fairness checks, audit and webhooks of a governed MLflow registry.
 
@@ -51,7 +68,8 @@ class GovernanceClient:
         registry_uri: A ``governed+...`` registry URI for direct mode (default:
             ``MLFLOW_REGISTRY_URI``).
         tracking_uri: An ``http(s)://`` MLflow server running ``--app-name governance`` for
-            REST mode (default: ``MLFLOW_TRACKING_URI``). Used when no registry URI is given.
+            REST mode (default: ``MLFLOW_TRACKING_URI``). Used for REST when no registry URI is
+            given; next to one, it is the tracking server runs and artifacts are read from.
     """
 
     def __init__(self, registry_uri: str | None = None, tracking_uri: str | None = None):
@@ -456,7 +474,8 @@ class GovernanceClient:
             )
             result = self._rest.call("fairness_checks_create", body=body)
             checks = tuple(FairnessCheck.from_dict(c) for c in result["checks"])
-            return FairnessResult(model=result["model"], version=result["version"], checks=checks)
+            return FairnessResult(model=result["model"], version=result["version"], checks=checks,
+                                  chart_error=result.get("chart_error"))
         from mlflow import MlflowClient
 
         from mlflow_registry_ext.fairness.data import DatasetInfo
@@ -787,3 +806,9 @@ def _rows(frame) -> list[list]:
         return value
 
     return [[plain(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+
+
+for _name, _member in list(vars(GovernanceClient).items()):
+    if callable(_member) and not _name.startswith("_"):
+        setattr(GovernanceClient, _name, _tracking_scoped(_member))
+del _name, _member

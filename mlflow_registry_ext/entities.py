@@ -233,8 +233,9 @@ class ApprovalRequest:
         """E.g. ``version 7 of fraud-model to alias 'production'``."""
         if self.action == "delete_alias":
             return f"deleting alias {self.target!r} of {self.model} (now version {self.version})"
-        what = "rolling back alias" if self.action == "rollback" else self.target_kind
-        return f"version {self.version} of {self.model} to {what} {self.target!r}"
+        if self.action == "rollback":
+            return f"rolling back alias {self.target!r} of {self.model} to version {self.version}"
+        return f"version {self.version} of {self.model} to {self.target_kind} {self.target!r}"
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -16,6 +16,8 @@ The tree::
         │   └── PolicyViolation              PERMISSION_DENIED         403   exit 3
         ├── Unauthenticated                  UNAUTHENTICATED           401   exit 3
         ├── StorageUnavailable               TEMPORARILY_UNAVAILABLE   503   exit 2
+        │   └── ServerUnreachable            TEMPORARILY_UNAVAILABLE   503   exit 4
+        │                                    (the CLI or client cannot reach the server)
         └── CheckFailed                      INVALID_STATE             500   exit 1
             ├── AuditChainBroken             (a check found tampering)
             └── IntegrityError               RESOURCE_CONFLICT         409   exit 1
@@ -51,6 +53,7 @@ __all__ = [
     "PolicyViolation",
     "Unauthenticated",
     "StorageUnavailable",
+    "ServerUnreachable",
     "CheckFailed",
     "AuditChainBroken",
     "IntegrityError",
@@ -118,6 +121,20 @@ class StorageUnavailable(GovernanceError):
     exit_code = 2
 
 
+class ServerUnreachable(StorageUnavailable):
+    """The MLflow server of a tracking URI does not answer (refused, unknown host, timed out).
+
+    Attributes:
+        uri: The server's URI, named in the message.
+    """
+
+    exit_code = 4
+
+    def __init__(self, uri: str, reason: str):
+        super().__init__(f"Cannot reach the server at {uri} ({reason}): is it running, and is the URI right?")
+        self.uri = uri
+
+
 class CheckFailed(GovernanceError):
     """An explicit integrity check found a problem."""
 
@@ -148,7 +165,8 @@ _EXIT_BY_CODE = {
 
 
 def exit_code_for(exc: BaseException) -> int:
-    """The CLI exit code for an error: 1 check failed, 2 input/not found, 3 refused."""
+    """The CLI exit code for an error: 1 check failed, 2 input/not found, 3 refused, 4 the server
+    cannot be reached."""
     if isinstance(exc, GovernanceError):
         return exc.exit_code
     if isinstance(exc, MlflowException):

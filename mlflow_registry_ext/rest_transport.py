@@ -15,7 +15,42 @@ from mlflow.exceptions import MlflowException, RestException
 
 from mlflow_registry_ext import routes
 
-__all__ = ["RestTransport"]
+__all__ = ["RestTransport", "unreachable"]
+
+
+def unreachable(exc: BaseException, uri: str | None = None):
+    """The :class:`~mlflow_registry_ext.errors.ServerUnreachable` that ``exc`` really is, if the
+    server did not answer at all (refused, unknown host, timed out), else ``None``.
+
+    MLflow's HTTP helper re-raises every ``requests`` failure as a plain ``MlflowException``; the
+    original stays in the exception's context, which is where this looks.
+    """
+    import urllib.parse
+
+    import requests
+
+    from mlflow_registry_ext.errors import ServerUnreachable
+
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ServerUnreachable):
+            return current
+        if isinstance(current, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            request = getattr(current, "request", None)
+            if getattr(request, "url", None):
+                parts = urllib.parse.urlsplit(request.url)
+                uri = f"{parts.scheme}://{parts.netloc}"
+            if isinstance(current, requests.exceptions.Timeout):
+                reason = "no answer in time"
+            elif "Name or service not known" in str(current) or "NameResolutionError" in str(current):
+                reason = "unknown host"
+            else:
+                reason = "connection refused" if "refused" in str(current).lower() else "no connection"
+            return ServerUnreachable(uri or "the tracking URI", reason)
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class RestTransport:
@@ -43,7 +78,13 @@ class RestTransport:
             kwargs["params"] = {k: v for k, v in query.items() if v is not None}
         if body is not None:
             kwargs["json"] = body
-        response = http_request(self._creds, path, method, max_retries=0, **kwargs)
+        try:
+            response = http_request(self._creds, path, method, max_retries=0, **kwargs)
+        except MlflowException as exc:
+            error = unreachable(exc, self.tracking_uri)
+            if error is not None:
+                raise error from None
+            raise
         try:
             payload = response.json() if response.content else {}
         except json.JSONDecodeError:

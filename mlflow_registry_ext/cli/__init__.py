@@ -21,6 +21,7 @@ from mlflow_registry_ext.cli.keygen import keygen
 from mlflow_registry_ext.cli.policy import policy
 from mlflow_registry_ext.cli.scan import scan
 from mlflow_registry_ext.cli.webhooks import webhooks
+from mlflow_registry_ext.mlflow_uris import using_uris
 
 __all__ = ["cli", "main"]
 
@@ -42,6 +43,10 @@ __all__ = ["cli", "main"]
 def cli(ctx: click.Context, registry_uri: str | None, tracking_uri: str | None, as_json: bool):
     """Govern an MLflow model registry: approvals, fairness, audit, webhooks, artifacts."""
     ctx.obj = CliContext(registry_uri=registry_uri, tracking_uri=tracking_uri, as_json=as_json)
+    if registry_uri and tracking_uri:
+        # Governance works on the registry database; runs and their artifacts (mlflow-artifacts:
+        # locations, runs:/ URIs) resolve through the tracking server, as MLflow's own do.
+        ctx.with_resource(using_uris(tracking_uri, None))
 
 
 for _group in (db, audit, policy, approvals, promote, rollback, fairness, webhooks, artifacts, keygen,

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 import click
 
-from mlflow_registry_ext.cli._context import CliContext, pass_cli
+from mlflow_registry_ext.cli._context import MODEL_VERSION, CliContext, pass_cli
 from mlflow_registry_ext.entities import REQUEST_STATUSES, ApprovalRequest, PromotionResult
 from mlflow_registry_ext.policy import ACTIONS
+from mlflow_registry_ext.times import iso_utc
 
 
 def _when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(ms)
 
 
 def _target(kind: str, target: str) -> str:
@@ -68,7 +66,7 @@ def approvals():
 
 @approvals.command("request")
 @click.argument("model")
-@click.argument("version")
+@click.argument("version", type=MODEL_VERSION)
 @click.option("--alias", help="The protected alias to put the version under.")
 @click.option("--stage", help="The protected stage to move the version to.")
 @click.option("--comment", help="Why; shown to the reviewers.")
@@ -132,7 +130,7 @@ def comment_(cli: CliContext, request_id, text):
 
 @approvals.command("list")
 @click.option("--model", help="Only requests for this registered model.")
-@click.option("--version", help="Only requests for this model version.")
+@click.option("--version", type=MODEL_VERSION, help="Only requests for this model version.")
 @click.option("--status", type=click.Choice(REQUEST_STATUSES), help="Only requests with this status.")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
 @pass_cli
@@ -152,7 +150,7 @@ def show(cli: CliContext, request_id):
 
 @approvals.command()
 @click.argument("model")
-@click.argument("version")
+@click.argument("version", type=MODEL_VERSION)
 @click.option("--refresh", is_flag=True, help="Also rewrite the version's governance.* tags.")
 @pass_cli
 def status(cli: CliContext, model, version, refresh):
@@ -189,7 +187,7 @@ def _promoted(result: PromotionResult) -> str:
 
 @click.command()
 @click.argument("model")
-@click.argument("version")
+@click.argument("version", type=MODEL_VERSION)
 @click.option("--alias", help="The alias to point at VERSION.")
 @click.option("--stage", help="The stage to move VERSION to.")
 @click.option("--request", "request_id", help="Apply this approval request (default: any approved one).")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import click
 
-from mlflow_registry_ext.cli._context import CheckFailedExit, CliContext, pass_cli, to_jsonable
+from mlflow_registry_ext.times import iso_utc
+from mlflow_registry_ext.cli._context import MODEL_VERSION, CheckFailedExit, CliContext, pass_cli, to_jsonable
 
 
 def _when(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(ms)
 
 
 def _target(entry) -> str:
@@ -36,7 +36,7 @@ def audit():
 
 @audit.command("list")
 @click.option("--model", help="Only entries about this registered model.")
-@click.option("--version", help="Only entries about this model version.")
+@click.option("--version", type=MODEL_VERSION, help="Only entries about this model version.")
 @click.option("--alias", help="Only entries about this alias.")
 @click.option("--actor", help="Only entries by this user.")
 @click.option("--action", help="Only this action, e.g. model_version_alias.created.")

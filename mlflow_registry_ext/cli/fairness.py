@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 
 import click
 
-from mlflow_registry_ext.cli._context import CheckFailedExit, CliContext, pass_cli
+from mlflow_registry_ext.times import iso_utc
+from mlflow_registry_ext.cli._context import MODEL_VERSION, CheckFailedExit, CliContext, pass_cli
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.policy import FAIRNESS_METRICS, POLICY_ENV_VAR, load_policy
@@ -52,7 +52,7 @@ def _thresholds(maxima: tuple[str, ...], minima: tuple[str, ...]) -> dict:
 
 @fairness.command("check")
 @click.argument("model")
-@click.argument("version")
+@click.argument("version", type=MODEL_VERSION)
 @click.option(
     "--data",
     "data_file",
@@ -164,6 +164,8 @@ def _check_text(result) -> str:
     lines.extend(_table(result.checks))
     verdict = {True: "all thresholds met", False: f"{len(result.failed)} failed", None: "no thresholds set"}
     lines.append(verdict[result.passed])
+    if result.chart_error:
+        lines.append(f"recorded without charts: {result.chart_error} (--no-chart skips them)")
     return "\n".join(lines)
 
 
@@ -179,7 +181,7 @@ def _table(checks) -> list[str]:
 
 @fairness.command("list")
 @click.argument("model")
-@click.argument("version")
+@click.argument("version", type=MODEL_VERSION)
 @click.option("--latest", is_flag=True, help="Only the newest record of each metric, feature and dataset.")
 @pass_cli
 def list_checks(cli: CliContext, model: str, version: str, latest: bool):
@@ -199,10 +201,9 @@ def _list_text(model: str, version: str, checks) -> str:
         return f"No fairness checks recorded on {model} version {version}"
     rows = [("RECORDED", "BY", "CHECK", "METRIC", "FEATURE", "VALUE", "THRESHOLD", "RESULT", "DATASET")]
     for c in checks:
-        when = _dt.datetime.fromtimestamp(c.created_at_ms / 1000, tz=_dt.timezone.utc)
         rows.append(
             (
-                when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                iso_utc(c.created_at_ms),
                 c.actor or "-",
                 c.check_name,
                 c.metric,

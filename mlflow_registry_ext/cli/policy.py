@@ -6,7 +6,9 @@ import os
 
 import click
 
-from mlflow_registry_ext.cli._context import CliContext, pass_cli
+from mlflow_registry_ext.errors import PolicyInvalid
+
+from mlflow_registry_ext.cli._context import MODEL_VERSION, CliContext, pass_cli
 from mlflow_registry_ext.policy import (
     POLICY_ENV_VAR,
     Policy,
@@ -25,8 +27,17 @@ def policy():
 @click.argument("file")
 @pass_cli
 def validate(cli: CliContext, file: str):
-    """Validate the policy FILE; an invalid file exits 2 with the line and the problem."""
-    loaded = load_policy(file)
+    """Validate the policy FILE; an invalid file exits 2 with each problem and its line on a line."""
+    try:
+        loaded = load_policy(file)
+    except PolicyInvalid as exc:
+        problems = getattr(exc, "problems", None) or [exc.message]
+        if len(problems) == 1:
+            raise
+        click.echo(f"mlflow-registry-ext: {file}: {len(problems)} problems", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.exceptions.Exit(2) from None
     result = {
         "valid": True,
         "source": loaded.source,
@@ -70,6 +81,7 @@ def _protects_text(rule: Rule) -> str:
 @click.option(
     "--version",
     "version",
+    type=MODEL_VERSION,
     help="Dry run for this version: what is still missing to promote it now (needs the registry).",
 )
 @pass_cli

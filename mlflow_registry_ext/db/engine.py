@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from mlflow_registry_ext.db.drivers import with_installed_driver
 from mlflow_registry_ext.errors import InvalidInput
 
 __all__ = ["GOVERNANCE_DB_ENV", "governance_db_uri", "get_engine", "dialect_of"]
@@ -32,7 +33,7 @@ def governance_db_uri(registry_db_uri: str | None) -> str:
         raise InvalidInput(
             f"No governance database: set {GOVERNANCE_DB_ENV} or pass a governed+ registry URI"
         )
-    return uri
+    return with_installed_driver(uri)
 
 
 def dialect_of(engine_or_uri) -> str:

@@ -61,11 +61,14 @@ class FairnessResult:
         model: Registered model name.
         version: Model version.
         checks: One record per metric and sensitive feature.
+        chart_error: Why the charts could not be logged to the run (the records are kept
+            without them), or ``None``.
     """
 
     model: str
     version: str
     checks: tuple[FairnessCheck, ...]
+    chart_error: str | None = None
 
     @property
     def passed(self) -> bool | None:
@@ -85,6 +88,7 @@ class FairnessResult:
             "model": self.model,
             "version": self.version,
             "passed": self.passed,
+            "chart_error": self.chart_error,
             "checks": [c.to_dict() for c in self.checks],
         }
 
@@ -317,13 +321,20 @@ def evaluate_fairness(
         dataset=DatasetInfo.coerce(dataset),
         digest=inputs.digest,
     )
+    chart_error = None
     if log_charts:
         run_id = _active_run_id(client, chart_run_id or model_version.run_id)
         if run_id:
-            checks = attach_charts(client, run_id, checks)
+            try:
+                checks = attach_charts(client, run_id, checks)
+            except Exception as exc:  # noqa: BLE001 - any artifact store's failure (OS, boto3, HTTP)
+                # The measurement stands without its picture: record it, and say why there is none.
+                detail = exc.message if isinstance(exc, MlflowException) else f"{type(exc).__name__}: {exc}"
+                chart_error = f"the charts were not logged to run {run_id}: {' '.join(str(detail).split())}"
+                _log.warning("Fairness checks of %s %s recorded without charts: %s", model, version, chart_error)
     saved = FairnessStore(db).record(checks)
     _refresh_status_tags(client, model, version)
-    return FairnessResult(model=model, version=version, checks=tuple(saved))
+    return FairnessResult(model=model, version=version, checks=tuple(saved), chart_error=chart_error)
 
 
 def _refresh_status_tags(client, model: str, version: str) -> None:

@@ -14,6 +14,7 @@ from typing import Iterator
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from mlflow_registry_ext.db.drivers import with_installed_driver
 from mlflow_registry_ext.db.engine import get_engine, governance_db_uri
 from mlflow_registry_ext.db.migrate import ensure_schema
 from mlflow_registry_ext.errors import InvalidInput, StorageUnavailable
@@ -24,7 +25,10 @@ GOVERNED_PREFIX = "governed+"
 
 
 def inner_registry_uri(registry_uri: str) -> str:
-    """``sqlite:///mlflow.db`` for ``governed+sqlite:///mlflow.db``; plain URIs pass through."""
+    """``sqlite:///mlflow.db`` for ``governed+sqlite:///mlflow.db``; plain URIs pass through.
+
+    A ``postgresql://`` or ``mysql://`` inner URI gets the installed driver (see
+    :mod:`mlflow_registry_ext.db.drivers`)."""
     if registry_uri.startswith(GOVERNED_PREFIX):
         inner = registry_uri[len(GOVERNED_PREFIX) :]
         if "://" not in inner:
@@ -32,7 +36,7 @@ def inner_registry_uri(registry_uri: str) -> str:
                 f"Malformed governed registry URI {registry_uri!r}: expected "
                 "governed+<MLflow registry URI>, e.g. governed+sqlite:///mlflow.db"
             )
-        return inner
+        return with_installed_driver(inner)
     return registry_uri
 
 

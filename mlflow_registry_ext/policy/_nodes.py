@@ -56,7 +56,10 @@ class NodeReader:
     def raise_problems(self) -> None:
         if self.problems:
             ordered = sorted(set(self.problems))
-            raise PolicyInvalid("; ".join(message for _, message in ordered))
+            error = PolicyInvalid("; ".join(message for _, message in ordered))
+            # Each problem on its own, so `policy validate` can print one per line.
+            error.problems = [message for _, message in ordered]
+            raise error
 
     # -- reporting -----------------------------------------------------------------------------
 

@@ -507,6 +507,46 @@ class GovernedRegistryStore(AbstractStore):
     def test_webhook(self, webhook_id, event=None):
         return self._inner.test_webhook(webhook_id, event=event)
 
+    # -- MLflow's own private helpers -------------------------------------------------------
+    # MLflow's store tests and some of its tooling reach these on a SQL registry store. Each is
+    # a read (or engine housekeeping) on the inner store, delegated explicitly so the governed
+    # store stays a drop-in; none of them changes registry data.
+
+    @property
+    def ManagedSessionMaker(self):  # noqa: N802 - MLflow's name
+        """The inner store's session factory (the audit hook sees every session it opens)."""
+        return self._inner.ManagedSessionMaker
+
+    def _get_sql_model_version_including_deleted(self, name, version):
+        return self._inner._get_sql_model_version_including_deleted(name, version)
+
+    def _get_registered_model(self, session, name, eager=False):
+        return self._inner._get_registered_model(session, name, eager=eager)
+
+    def _get_sql_model_version(self, session, name, version, eager=False):
+        return self._inner._get_sql_model_version(session, name, version, eager=eager)
+
+    def _get_registered_model_tag(self, session, name, key):
+        return self._inner._get_registered_model_tag(session, name, key)
+
+    def _get_model_version_tag(self, session, name, version, key):
+        return self._inner._get_model_version_tag(session, name, version, key)
+
+    def _get_registered_model_alias(self, session, name, alias):
+        return self._inner._get_registered_model_alias(session, name, alias)
+
+    def _get_webhook_by_id(self, session, webhook_id):
+        return self._inner._get_webhook_by_id(session, webhook_id)
+
+    def _get_dialect(self):
+        return self._inner._get_dialect()
+
+    def _dispose_engine(self):
+        return self._inner._dispose_engine()
+
+    def _await_model_version_creation(self, mv, await_creation_for):
+        return self._inner._await_model_version_creation(mv, await_creation_for)
+
     # -- pickling (MLflow pickles stores into evaluation subprocesses) ----------------------
 
     def __getstate__(self):

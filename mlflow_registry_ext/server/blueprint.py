@@ -62,12 +62,14 @@ def _context() -> ApiContext:
 
 
 def _read_body() -> bytes:
+    too_large = InvalidInput(f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
-        raise InvalidInput(f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
-    data = request.get_data(cache=False)
+        raise too_large
+    # A chunked body has no length: read one byte past the limit, never the whole stream.
+    data = request.stream.read(MAX_BODY_BYTES + 1)
     if len(data) > MAX_BODY_BYTES:
-        raise InvalidInput(f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+        raise too_large
     return data
 
 

@@ -2,7 +2,10 @@
 
 Anything that does not fit (an unknown body property, a wrong type, a value out of range, a body
 that is not a JSON object) is refused with ``InvalidInput`` (HTTP 400) naming the input, so a
-view only ever sees the values it declared.
+view only ever sees the values it declared. So is anything the stores below could not hold,
+whichever field it is in: a string that is not valid Unicode (a lone surrogate such as
+``"\\ud800"``), an integer outside 64 bits, JSON nested deeper than :data:`MAX_DEPTH` levels
+(bodies larger than ``MAX_BODY_BYTES`` are refused before they are read, see :mod:`.blueprint`).
 
 Example:
     >>> parse_query(OPERATIONS["audit_list"], {"limit": "5"})["limit"]
@@ -18,14 +21,30 @@ from typing import Any, Mapping
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.server.spec import Field, Operation
 
-__all__ = ["parse_query", "parse_body", "parse_path"]
+__all__ = ["parse_query", "parse_body", "parse_path", "MAX_DEPTH", "INT64_MIN", "INT64_MAX"]
+
+#: Deepest nesting of arrays and objects a request body may have (the body object is level 1;
+#: the deepest declared input, fairness ``data`` rows, is level 3).
+MAX_DEPTH = 32
+#: Integers are stored in 64-bit columns; anything outside is refused, not overflowed.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 _MAX_PATH_PARAM = 256
 
 
+def _check_unicode(name: str, value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON allows "\ud800" escapes, which no database or UTF-8 response can hold.
+        raise InvalidInput(f"{name} is not valid Unicode (it holds a lone surrogate)") from None
+    return value
+
+
 def _check_string(field: Field, value: str) -> str:
+    _check_unicode(field.name, value)
     if "\x00" in value:
         raise InvalidInput(f"{field.name} must not contain NUL characters")
     if field.max_length is not None and len(value) > field.max_length:
@@ -36,6 +55,8 @@ def _check_string(field: Field, value: str) -> str:
 
 
 def _check_integer(field: Field, value: int) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidInput(f"{field.name} must fit in 64 bits (between {INT64_MIN} and {INT64_MAX}), got {value}")
     if field.minimum is not None and value < field.minimum:
         raise InvalidInput(f"{field.name} must be at least {field.minimum}, got {value}")
     if field.maximum is not None and value > field.maximum:
@@ -45,8 +66,12 @@ def _check_integer(field: Field, value: int) -> int:
 
 def _query_value(field: Field, raw: str) -> Any:
     if field.type == "integer":
+        text = raw.strip()
+        # int() of a 10,000-digit string is slow (and refused past 4,300 digits); 64 bits fit in 20.
+        if len(text) > 20:
+            raise InvalidInput(f"{field.name} must be an integer that fits in 64 bits, got {raw[:40]!r}...")
         try:
-            number = int(raw.strip())
+            number = int(text)
         except ValueError:
             raise InvalidInput(f"{field.name} must be an integer, got {raw!r}") from None
         return _check_integer(field, number)
@@ -58,6 +83,27 @@ def _query_value(field: Field, raw: str) -> Any:
             return False
         raise InvalidInput(f"{field.name} must be true or false, got {raw!r}")
     return _check_string(field, raw)
+
+
+def _check_tree(data: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, lone surrogates and integers outside 64 bits anywhere in
+    a parsed body, including the free-form fields (walked without recursion)."""
+    stack = [(data, 1, "the request body")]
+    while stack:
+        value, depth, where = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise InvalidInput(f"The request body is nested deeper than {MAX_DEPTH} levels")
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    _check_unicode(f"a field name of {where}", key)
+                    stack.append((item, depth + 1, repr(key) if depth == 1 else where))
+            else:
+                stack.extend((item, depth + 1, where) for item in value)
+        elif isinstance(value, str):
+            _check_unicode(f"a string in {where}", value)
+        elif isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidInput(f"an integer in {where} does not fit in 64 bits")
 
 
 def parse_query(op: Operation, args: Mapping[str, str]) -> dict[str, Any]:
@@ -137,6 +183,9 @@ def parse_body(op: Operation, raw: bytes) -> dict[str, Any]:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"The request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidInput(f"The request body is nested deeper than {MAX_DEPTH} levels") from None
+        _check_tree(data)
     if not isinstance(data, dict):
         raise InvalidInput("The request body must be a JSON object")
     known = {field.name for field in op.body}
@@ -152,6 +201,7 @@ def parse_path(op: Operation, view_args: Mapping[str, Any]) -> dict[str, str]:
     values = {}
     for name in op.path_params:
         value = str(view_args.get(name, ""))
+        _check_unicode(name, value)
         if not value or len(value) > _MAX_PATH_PARAM or any(ord(ch) < 32 for ch in value):
             raise InvalidInput(f"Malformed {name} in the path")
         values[name] = value

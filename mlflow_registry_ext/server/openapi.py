@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlflow_registry_ext import routes
+from mlflow_registry_ext.server.inputs import INT64_MAX, INT64_MIN
 from mlflow_registry_ext.server.spec import OPERATIONS, Field, Operation
 
 __all__ = ["openapi_document", "COMPONENTS"]
@@ -123,7 +124,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "ScanList": _list_of("scans", "ScanReport"),
     "FairnessCheckList": _list_of("checks", "FairnessCheck"),
     "FairnessResult": _list_of("checks", "FairnessCheck", {"model": _STR, "version": _STR,
-                                                           "passed": {"type": "boolean", "nullable": True}}),
+                                                           "passed": {"type": "boolean", "nullable": True},
+                                                           "chart_error": _NSTR}),
     "Webhook": _WEBHOOK,
     "WebhookList": _list_of("webhooks", "Webhook"),
     "CreatedWebhook": _object({"webhook": {"$ref": "#/components/schemas/Webhook"}, "secret": _STR},
@@ -179,10 +181,10 @@ def _schema(field: Field) -> dict[str, Any]:
             schema["additionalProperties"] = True
     if field.enum:
         schema["enum"] = list(field.enum)
-    if field.minimum is not None:
-        schema["minimum"] = field.minimum
-    if field.maximum is not None:
-        schema["maximum"] = field.maximum
+    if field.type == "integer":
+        schema["format"] = "int64"
+        schema["minimum"] = INT64_MIN if field.minimum is None else field.minimum
+        schema["maximum"] = INT64_MAX if field.maximum is None else field.maximum
     if field.max_length is not None and field.type == "string":
         schema["maxLength"] = field.max_length
     if field.description:

@@ -158,3 +158,27 @@ def test_list_shows_records_oldest_first_and_latest(capsys, registry, version, f
 def test_help(capsys, command):
     code, out, _ = run(capsys, "fairness", *command, "--help")
     assert code == 0 and "Usage:" in out
+
+
+def test_an_artifact_store_that_cannot_take_the_chart_keeps_the_record_and_says_why(
+        capsys, registry, mlflow_store, files, db, tmp_path):
+    from mlflow import MlflowClient
+
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the artifact root should be")
+    client = MlflowClient(tracking_uri=mlflow_store.uri, registry_uri=mlflow_store.uri)
+    experiment = client.create_experiment(f"no-charts-{tmp_path.name}", artifact_location=(blocker / "root").as_uri())
+    run_ = client.create_run(experiment)
+    name = f"model-nochart-{tmp_path.name[-8:]}"
+    client.create_registered_model(name)
+    client.create_model_version(name, source=f"{run_.info.artifact_uri}/model", run_id=run_.info.run_id)
+    argv = ["--registry-uri", registry, "fairness", "check", name, "1", "--data", files / "holdout.csv",
+            "--target", "label", "--prediction", "prediction", "--sensitive", "sex"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "INTERNAL_ERROR" not in out + err
+    assert f"recorded without charts: the charts were not logged to run {run_.info.run_id}" in out
+    records = FairnessStore(db).list(name, "1")
+    assert records and all(r.chart_uri is None for r in records)
+    code, out, err = run(capsys, "--json", *argv)
+    assert code == 0 and json.loads(out)["chart_error"].startswith("the charts were not logged")
