@@ -13,6 +13,8 @@ import math
 import re
 from typing import Any
 
+from mlflow_registry_ext.policy.names import lookalike_of
+
 __all__ = [
     "FAIRNESS_METRICS",
     "ON_DELETE_ALIAS_CHOICES",
@@ -319,6 +321,21 @@ class Rule:
     def protects_stage(self, stage: str) -> bool:
         """Whether transitioning to ``stage`` needs an approval (case-insensitive like MLflow)."""
         return bool(stage) and stage.lower() in {s.lower() for s in self.protected_stages}
+
+    def lookalike_alias(self, alias: str) -> str | None:
+        """The protected alias that ``alias`` imitates (same letters after folding), or ``None``.
+
+        Example:
+            >>> rule.lookalike_alias("Production"), rule.lookalike_alias("production")
+            ('production', None)
+        """
+        return lookalike_of(alias, self.protected_aliases)
+
+    def lookalike_stage(self, stage: str) -> str | None:
+        """The protected stage that ``stage`` imitates without being it (any case), or ``None``."""
+        if not stage or self.protects_stage(stage):
+            return None
+        return lookalike_of(stage, self.protected_stages)
 
     def protects(self, target_kind: str, target: str) -> bool:
         """:meth:`protects_alias` or :meth:`protects_stage` by ``target_kind``."""
