@@ -120,6 +120,7 @@ def append(
             entry_id=entry_id,
             request_id=who.request_id,
             client_addr=who.client_addr,
+            actor_source=who.source,
         )
         body, digest = encode_entry(**fields)
         rows.append(

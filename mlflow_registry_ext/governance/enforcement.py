@@ -588,6 +588,7 @@ class Gate:
         if asked is not None and asked.override_reason is not None:
             actor = identity.current_actor()
             try:
+                self.policy.require_review_identity(identity.current(), "override")
                 reason = authorize_override(rule, actor, asked.override_reason)
             except PermissionDenied as exc:
                 details["override_refused"] = exc.message

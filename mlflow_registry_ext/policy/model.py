@@ -13,6 +13,7 @@ import math
 import re
 from typing import Any
 
+from mlflow_registry_ext.errors import PermissionDenied
 from mlflow_registry_ext.policy.names import lookalike_of
 
 __all__ = [
@@ -380,6 +381,9 @@ class Policy:
         admin_override: The file-wide override list (a rule may replace it with its own).
         source: Where the policy came from (a path, or ``<string>``).
         digest: SHA-256 of the file's text, so an audit entry can name the exact policy.
+        allow_unauthenticated_reviews: Accept approve, reject and override from an actor that
+            no server login established (``MLFLOW_TRACKING_USERNAME``, the OS user): for
+            single-user set-ups only. Default ``False``.
 
     Example:
         >>> policy = parse_policy("version: 1\\nmodels: [{match: 'fraud-*', protected_aliases: [production]}]")
@@ -393,6 +397,24 @@ class Policy:
     admin_override: AdminOverride = AdminOverride()
     source: str = "<empty>"
     digest: str = ""
+    allow_unauthenticated_reviews: bool = False
+
+    def require_review_identity(self, who, what: str) -> None:
+        """Refuse ``what`` (``approve``, ``reject``, ``override``) unless a server login or a
+        trusted proxy established ``who`` (a :class:`~mlflow_registry_ext.identity.RequestIdentity`),
+        or this policy opts out.
+
+        Raises:
+            PermissionDenied: ``who`` was named by the environment or the OS.
+        """
+        if self.allow_unauthenticated_reviews or who.is_authenticated:
+            return
+        how = "MLFLOW_TRACKING_USERNAME" if who.source == "environment" else "the OS user"
+        raise PermissionDenied(
+            f"Cannot {what} as {who.actor!r}: the actor comes from {how}, which anyone can set; "
+            "reviews need an authenticated user: use the governance server (basic auth or the proxy "
+            "mode), or set 'allow_unauthenticated_reviews: true' in the policy for a single-user set-up"
+        )
 
     def rule_for(self, model_name: str) -> Rule | None:
         """The first rule whose glob matches ``model_name``, or ``None``."""
@@ -413,5 +435,6 @@ class Policy:
             "digest": self.digest,
             "groups": {name: list(members) for name, members in self.groups.items()},
             "admin_override": self.admin_override.to_dict(),
+            "allow_unauthenticated_reviews": self.allow_unauthenticated_reviews,
             "models": [rule.to_dict() for rule in self.rules],
         }
