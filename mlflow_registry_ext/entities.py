@@ -41,6 +41,9 @@ class AuditEntry:
         details: Anything else worth keeping (e.g. the policy rule that applied).
         request_id: The HTTP request id when served by the server.
         client_addr: The client address when served by the server.
+        actor_source: How the actor was established: ``authenticated`` (server login),
+            ``proxy`` (trusted proxy header), ``environment`` (``MLFLOW_TRACKING_USERNAME``) or
+            ``os`` (the OS user); ``None`` on entries written before it was recorded.
         prev_hash: ``hash`` of entry ``seq - 1`` (64 zeros for the first).
         hash: SHA-256 over the canonical encoding of this entry and ``prev_hash``.
 
@@ -62,6 +65,7 @@ class AuditEntry:
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
     request_id: str | None = None
     client_addr: str | None = None
+    actor_source: str | None = None
     prev_hash: str = ""
     hash: str = ""
 

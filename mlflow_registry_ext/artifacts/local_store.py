@@ -31,7 +31,7 @@ from typing import BinaryIO, Iterator
 
 from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256, integrity_error
 from mlflow_registry_ext.artifacts.hashing import HashResult, copy_hashing, hash_bytes, hash_file
-from mlflow_registry_ext.artifacts.paths import parent_and_name
+from mlflow_registry_ext.artifacts.paths import OUTSIDE_ROOT, parent_and_name
 from mlflow_registry_ext.artifacts.store import MARKER_NAME, SMALL_FILE, Store, marker_bytes
 from mlflow_registry_ext.errors import InvalidInput
 
@@ -58,6 +58,9 @@ class LocalStore(Store):
         self._trees = os.path.join(self.root, "trees")
         self._tmp = os.path.join(self.root, "tmp")
         self._sizes = os.path.join(self.root, "sizes")
+        # Where the root really is (it may itself be reached through a link an operator made);
+        # nothing read or written through it may resolve outside.
+        self._real_root = os.path.realpath(self.root)
 
     def __repr__(self) -> str:
         return f"LocalStore({self.root!r})"
@@ -69,9 +72,50 @@ class LocalStore(Store):
         return os.path.join(self._blobs, sha256[:2], sha256)
 
     def _tree_path(self, path: str) -> str:
-        return os.path.join(self._trees, *path.split("/")) if path else self._trees
+        target = os.path.join(self._trees, *path.split("/")) if path else self._trees
+        self._require_inside(target, path)
+        return target
+
+    # -- containment: symbolic links never lead out of the root ---------------------------------
+
+    def _inside(self, real: str) -> bool:
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
+
+    def _outside(self, what: str) -> InvalidInput:
+        return InvalidInput(
+            f"{OUTSIDE_ROOT}: {what!r} resolves outside the content-addressed root {self.root} "
+            "through a symbolic link; refusing to read or write it"
+        )
+
+    def _require_inside(self, target: str, what: str) -> None:
+        # realpath resolves every existing part and keeps the rest: a link anywhere on the way
+        # that leads out shows here, before anything is created through it.
+        if not self._inside(os.path.realpath(target)):
+            raise self._outside(what or "trees")
+
+    def _fd_inside(self, fd: int) -> bool:
+        # What was actually opened, so a link swapped in after the path check is caught too.
+        try:
+            real = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return True  # no /proc: the path check before opening is what there is
+        return self._inside(real)
+
+    def _open_inside(self, target: str, what: str) -> BinaryIO:
+        self._require_inside(target, what)
+        try:
+            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise self._outside(what) from None
+            raise
+        if not self._fd_inside(fd):
+            os.close(fd)
+            raise self._outside(what)
+        return os.fdopen(fd, "rb", buffering=0)
 
     def _temp(self, prefix: str) -> tuple[int, str]:
+        self._require_inside(self._tmp, "tmp")
         try:
             return tempfile.mkstemp(dir=self._tmp, prefix=prefix)
         except FileNotFoundError:
@@ -104,7 +148,7 @@ class LocalStore(Store):
 
     def read_ref(self, path: str) -> bytes | None:
         try:
-            with open(self._tree_path(path), "rb") as f:
+            with self._open_inside(self._tree_path(path), path) as f:
                 return f.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
@@ -119,12 +163,25 @@ class LocalStore(Store):
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.replace(tmp, target)
+            self._replace_inside(tmp, target, path)
         except IsADirectoryError:
             raise InvalidInput(f"Cannot store '{path}': a directory of that name exists") from None
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def _replace_inside(self, tmp: str, target: str, what: str) -> None:
+        # Rename relative to an open handle of the parent checked to be inside: a directory link
+        # planted after the path check cannot redirect the write. The rename replaces a link at
+        # the last part itself, never what it points to.
+        parent, name = os.path.split(target)
+        dirfd = os.open(parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            if not self._fd_inside(dirfd):
+                raise self._outside(what)
+            os.replace(tmp, name, dst_dir_fd=dirfd)
+        finally:
+            os.close(dirfd)
 
     def _make_parent(self, path: str) -> None:
         parent, _ = parent_and_name(path)
@@ -252,6 +309,7 @@ class LocalStore(Store):
                 finally:
                     os.close(fd)
             final = self.blob_path(result.sha256)
+            self._require_inside(final, f"blob sha256:{result.sha256}")
             os.makedirs(os.path.dirname(final), exist_ok=True)
             # A second try follows when reuse() moved a damaged blob of that name aside.
             for _ in range(2):
@@ -308,7 +366,7 @@ class LocalStore(Store):
 
     def open_blob(self, sha256: str) -> BinaryIO:
         try:
-            return open(self.blob_path(sha256), "rb", buffering=0)
+            return self._open_inside(self.blob_path(sha256), f"blob sha256:{sha256}")
         except FileNotFoundError:
             raise integrity_error(f"Blob sha256:{sha256} is missing from {self.uri}") from None
 

@@ -18,10 +18,14 @@ __all__ = [
     "clean_path",
     "join_paths",
     "parent_and_name",
+    "OUTSIDE_ROOT",
     "SNAPSHOT_PREFIX",
     "is_snapshot_path",
     "snapshot_digest",
 ]
+
+#: MLflow's message when a resolved path leaves the artifact directory (``validate_path_within_directory``).
+OUTSIDE_ROOT = "Invalid path: resolved path is outside the artifact directory"
 
 
 def clean_path(path: str | None, *, what: str = "artifact path") -> str:
@@ -47,21 +51,30 @@ def clean_path(path: str | None, *, what: str = "artifact path") -> str:
     if path is None:
         return ""
     if not isinstance(path, str):
-        raise InvalidInput(f"Invalid {what}: expected a string, got {type(path).__name__}")
+        raise InvalidInput(f"{_lead(what, path)}expected a string, got {type(path).__name__}")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
-        raise InvalidInput(f"Invalid {what} {path!r}: control characters are not allowed")
+        raise InvalidInput(f"{_lead(what, path)}control characters are not allowed")
     if "\\" in path:
-        raise InvalidInput(f"Invalid {what} {path!r}: use '/' to separate directories, not '\\'")
+        raise InvalidInput(f"{_lead(what, path)}use '/' to separate directories, not '\\'")
     if path.startswith("/"):
-        raise InvalidInput(f"Invalid {what} {path!r}: it must be relative, not absolute")
+        raise InvalidInput(f"{_lead(what, path)}it must be relative, not absolute")
     parts = []
     for part in path.split("/"):
         if part in ("", "."):
             continue
         if part == "..":
-            raise InvalidInput(f"Invalid {what} {path!r}: '..' is not allowed")
+            raise InvalidInput(f"{_lead(what, path)}'..' is not allowed")
         parts.append(part)
     return "/".join(parts)
+
+
+def _lead(what: str, path) -> str:
+    # MLflow's own wording first ("Invalid artifact path: '...'." from its artifact repository,
+    # "Invalid path" from validate_path_is_safe), so code matching MLflow's messages still does.
+    shown = path if isinstance(path, str) else type(path).__name__
+    if what == "artifact path":
+        return f"Invalid artifact path: {shown!r}. "
+    return f"Invalid path: {what} {shown!r}: "
 
 
 def join_paths(*paths: str | None) -> str:

@@ -210,7 +210,7 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
     def _stream_target(artifact_file_name: str, artifact_path: str | None) -> str:
         name = clean_path(os.path.basename(artifact_file_name), what="file name")
         if not name:
-            raise InvalidInput(f"Invalid artifact file name {artifact_file_name!r}")
+            raise InvalidInput(f"Invalid path: artifact file name {artifact_file_name!r}")
         return join_paths(clean_path(artifact_path), name)
 
     def _run_all(self, fn, jobs: dict[str, tuple]) -> dict[str, Exception]:

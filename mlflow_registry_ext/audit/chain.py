@@ -83,18 +83,24 @@ def encode_entry(
     entry_id: str,
     request_id: str | None = None,
     client_addr: str | None = None,
+    actor_source: str | None = None,
 ) -> tuple[str, str]:
-    """Encode one entry; returns ``(body, hash)``."""
-    tail = _dumps(
-        {
-            "after": after,
-            "before": before,
-            "client_addr": client_addr,
-            "details": details,
-            "entry_id": entry_id,
-            "request_id": request_id,
-        }
-    )
+    """Encode one entry; returns ``(body, hash)``.
+
+    ``actor_source`` (how the actor was established) is part of the hashed body when given;
+    left out when ``None``, so entries written before it existed keep their hashes.
+    """
+    fields = {
+        "after": after,
+        "before": before,
+        "client_addr": client_addr,
+        "details": details,
+        "entry_id": entry_id,
+        "request_id": request_id,
+    }
+    if actor_source is not None:
+        fields["actor_source"] = actor_source
+    tail = _dumps(fields)
     body = _header(prev_hash, seq, timestamp_ms, action, actor, model, version, alias) + tail[1:]
     return body, _sha256(body.encode()).hexdigest()
 

@@ -390,7 +390,9 @@ class ApprovalStore:
         request = self.get(request_id)
         self._require_open(request, "approved" if decision == "approve" else "rejected")
         rule = self._protecting_rule(request.model, request.target_kind, request.target, request.action)
-        actor = identity.current_actor()
+        who = identity.current()
+        self.policy.require_review_identity(who, decision)
+        actor = who.actor
         authorize_reviewer(
             rule,
             actor,

@@ -150,6 +150,7 @@ def _chain(drafts, seq, prev_hash, who, now, entry_ids):
             entry_id=entry_id,
             request_id=who.request_id,
             client_addr=who.client_addr,
+            actor_source=who.source,
         )
         body, digest = encode_entry(**fields)
         rows.append(

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator
 
 from mlflow.entities.model_registry import ModelVersionTag
 from mlflow.entities.model_registry.model_version_stages import get_canonical_stage
+from mlflow.utils.validation import _validate_model_alias_name
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
@@ -65,6 +66,7 @@ from mlflow_registry_ext.policy import (
     check_rename,
     evaluate,
 )
+from mlflow_registry_ext.policy.names import check_alias_name
 
 __all__ = ["Grant", "Assessment", "GateRequest", "Gate", "gate_request", "note_entries"]
 
@@ -301,11 +303,23 @@ class Gate:
     # -- promotions -------------------------------------------------------------------------
 
     def before_set_alias(self, name: str, alias: str, version) -> Grant | None:
-        """Judge pointing ``alias`` of ``name`` at ``version``; ``None`` when nothing governs it."""
+        """Judge pointing ``alias`` of ``name`` at ``version``; ``None`` when nothing governs it.
+
+        An alias name with invisible characters is refused for every model; a look-alike of a
+        protected alias (``Production`` next to ``production``) is refused outright.
+        """
+        # MLflow's own check first, so a name it refuses gets its exact message (drop-in).
+        _validate_model_alias_name(alias)
+        check_alias_name(alias)
         if not self.active:
             return None
         rule = self.rule_for(name)
-        if rule is None or not rule.protects_alias(alias):
+        if rule is None:
+            return None
+        if not rule.protects_alias(alias):
+            imitated = rule.lookalike_alias(alias)
+            if imitated is not None:
+                return self._refuse_lookalike(rule, name, version, "alias", alias, imitated)
             return None
         current = alias_version(self.inner, name, alias)
         state = read_version(self.inner, name, version)
@@ -320,7 +334,12 @@ class Gate:
         if not self.active:
             return None
         rule = self.rule_for(name)
-        if rule is None or not rule.protects_stage(stage):
+        if rule is None:
+            return None
+        if not rule.protects_stage(stage):
+            imitated = rule.lookalike_stage(stage)
+            if imitated is not None:
+                return self._refuse_lookalike(rule, name, version, "stage", stage, imitated)
             return None
         canonical = get_canonical_stage(stage)
         state = read_version(self.inner, name, version)
@@ -620,6 +639,7 @@ class Gate:
         if asked is not None and asked.override_reason is not None:
             actor = identity.current_actor()
             try:
+                self.policy.require_review_identity(identity.current(), "override")
                 reason = authorize_override(rule, actor, asked.override_reason)
             except PermissionDenied as exc:
                 details["override_refused"] = exc.message
@@ -632,6 +652,24 @@ class Gate:
             return self._grant(change, rule, override=override)
         self._audit("promotion.blocked", model, version, alias, details)
         raise PolicyViolation(message)
+
+    def _refuse_lookalike(
+        self, rule: Rule, name: str, version, kind: str, target: str, imitated: str
+    ) -> Grant:
+        """Refuse ``target``, which reads as the protected ``imitated`` (an admin may override)."""
+        what = f"Setting {kind} {target!r} of {name} to version {version}"
+        decision = Decision(
+            allowed=False,
+            missing=(
+                f"{kind} {target!r} looks like the protected {kind} {imitated!r} (the same name after "
+                f"Unicode NFKC, case and confusable folding); use {imitated!r} itself, which needs an approval",
+            ),
+            rule_match=rule.match,
+            rule_index=rule.index,
+        )
+        return self._refuse(
+            rule, f"lookalike_{kind}", what, decision, model=name, version=str(version), kind=kind, target=target
+        )
 
     def _audit(
         self, action: str, model: str, version: str | None, alias: str | None, details: dict

@@ -45,7 +45,7 @@ __all__ = ["POLICY_ENV_VAR", "load_policy", "parse_policy", "policy_from_env"]
 #: The environment variable naming the policy file.
 POLICY_ENV_VAR = "MLFLOW_GOVERNANCE_POLICY"
 
-_TOP_KEYS = ("version", "groups", "models", "admin_override")
+_TOP_KEYS = ("version", "groups", "models", "admin_override", "allow_unauthenticated_reviews")
 _RULE_KEYS = (
     "match",
     "protected_aliases",
@@ -155,6 +155,10 @@ class _Reader(NodeReader):
         override = AdminOverride()
         if "admin_override" in top and not self.is_null(top["admin_override"]):
             override = self.read_override(top["admin_override"], "admin_override")
+        unauthenticated = False
+        node = top.get("allow_unauthenticated_reviews")
+        if node is not None and not self.is_null(node):
+            unauthenticated = bool(self.boolean(node, "allow_unauthenticated_reviews"))
         rules = []
         for item_path, item in self.items(top.get("models", null_node()), "models"):
             rule = self.read_rule(item, item_path, len(rules), override)
@@ -168,6 +172,7 @@ class _Reader(NodeReader):
             admin_override=override,
             source=self.source,
             digest=digest,
+            allow_unauthenticated_reviews=unauthenticated,
         )
 
     def read_groups(self, node: yaml.Node) -> dict[str, tuple[str, ...]]:

@@ -13,6 +13,9 @@ import math
 import re
 from typing import Any
 
+from mlflow_registry_ext.errors import PermissionDenied
+from mlflow_registry_ext.policy.names import lookalike_of
+
 __all__ = [
     "FAIRNESS_METRICS",
     "SCAN_SEVERITIES",
@@ -412,6 +415,21 @@ class Rule:
         """Whether transitioning to ``stage`` needs an approval (case-insensitive like MLflow)."""
         return bool(stage) and stage.lower() in {s.lower() for s in self.protected_stages}
 
+    def lookalike_alias(self, alias: str) -> str | None:
+        """The protected alias that ``alias`` imitates (same letters after folding), or ``None``.
+
+        Example:
+            >>> rule.lookalike_alias("Production"), rule.lookalike_alias("production")
+            ('production', None)
+        """
+        return lookalike_of(alias, self.protected_aliases)
+
+    def lookalike_stage(self, stage: str) -> str | None:
+        """The protected stage that ``stage`` imitates without being it (any case), or ``None``."""
+        if not stage or self.protects_stage(stage):
+            return None
+        return lookalike_of(stage, self.protected_stages)
+
     def protects(self, target_kind: str, target: str) -> bool:
         """:meth:`protects_alias` or :meth:`protects_stage` by ``target_kind``."""
         if target_kind == "alias":
@@ -455,6 +473,9 @@ class Policy:
         admin_override: The file-wide override list (a rule may replace it with its own).
         source: Where the policy came from (a path, or ``<string>``).
         digest: SHA-256 of the file's text, so an audit entry can name the exact policy.
+        allow_unauthenticated_reviews: Accept approve, reject and override from an actor that
+            no server login established (``MLFLOW_TRACKING_USERNAME``, the OS user): for
+            single-user set-ups only. Default ``False``.
 
     Example:
         >>> policy = parse_policy("version: 1\\nmodels: [{match: 'fraud-*', protected_aliases: [production]}]")
@@ -468,6 +489,24 @@ class Policy:
     admin_override: AdminOverride = AdminOverride()
     source: str = "<empty>"
     digest: str = ""
+    allow_unauthenticated_reviews: bool = False
+
+    def require_review_identity(self, who, what: str) -> None:
+        """Refuse ``what`` (``approve``, ``reject``, ``override``) unless a server login or a
+        trusted proxy established ``who`` (a :class:`~mlflow_registry_ext.identity.RequestIdentity`),
+        or this policy opts out.
+
+        Raises:
+            PermissionDenied: ``who`` was named by the environment or the OS.
+        """
+        if self.allow_unauthenticated_reviews or who.is_authenticated:
+            return
+        how = "MLFLOW_TRACKING_USERNAME" if who.source == "environment" else "the OS user"
+        raise PermissionDenied(
+            f"Cannot {what} as {who.actor!r}: the actor comes from {how}, which anyone can set; "
+            "reviews need an authenticated user: use the governance server (basic auth or the proxy "
+            "mode), or set 'allow_unauthenticated_reviews: true' in the policy for a single-user set-up"
+        )
 
     def rule_for(self, model_name: str) -> Rule | None:
         """The first rule whose glob matches ``model_name``, or ``None``."""
@@ -488,5 +527,6 @@ class Policy:
             "digest": self.digest,
             "groups": {name: list(members) for name, members in self.groups.items()},
             "admin_override": self.admin_override.to_dict(),
+            "allow_unauthenticated_reviews": self.allow_unauthenticated_reviews,
             "models": [rule.to_dict() for rule in self.rules],
         }

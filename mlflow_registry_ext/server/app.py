@@ -27,7 +27,7 @@ import re
 import uuid
 
 from mlflow_registry_ext import identity
-from mlflow_registry_ext.server.auth import authenticated_user, enable_auth
+from mlflow_registry_ext.server.auth import active_mode, authenticated_user, enable_auth
 from mlflow_registry_ext.server.blueprint import install
 
 __all__ = ["create_app", "EXTENSION_KEY", "GovernanceAppState"]
@@ -128,9 +128,15 @@ def _bind_identity():
 
     header = request.headers.get("X-Request-Id", "")
     request_id = header if _REQUEST_ID.match(header) else uuid.uuid4().hex
-    actor = authenticated_user() or identity.current().actor
+    user = authenticated_user()
+    if user:
+        actor, source = user, ("proxy" if active_mode() == "proxy" else "authenticated")
+    else:
+        # No login: the server process's own identity, which proves nothing about the caller.
+        fallback = identity.current()
+        actor, source = fallback.actor, fallback.source
     token = identity.set_request(
-        identity.RequestIdentity(actor=actor, request_id=request_id, client_addr=request.remote_addr)
+        identity.RequestIdentity(actor=actor, request_id=request_id, client_addr=request.remote_addr, source=source)
     )
     setattr(g, _TOKEN_KEY, token)
 

@@ -716,7 +716,7 @@ class Dispatcher:
             return
         hook = conn.execute(select(webhooks.c.url, webhooks.c.events).where(webhooks.c.id == webhook_id)).one()
         _log.warning("Webhook %s disabled: %s", webhook_id, reason)
-        with identity.bind_request(identity.RequestIdentity(actor=DISPATCHER_ACTOR)):
+        with identity.bind_request(identity.RequestIdentity(actor=DISPATCHER_ACTOR, source="os")):
             audit_log.append(
                 conn,
                 [

@@ -38,6 +38,10 @@ models:
     protected_aliases: []
 """
 
+#: :data:`POLICY` for a single-user set-up: reviews from MLFLOW_TRACKING_USERNAME count (for tests
+#: of the CLI on the database and of processes that act through the environment).
+UNAUTHENTICATED_POLICY = POLICY + "allow_unauthenticated_reviews: true\n"
+
 
 @contextlib.contextmanager
 def as_user(name: str):

@@ -9,7 +9,13 @@ import pytest
 
 from mlflow_registry_ext.cli import cli
 from mlflow_registry_ext.cli._context import run_guarded
-from tests.approvals.fixtures import add_version
+from tests.approvals.fixtures import UNAUTHENTICATED_POLICY, add_version, copy_database, governed_store
+
+
+@pytest.fixture
+def store(sqlite_template, tmp_path, monkeypatch):
+    """The CLI on the database names its actor by MLFLOW_TRACKING_USERNAME: a single-user policy."""
+    return governed_store(copy_database(sqlite_template, tmp_path), monkeypatch, tmp_path, UNAUTHENTICATED_POLICY)
 
 
 @pytest.fixture
@@ -78,3 +84,20 @@ def test_refusals_and_bad_input_map_to_exit_codes(store, run):
     assert code == 2 and "is cancelled" in err
     assert run("erin", "approvals", "list")[1].startswith(f"{rid}  cancelled")
 
+
+
+def test_by_default_the_cli_on_the_database_cannot_review(sqlite_template, tmp_path, monkeypatch, capsys):
+    # Anyone can set MLFLOW_TRACKING_USERNAME=alice: without the policy's opt-in it proves nothing.
+    store = governed_store(copy_database(sqlite_template, tmp_path), monkeypatch, tmp_path)
+    version = add_version(store)
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "erin")
+    assert run_guarded(cli, ["--registry-uri", store.store_uri, "--json", "approvals", "request", "fraud-model",
+                             version, "--alias", "production"]) == 0
+    rid = json.loads(capsys.readouterr().out)["id"]
+    for verb in ("approve", "reject"):
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+        code = run_guarded(cli, ["--registry-uri", store.store_uri, "approvals", verb, rid])
+        err = capsys.readouterr().err
+        assert code == 3 and "PERMISSION_DENIED" in err, err
+        assert "allow_unauthenticated_reviews: true" in err and "governance server" in err
+    assert store.approvals.get(rid).status == "pending"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditQuery
-from tests.approvals.fixtures import add_version, approved_request, as_user, governed_store
+from tests.approvals.fixtures import UNAUTHENTICATED_POLICY, add_version, approved_request, as_user, governed_store
 
 _CHILD = textwrap.dedent(
     """
@@ -66,7 +66,8 @@ def _race(uri: str, workdir: Path, children: list[tuple[str, str]], *args: str) 
 
 
 def test_simultaneous_approvals_make_exactly_one_transition(database, tmp_path, monkeypatch):
-    store = governed_store(database.uri, monkeypatch, tmp_path)
+    # The approving processes name their actor by MLFLOW_TRACKING_USERNAME.
+    store = governed_store(database.uri, monkeypatch, tmp_path, UNAUTHENTICATED_POLICY)
     version = add_version(store)
     with as_user("erin"):
         request = store.approvals.create("fraud-model", version, alias="production")

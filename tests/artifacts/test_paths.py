@@ -55,3 +55,13 @@ def test_join_and_split():
     assert join_paths("", "a", None, "b/c") == "a/b/c"
     assert parent_and_name("a/b/c") == ("a/b", "c")
     assert parent_and_name("c") == ("", "c")
+
+
+@pytest.mark.parametrize("path", ["../etc/passwd", "/etc/passwd", "a\\b", "a\x00b"])
+def test_refusals_begin_with_mlflows_wording(path):
+    with pytest.raises(InvalidInput) as artifact:
+        clean_path(path)
+    assert artifact.value.message.startswith(f"Invalid artifact path: {path!r}. ")
+    with pytest.raises(InvalidInput) as other:
+        clean_path(path, what="file name")
+    assert other.value.message.startswith("Invalid path: ")
