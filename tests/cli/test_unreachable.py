@@ -11,7 +11,12 @@ from tests.support.servers import free_port
 
 #: Commands that never talk to a server (they work on files or a database only).
 #: (`policy show` reads the local policy file; it asks a server only for a version's checks.)
-OFFLINE = {"db upgrade", "policy validate", "policy show", "keygen", "webhooks worker", "artifacts gc"}
+OFFLINE = {"db upgrade", "policy validate", "policy show", "keygen", "webhooks worker", "artifacts gc",
+           "evidence verify", "audit check-proof"}
+
+#: Commands that need the registry database itself: given only a server, they say so (exit 2).
+DATABASE_ONLY = {"artifacts pin": ["m"], "audit checkpoint": [], "audit prove": ["1"],
+                 "audit consistency": ["1", "2"], "evidence export": ["m", "1", "-o", "x.zip"]}
 
 ARGS = {
     "audit export": ["out.jsonl"], "audit history": ["m", "--alias", "a"],
@@ -28,6 +33,7 @@ ARGS = {
     "webhooks attempts": ["dl_1"], "webhooks redeliver": ["dl_1"],
     "webhooks replay": ["wh_1", "--since", "2026-01-01"],
     "artifacts digest": ["models:/m/1"], "artifacts verify": ["models:/m/1"],
+    "dossier": ["m", "1"], "card": ["m", "1", "--format", "md"], "scan": ["m", "1"],
 }
 
 
@@ -40,7 +46,7 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
             yield " ".join(path)
 
 
-ONLINE = sorted(set(_commands(cli)) - OFFLINE)
+ONLINE = sorted(set(_commands(cli)) - OFFLINE - set(DATABASE_ONLY))
 
 
 @pytest.mark.parametrize("command", ONLINE)
@@ -56,3 +62,14 @@ def test_every_command_exits_4_naming_the_server(command, tmp_path, monkeypatch,
     lines = err.strip().splitlines()
     assert len(lines) == 1 and uri in lines[0] and "Cannot reach the server" in lines[0], err
     assert "Traceback" not in err and "HTTPConnectionPool" not in err
+
+
+@pytest.mark.parametrize("command", sorted(DATABASE_ONLY))
+def test_database_commands_given_only_a_server_name_the_option(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    uri = f"http://127.0.0.1:{free_port()}"
+    code = run_guarded(cli, ["--tracking-uri", uri, *command.split(), *DATABASE_ONLY[command]])
+    _, err = capsys.readouterr()
+    assert code == 2, err
+    assert "--registry-uri" in err and len(err.strip().splitlines()) == 1
