@@ -703,6 +703,23 @@ class GovernanceClient:
         with self._stores_in_use():
             return scan_version(self.database, store.inner, model, version, policy=store.policy)
 
+    def export_evidence(self, model: str, version: str | int) -> bytes:
+        """The signed evidence bundle (zip bytes) of a model version (see docs/evidence.md).
+
+        Example:
+            >>> open("bundle.zip", "wb").write(client.export_evidence("fraud-model", 7))  # doctest: +SKIP
+        """
+        if self._rest:
+            return self._rest.call("evidence_get", query={"model": model, "version": str(version)}, raw=True)
+        from mlflow import MlflowClient
+
+        from mlflow_registry_ext.evidence.export import export_bundle
+
+        store = self.registry_store()
+        with self._stores_in_use():
+            client = MlflowClient(tracking_uri=self._tracking_uri(), registry_uri=self.registry_uri)
+            return export_bundle(store, model, version, client=client)
+
     def list_scans(self, model: str, version: str | int | None = None) -> list:
         """The security scans recorded on a model (or one version), oldest first."""
         from mlflow_registry_ext.security.records import ScanStore

@@ -69,7 +69,9 @@ class RestTransport:
         path_params: dict[str, Any] | None = None,
         query: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        raw: bool = False,
     ) -> Any:
+        """Call ``operation``; its JSON answer (``raw``: the answer's bytes, for file downloads)."""
         from mlflow.utils.rest_utils import http_request
 
         method, path = routes.path_for(operation, **(path_params or {}))
@@ -85,6 +87,8 @@ class RestTransport:
             if error is not None:
                 raise error from None
             raise
+        if raw and response.status_code < 400:
+            return response.content
         try:
             payload = response.json() if response.content else {}
         except json.JSONDecodeError:

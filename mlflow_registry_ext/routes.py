@@ -68,6 +68,7 @@ ROUTES: dict[str, tuple[str, str]] = {
     # signatures and the server's public keys
     "signature_get": ("GET", "/signature"),
     "keys_get": ("GET", "/keys"),
+    "evidence_get": ("GET", "/evidence"),
 }
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from mlflow_registry_ext.cli._context import CheckFailedExit, CliContext, pass_cli
-from mlflow_registry_ext.errors import InvalidInput
 
 __all__ = ["evidence"]
 
@@ -23,20 +22,9 @@ def evidence():
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The zip to write.")
 @pass_cli
 def export(cli: CliContext, model: str, version: str, output: str):
-    """Write the evidence bundle of MODEL VERSION (signed with MLFLOW_GOVERNANCE_SIGNING_KEY)."""
-    from mlflow import MlflowClient
-
-    from mlflow_registry_ext.evidence.export import export_bundle
-    from mlflow_registry_ext.governance.database import inner_registry_uri
-
-    if not cli.registry_uri:
-        raise InvalidInput("evidence export needs the registry database (--registry-uri governed+...)")
-    client = cli.client()
-    store = client.registry_store()
-    tracking = MlflowClient(tracking_uri=cli.tracking_uri or inner_registry_uri(cli.registry_uri),
-                            registry_uri=cli.registry_uri)
-    with client._stores_in_use():
-        data = export_bundle(store, model, version, client=tracking)
+    """Write the evidence bundle of MODEL VERSION, signed with the signing key
+    (MLFLOW_GOVERNANCE_SIGNING_KEY of this process on a database, of the server against a server)."""
+    data = cli.client().export_evidence(model, version)
     Path(output).write_bytes(data)
     cli.emit({"path": output, "bytes": len(data)}, f"Wrote {output} ({len(data)} bytes)")
 

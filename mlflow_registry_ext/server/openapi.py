@@ -202,7 +202,9 @@ def _operation(op: Operation) -> dict[str, Any]:
          **({"description": f.description} if f.description else {})}
         for f in op.query
     ]
-    if op.ndjson:
+    if op.media:
+        ok = {"description": "The file", "content": {op.media: {"schema": {"type": "string", "format": "binary"}}}}
+    elif op.ndjson:
         ok = {"description": "One audit entry per line", "content": {"application/x-ndjson": {"schema": _STR}}}
     else:
         ok = {"description": "Success", "content": {"application/json": {

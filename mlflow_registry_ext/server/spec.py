@@ -60,6 +60,7 @@ class Operation:
         body: Properties of the JSON request body (``None``: no body).
         response: The component schema of a successful answer.
         ndjson: The answer is JSON Lines, not one JSON object.
+        media: The media type of an answer that is a file, not JSON (e.g. ``application/zip``).
     """
 
     name: str
@@ -71,6 +72,7 @@ class Operation:
     response: str = "Object"
     ndjson: bool = False
     path_params: tuple[str, ...] = ()
+    media: str | None = None
 
 
 _NAME = 256
@@ -106,9 +108,9 @@ _WEBHOOK_FIELDS = (
 )
 
 
-def _op(name, summary, tag, access, *, query=(), body=None, response="Object", ndjson=False):
+def _op(name, summary, tag, access, *, query=(), body=None, response="Object", ndjson=False, media=None):
     params = tuple(part[1:-1] for part in ROUTES[name][1].split("/") if part.startswith("<"))
-    return Operation(name, summary, tag, access, tuple(query), body, response, ndjson, params)
+    return Operation(name, summary, tag, access, tuple(query), body, response, ndjson, params, media)
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -278,6 +280,9 @@ OPERATIONS: dict[str, Operation] = {
         # -- signatures -----------------------------------------------------------------------------
         _op("signature_get", "The model signature and approval attestation of a model version", "signatures",
             "read", query=(_MODEL, _VERSION), response="ModelSignature"),
+        _op("evidence_get", "The signed evidence bundle of a model version (a zip an auditor verifies offline "
+            "with mlflow-registry-ext evidence verify)", "evidence", "read", query=(_MODEL, _VERSION),
+            media="application/zip"),
         _op("keys_get", "The server's public keys: model and attestation signing, audit checkpoints",
             "signatures", "user", response="PublicKeys"),
     )

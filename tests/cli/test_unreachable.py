@@ -16,7 +16,7 @@ OFFLINE = {"db upgrade", "policy validate", "policy show", "keygen", "webhooks w
 
 #: Commands that need the registry database itself: given only a server, they say so (exit 2).
 DATABASE_ONLY = {"artifacts pin": ["m"], "audit checkpoint": [], "audit prove": ["1"],
-                 "audit consistency": ["1", "2"], "evidence export": ["m", "1", "-o", "x.zip"]}
+                 "audit consistency": ["1", "2"]}
 
 ARGS = {
     "audit export": ["out.jsonl"], "audit history": ["m", "--alias", "a"],
@@ -33,7 +33,7 @@ ARGS = {
     "webhooks attempts": ["dl_1"], "webhooks redeliver": ["dl_1"],
     "webhooks replay": ["wh_1", "--since", "2026-01-01"],
     "artifacts digest": ["models:/m/1"], "artifacts verify": ["models:/m/1"],
-    "dossier": ["m", "1"], "card": ["m", "1", "--format", "md"], "scan": ["m", "1"],
+    "dossier": ["m", "1"], "evidence export": ["m", "1", "-o", "x.zip"], "card": ["m", "1", "--format", "md"], "scan": ["m", "1"],
 }
 
 

@@ -414,6 +414,7 @@ async function showVersion(root, model, version) {
   ]);
   const histories = dossier.governance.alias_history || {};
   root.append(h("p", {}, stockVersionLink(model, version), " · ", h("a", { href: UI + "#/models/" + encodeURIComponent(model) }, "All versions in the MLflow UI"),
+    " · ", h("a", { href: API + "/evidence" + q, download: "", title: "Signed zip an auditor checks offline with mlflow-registry-ext evidence verify" }, "Download the evidence bundle"),
     dossier.missing.length ? h("span", { class: "muted" }, " · not recorded: " + dossier.missing.join(", ")) : null));
   const history = h("section", { class: "card", "aria-labelledby": "history-h" }, h("h3", { id: "history-h" }, "Alias history"));
   for (const [name, items] of Object.entries(histories)) {

@@ -12,6 +12,7 @@ from mlflow_registry_ext.server.views import (
     audit,
     deliveries,
     dossier,
+    evidence,
     fairness,
     policy,
     promotion,
@@ -24,7 +25,7 @@ from mlflow_registry_ext.server.views import (
 __all__ = ["VIEWS"]
 
 _MODULES: tuple[ModuleType, ...] = (
-    approvals, artifacts, audit, deliveries, dossier, fairness, policy, promotion, scans, session,
+    approvals, artifacts, audit, deliveries, dossier, evidence, fairness, policy, promotion, scans, session,
     signatures, webhooks,
 )
 
