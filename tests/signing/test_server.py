@@ -138,6 +138,33 @@ def test_served_signature_verifies_with_the_stock_verifier_over_the_download(sig
         model_signing.verifying.Config().use_elliptic_key_verifier(public_key=public).verify(local, str(sig))
 
 
+def test_the_evidence_bundle_is_served_and_verifies_offline(signing_server, promoted, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    name, request_id = promoted
+    out = tmp_path / "bundle.zip"
+    exported = _cli(signing_server, "evidence", "export", name, "1", "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as zf:
+        status = {p["name"]: p["status"] for p in json.loads(zf.read("index.json"))["parts"]}
+        attestation = json.loads(zf.read("artifacts/approval.intoto.json"))
+        dossier = json.loads(zf.read("dossier.json"))
+    assert status["artifact_signature"] == status["dossier"] == status["approvals"] == "present"
+    assert attestation["payloadType"] == "application/vnd.in-toto+json"
+    assert dossier["artifact_signature"]["request_id"] == request_id
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    (offline / "bundle.zip").write_bytes(out.read_bytes())
+    (offline / "key.pem").write_bytes(signing_server.keys.signing_public.read_bytes())
+    checked = subprocess.run(["mlflow-registry-ext", "evidence", "verify", "bundle.zip", "--public-key", "key.pem"],
+                             cwd=offline, capture_output=True, text=True, timeout=300,
+                             env={"PATH": os.environ["PATH"], "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+                                  "HOME": str(offline)})
+    assert checked.returncode == 0, checked.stderr
+
+
 def test_artifacts_verify_signature_passes_then_fails_on_a_flipped_byte(signing_server, promoted):
     name, request_id = promoted
     pinned = str(signing_server.keys.signing_public)
