@@ -41,6 +41,7 @@ class AuditEntry:
         details: Anything else worth keeping (e.g. the policy rule that applied).
         request_id: The HTTP request id when served by the server.
         client_addr: The client address when served by the server.
+        workspace: The MLflow workspace the change happened in (``default`` without workspaces).
         prev_hash: ``hash`` of entry ``seq - 1`` (64 zeros for the first).
         hash: SHA-256 over the canonical encoding of this entry and ``prev_hash``.
 
@@ -62,6 +63,7 @@ class AuditEntry:
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
     request_id: str | None = None
     client_addr: str | None = None
+    workspace: str = "default"
     prev_hash: str = ""
     hash: str = ""
 
@@ -177,6 +179,9 @@ class ApprovalRequest:
         closed_reason: Why it was closed without being applied (rejected, cancelled, expired).
         version_created_ms: Creation time of the version it was made for; a version deleted and
             created again under the same number is another version.
+        model_created_ms: Creation time of the registered model it was made for (its
+            incarnation); a model deleted and created again under the same name is another model.
+        workspace: The MLflow workspace the request belongs to.
         decisions: The reviewers' standing decisions.
         comments: The timeline, oldest first.
 
@@ -207,6 +212,8 @@ class ApprovalRequest:
     applied_by: str | None = None
     closed_reason: str | None = None
     version_created_ms: int | None = None
+    model_created_ms: int | None = None
+    workspace: str = "default"
     decisions: tuple[ReviewDecision, ...] = ()
     comments: tuple[ApprovalComment, ...] = ()
 

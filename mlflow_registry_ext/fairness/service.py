@@ -321,7 +321,8 @@ def evaluate_fairness(
         run_id = _active_run_id(client, chart_run_id or model_version.run_id)
         if run_id:
             checks = attach_charts(client, run_id, checks)
-    saved = FairnessStore(db).record(checks)
+    created = client.get_registered_model(model).creation_timestamp
+    saved = FairnessStore(db).record(checks, model_created_ms={model: created})
     _refresh_status_tags(client, model, version)
     return FairnessResult(model=model, version=version, checks=tuple(saved))
 
