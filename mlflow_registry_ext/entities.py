@@ -44,6 +44,7 @@ class AuditEntry:
         actor_source: How the actor was established: ``authenticated`` (server login),
             ``proxy`` (trusted proxy header), ``environment`` (``MLFLOW_TRACKING_USERNAME``) or
             ``os`` (the OS user); ``None`` on entries written before it was recorded.
+        workspace: The MLflow workspace the change happened in (``default`` without workspaces).
         prev_hash: ``hash`` of entry ``seq - 1`` (64 zeros for the first).
         hash: SHA-256 over the canonical encoding of this entry and ``prev_hash``.
 
@@ -66,6 +67,7 @@ class AuditEntry:
     request_id: str | None = None
     client_addr: str | None = None
     actor_source: str | None = None
+    workspace: str = "default"
     prev_hash: str = ""
     hash: str = ""
 
@@ -181,6 +183,9 @@ class ApprovalRequest:
         closed_reason: Why it was closed without being applied (rejected, cancelled, expired).
         version_created_ms: Creation time of the version it was made for; a version deleted and
             created again under the same number is another version.
+        model_created_ms: Creation time of the registered model it was made for (its
+            incarnation); a model deleted and created again under the same name is another model.
+        workspace: The MLflow workspace the request belongs to.
         decisions: The reviewers' standing decisions.
         comments: The timeline, oldest first.
 
@@ -211,6 +216,8 @@ class ApprovalRequest:
     applied_by: str | None = None
     closed_reason: str | None = None
     version_created_ms: int | None = None
+    model_created_ms: int | None = None
+    workspace: str = "default"
     decisions: tuple[ReviewDecision, ...] = ()
     comments: tuple[ApprovalComment, ...] = ()
 

@@ -5,7 +5,10 @@ starts with a fixed header, then the remaining keys in sorted order, all ASCII, 
 
     {"prev_hash":"<64 hex>","seq":7,"timestamp_ms":1700000000000,"action":"...","actor":"...",
      "model":"...","version":"3","alias":null,"after":{...},"before":{...},"client_addr":null,
-     "details":{...},"entry_id":"...","request_id":null}
+     "details":{...},"entry_id":"...","request_id":null,"workspace":"default"}
+
+``workspace`` is the MLflow workspace the entry belongs to; entries written before workspaces
+existed have none and belong to ``default``.
 
 Because the body names the previous entry's hash, editing, deleting, inserting or reordering any
 entry breaks the chain from that point on. The fixed header lets :func:`verify_rows` check both
@@ -84,11 +87,14 @@ def encode_entry(
     request_id: str | None = None,
     client_addr: str | None = None,
     actor_source: str | None = None,
+    workspace: str | None = None,
 ) -> tuple[str, str]:
     """Encode one entry; returns ``(body, hash)``.
 
     ``actor_source`` (how the actor was established) is part of the hashed body when given;
-    left out when ``None``, so entries written before it existed keep their hashes.
+    left out when ``None``, so entries written before it existed keep their hashes. ``workspace``
+    is part of the hashed body too, so moving an entry to another workspace's view breaks the
+    chain; ``None`` leaves it out (the encoding of entries older than workspaces).
     """
     fields = {
         "after": after,
@@ -100,6 +106,8 @@ def encode_entry(
     }
     if actor_source is not None:
         fields["actor_source"] = actor_source
+    if workspace is not None:
+        fields["workspace"] = workspace
     tail = _dumps(fields)
     body = _header(prev_hash, seq, timestamp_ms, action, actor, model, version, alias) + tail[1:]
     return body, _sha256(body.encode()).hexdigest()

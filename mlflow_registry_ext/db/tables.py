@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
 
 from mlflow_registry_ext.db.metadata import metadata
+from mlflow_registry_ext.db.scope import workspace_column
 
 audit_log = Table(
     "gov_audit_log",
@@ -19,6 +20,7 @@ audit_log = Table(
     Column("alias", String(256)),
     Column("body", Text, nullable=False),
     Column("hash", String(64), nullable=False),
+    workspace_column(),
 )
 
 audit_head = Table(

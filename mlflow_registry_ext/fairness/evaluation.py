@@ -145,7 +145,9 @@ def _record(registry_uri: str | None, versions: list[tuple[str, str]], checks: l
         for name, version in versions
         for check in checks
     ]
-    FairnessStore(GovernanceDatabase.for_registry_uri(uri)).record(bound)
+    registry = mlflow.MlflowClient(registry_uri=uri)
+    created = {name: registry.get_registered_model(name).creation_timestamp for name in {n for n, _ in versions}}
+    FairnessStore(GovernanceDatabase.for_registry_uri(uri)).record(bound, model_created_ms=created)
 
 
 def _text(value: Any, key: str) -> str:

@@ -28,10 +28,12 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.metadata import metadata
+from mlflow_registry_ext.db.scope import in_workspace, workspace_column
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.governance.incarnation import of_incarnation
 from mlflow_registry_ext.policy import FAIRNESS_METRICS
 
 __all__ = [
@@ -85,6 +87,8 @@ fairness_checks_table = Table(
     Column("actor", String(256), nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("body", Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), nullable=False),
+    workspace_column(),
+    Column("model_created_ms", BigInteger),
 )
 
 
@@ -322,11 +326,16 @@ class FairnessStore:
     def __init__(self, db: GovernanceDatabase):
         self.db = db
 
-    def record(self, checks: Iterable[FairnessCheck]) -> list[FairnessCheck]:
-        """Write ``checks`` and one audit entry each, all in one transaction.
+    def record(
+        self, checks: Iterable[FairnessCheck], *, model_created_ms: Mapping[str, int | None] | None = None
+    ) -> list[FairnessCheck]:
+        """Write ``checks`` and one audit entry each, all in one transaction, in the caller's
+        workspace.
 
         The store sets ``actor`` (the current identity) and ``created_at_ms``; whatever the
-        caller put there is replaced.
+        caller put there is replaced. ``model_created_ms`` maps model names to the creation
+        time of the registered model the checks were made for (its incarnation), so records of
+        a deleted model never count for a new model of the same name.
 
         Raises:
             InvalidInput: A check lacks a model, version, known metric or finite value.
@@ -342,7 +351,11 @@ class FairnessStore:
             _validate(check)
         try:
             with self.db.transaction() as conn:
-                conn.execute(fairness_checks_table.insert(), [_row(c) for c in saved])
+                incarnations = model_created_ms or {}
+                conn.execute(
+                    fairness_checks_table.insert(),
+                    [{**_row(c), "model_created_ms": incarnations.get(c.model)} for c in saved],
+                )
                 audit_log.append(conn, [_audit_draft(c) for c in saved])
         except SqlIntegrityError as exc:
             raise AlreadyExists(
@@ -351,9 +364,15 @@ class FairnessStore:
             ) from exc
         return saved
 
-    def list(self, model: str, version: str | int | None = None) -> list[FairnessCheck]:
-        """Every record of ``model`` (and ``version``, if given), oldest first."""
-        stmt = select(fairness_checks_table.c.body).where(fairness_checks_table.c.model == model)
+    def list(
+        self, model: str, version: str | int | None = None, *, model_created_ms: int | None = None
+    ) -> list[FairnessCheck]:
+        """Every record of ``model`` (and ``version``, if given) in the caller's workspace,
+        oldest first; with ``model_created_ms``, only those of that incarnation of the model."""
+        t = fairness_checks_table
+        stmt = select(t.c.body).where(
+            in_workspace(t), t.c.model == model, of_incarnation(t, model_created_ms)
+        )
         if version is not None:
             stmt = stmt.where(fairness_checks_table.c.version == str(version))
         stmt = stmt.order_by(fairness_checks_table.c.seq)
@@ -366,14 +385,18 @@ class FairnessStore:
         Raises:
             NotFound: No such record.
         """
-        stmt = select(fairness_checks_table.c.body).where(fairness_checks_table.c.id == check_id)
+        stmt = select(fairness_checks_table.c.body).where(
+            fairness_checks_table.c.id == check_id, in_workspace(fairness_checks_table)
+        )
         with self.db.reading() as engine, engine.connect() as conn:
             body = conn.execute(stmt).scalar()
         if body is None:
             raise NotFound(f"No fairness check with id {check_id!r}")
         return FairnessCheck.from_dict(json.loads(body))
 
-    def latest(self, model: str, version: str | int) -> list[FairnessCheck]:
+    def latest(
+        self, model: str, version: str | int, *, model_created_ms: int | None = None
+    ) -> list[FairnessCheck]:
         """The newest record of each (metric, sensitive feature, dataset) of a version.
 
         This is what the promotion gate reads (see :func:`~mlflow_registry_ext.fairness.facts.
@@ -381,7 +404,7 @@ class FairnessStore:
         Ordered oldest first.
         """
         newest: dict[tuple, FairnessCheck] = {}
-        for check in self.list(model, version):
+        for check in self.list(model, version, model_created_ms=model_created_ms):
             key = (check.metric, check.sensitive_feature, check.dataset_name, check.dataset_digest)
             newest.pop(key, None)
             newest[key] = check

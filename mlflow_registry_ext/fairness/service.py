@@ -332,7 +332,8 @@ def evaluate_fairness(
                 detail = exc.message if isinstance(exc, MlflowException) else f"{type(exc).__name__}: {exc}"
                 chart_error = f"the charts were not logged to run {run_id}: {' '.join(str(detail).split())}"
                 _log.warning("Fairness checks of %s %s recorded without charts: %s", model, version, chart_error)
-    saved = FairnessStore(db).record(checks)
+    created = client.get_registered_model(model).creation_timestamp
+    saved = FairnessStore(db).record(checks, model_created_ms={model: created})
     _refresh_status_tags(client, model, version)
     return FairnessResult(model=model, version=version, checks=tuple(saved), chart_error=chart_error)
 

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from mlflow_registry_ext.db.scope import in_workspace
 from mlflow_registry_ext.entities import ApprovalComment, ApprovalRequest, ReviewDecision
 from mlflow_registry_ext.errors import NotFound
 from mlflow_registry_ext.governance.approval_tables import comments_table, decisions_table, requests_table
@@ -31,7 +32,7 @@ _COLUMNS = (
     "id", "model", "version", "target_kind", "target", "action", "status", "requester", "created_at_ms",
     "updated_at_ms", "version_creator", "expires_at_ms", "rule", "policy_digest", "artifact_digest",
     "from_version", "required", "approvals", "applied_at_ms", "applied_by", "closed_reason",
-    "version_created_ms",
+    "version_created_ms", "model_created_ms", "workspace",
 )
 
 
@@ -52,10 +53,12 @@ def lock_request(conn: Connection, request_id: str) -> Mapping[str, Any]:
     """The request's row, locked until the transaction ends (SQLite: already locked at BEGIN).
 
     Raises:
-        NotFound: No such request.
+        NotFound: No such request in the caller's workspace.
     """
     row = conn.execute(
-        select(requests_table).where(requests_table.c.id == request_id).with_for_update()
+        select(requests_table)
+        .where(requests_table.c.id == request_id, in_workspace(requests_table))
+        .with_for_update()
     ).mappings().first()
     if row is None:
         raise _missing(request_id)
@@ -66,9 +69,12 @@ def load_request(conn: Connection, request_id: str) -> ApprovalRequest:
     """The request with its decisions and timeline.
 
     Raises:
-        NotFound: No such request.
+        NotFound: No such request in the caller's workspace (another workspace's requests do
+            not exist for it).
     """
-    row = conn.execute(select(requests_table).where(requests_table.c.id == request_id)).mappings().first()
+    row = conn.execute(
+        select(requests_table).where(requests_table.c.id == request_id, in_workspace(requests_table))
+    ).mappings().first()
     if row is None:
         raise _missing(request_id)
     c = comments_table

@@ -1,9 +1,9 @@
 """Tables of approval requests, reviewers' decisions and request timelines (queries use these;
 migration ``0004_approvals`` defines the schema).
 
-``open_key`` is a hash of (model, version, target, action) while a request is open and ``NULL``
-once it is closed: its unique constraint lets at most one open request exist per change, on every
-engine, without partial indexes. The primary key of ``gov_approval_decisions`` is
+``open_key`` is a hash of (workspace, model, version, target, action) while a request is open and
+``NULL`` once it is closed: its unique constraint lets at most one open request exist per change
+in each workspace, on every engine, without partial indexes. The primary key of ``gov_approval_decisions`` is
 (request, reviewer), so a reviewer's decision is one row however often they decide.
 """
 
@@ -14,6 +14,8 @@ import hashlib
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from mlflow_registry_ext.db.metadata import metadata
+from mlflow_registry_ext.db.scope import workspace_column
+from mlflow_registry_ext.workspace import DEFAULT_WORKSPACE
 
 __all__ = ["requests_table", "decisions_table", "comments_table", "open_key"]
 
@@ -44,8 +46,11 @@ requests_table = Table(
     Column("applied_at_ms", BigInteger),
     Column("applied_by", String(256)),
     Column("closed_reason", String(1000)),
+    workspace_column(),
+    Column("model_created_ms", BigInteger),
     Index("ix_gov_approval_requests_model_version", "model", "version"),
     Index("ix_gov_approval_requests_status", "status"),
+    Index("ix_gov_approval_requests_workspace_model", "workspace", "model"),
 )
 
 decisions_table = Table(
@@ -58,6 +63,7 @@ decisions_table = Table(
     Column("comment", Text),
     Column("artifact_digest", String(128)),
     Column("bound_state_hash", String(64)),
+    workspace_column(),
 )
 
 comments_table = Table(
@@ -69,16 +75,25 @@ comments_table = Table(
     Column("kind", String(16), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+    workspace_column(),
     Index("ix_gov_approval_comments_request_id", "request_id"),
 )
 
 
-def open_key(model: str, version: str, target_kind: str, target: str, action: str) -> str:
-    """The value of ``open_key`` for an open request of this change.
+def open_key(
+    model: str, version: str, target_kind: str, target: str, action: str, workspace: str = DEFAULT_WORKSPACE
+) -> str:
+    """The value of ``open_key`` for an open request of this change in ``workspace``.
+
+    The ``default`` workspace keeps the key of the releases before workspaces, so requests
+    that were open when the database was upgraded still block duplicates.
 
     Example:
-        >>> len(open_key("fraud-model", "7", "alias", "production", "promote"))
+        >>> len(open_key("fraud-model", "7", "alias", "production", "promote", "ws2"))
         64
     """
-    text = "\x1f".join((model, str(version), target_kind, target, action))
+    fields = (model, str(version), target_kind, target, action)
+    if workspace != DEFAULT_WORKSPACE:
+        fields = (workspace, *fields)
+    text = "\x1f".join(fields)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from mlflow_registry_ext import identity
+from mlflow_registry_ext.db.scope import current_workspace, in_workspace
 from mlflow_registry_ext.entities import OPEN_STATUSES, REQUEST_STATUSES, ApprovalRequest
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
 from mlflow_registry_ext.governance import audit_log
@@ -48,6 +49,8 @@ from mlflow_registry_ext.governance.approval_records import (
 from mlflow_registry_ext.governance.approval_tables import open_key, requests_table
 from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.governance.incarnation import belongs_to, live_model_created_ms, of_incarnation
+from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
 from mlflow_registry_ext.governance.version_state import (
     VersionState,
     alias_version,
@@ -126,8 +129,11 @@ def promotion_facts(
     )
 
 
-def previous_alias_version(engine, model: str, alias: str, current: str | None) -> str | None:
-    """The version ``alias`` pointed to before it pointed to ``current``, from the audit log.
+def previous_alias_version(
+    engine, model: str, alias: str, current: str | None, incarnation_ms: int | None = None
+) -> str | None:
+    """The version ``alias`` pointed to before it pointed to ``current``, from the audit log of
+    the caller's workspace (and, with ``incarnation_ms``, of that incarnation of the model only).
 
     Like ``cd -``: rolling back twice returns to where it started.
 
@@ -135,7 +141,7 @@ def previous_alias_version(engine, model: str, alias: str, current: str | None) 
         >>> previous_alias_version(engine, "fraud-model", "production", "8")
         '7'
     """
-    history = audit_log.alias_history(engine, model, alias)
+    history = audit_log.alias_history(engine, model, alias, incarnation_ms=incarnation_ms)
     for item in reversed(history):
         if item.version is not None and item.version != current:
             return item.version
@@ -191,7 +197,8 @@ class ApprovalStore:
         status: str | None = None,
         limit: int = 1000,
     ) -> list[ApprovalRequest]:
-        """Requests, newest first, with their decisions (``get`` adds the timeline).
+        """Requests of the caller's workspace, newest first, with their decisions (``get`` adds
+        the timeline).
 
         Raises:
             InvalidInput: An unknown status or a non-positive limit.
@@ -202,7 +209,7 @@ class ApprovalStore:
             raise InvalidInput(f"limit must be positive, got {limit}")
         self.expire_due()
         t = requests_table
-        stmt = select(t).order_by(t.c.created_at_ms.desc(), t.c.id).limit(limit)
+        stmt = select(t).where(in_workspace(t)).order_by(t.c.created_at_ms.desc(), t.c.id).limit(limit)
         if model is not None:
             stmt = stmt.where(t.c.model == model)
         if version is not None:
@@ -223,9 +230,10 @@ class ApprovalStore:
         target: str | None = None,
         actions: Iterable[str] | None = None,
     ) -> list[ApprovalRequest]:
-        """Open requests of a model (a version, a target), newest first, with their decisions."""
+        """Open requests of a model (a version, a target) in the caller's workspace, newest first,
+        with their decisions."""
         t = requests_table
-        conds = [t.c.model == model, t.c.status.in_(OPEN_STATUSES)]
+        conds = [in_workspace(t), t.c.model == model, t.c.status.in_(OPEN_STATUSES)]
         if version is not None:
             conds.append(t.c.version == str(version))
         if target_kind is not None:
@@ -241,15 +249,17 @@ class ApprovalStore:
         return [request_from_row(r, decisions.get(r["id"], ()), ()) for r in rows]
 
     def latest_for_version(
-        self, model: str, version: str, created_ms: int | None = None
+        self, model: str, version: str, created_ms: int | None = None, model_created_ms: int | None = None
     ) -> ApprovalRequest | None:
         """The newest request of the version that was not cancelled (what its status tags show).
 
-        With ``created_ms``, requests made for an earlier version of the same name and number
-        (a model deleted and created again) are ignored.
+        With ``created_ms`` (the version's creation) and ``model_created_ms`` (the model's),
+        requests made for an earlier version of the same name and number, or for an earlier
+        model of the same name (deleted and created again), are ignored.
         """
         t = requests_table
-        conds = [t.c.model == model, t.c.version == str(version), t.c.status != "cancelled"]
+        conds = [in_workspace(t), t.c.model == model, t.c.version == str(version), t.c.status != "cancelled"]
+        conds.append(of_incarnation(t, model_created_ms))
         if created_ms is not None:
             conds.append(or_(t.c.version_created_ms == created_ms, t.c.version_created_ms.is_(None)))
         stmt = select(t).where(and_(*conds)).order_by(t.c.created_at_ms.desc(), t.c.id).limit(1)
@@ -295,7 +305,8 @@ class ApprovalStore:
         comment = clean_comment(comment)
         rule = self._protecting_rule(model, kind, target, action)
         state = self._version(model, version)
-        from_version = self._check_action(model, version, target, action)
+        live_ms = live_model_created_ms(self.inner, model)
+        from_version = self._check_action(model, version, target, action, state, live_ms, rule)
         digest = None
         if rule.require.artifact_digest and action != "delete_alias":
             reading = read_digest(self.inner, model, version)
@@ -312,15 +323,18 @@ class ApprovalStore:
         if requirement.expires_after:
             expires = now + int(requirement.expires_after.total_seconds() * 1000)
         request_id = uuid.uuid4().hex
+        workspace = current_workspace()
         row = {
             "id": request_id,
+            "workspace": workspace,
+            "model_created_ms": live_ms,
             "model": model,
             "version": version,
             "target_kind": kind,
             "target": target,
             "action": action,
             "status": "pending",
-            "open_key": open_key(model, version, kind, target, action),
+            "open_key": open_key(model, version, kind, target, action, workspace),
             "requester": actor,
             "version_creator": state.creator,
             "version_created_ms": state.created_ms,
@@ -562,7 +576,9 @@ class ApprovalStore:
     def release(self, request: ApprovalRequest) -> None:
         """Undo :meth:`claim` when the change failed, so the request can be applied again."""
         t = requests_table
-        key = open_key(request.model, request.version, request.target_kind, request.target, request.action)
+        key = open_key(
+            request.model, request.version, request.target_kind, request.target, request.action, request.workspace
+        )
         restored = {
             "status": request.status,
             "applied_at_ms": None,
@@ -595,7 +611,7 @@ class ApprovalStore:
         closed = []
         with self.db.transaction() as conn:
             t = requests_table
-            conds = [t.c.model == model, t.c.status.in_(OPEN_STATUSES)]
+            conds = [in_workspace(t), t.c.model == model, t.c.status.in_(OPEN_STATUSES)]
             if version is not None:
                 conds.append(t.c.version == str(version))
             rows = conn.execute(select(t).where(and_(*conds)).with_for_update()).mappings().all()
@@ -673,7 +689,11 @@ class ApprovalStore:
         reads and writes, so a request is seen expired everywhere as soon as it is due."""
         now = self.clock()
         t = requests_table
-        probe = select(t.c.id).where(t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now).limit(1)
+        probe = (
+            select(t.c.id)
+            .where(in_workspace(t), t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now)
+            .limit(1)
+        )
         with self.db.reading() as engine, engine.connect() as conn:
             if conn.execute(probe).first() is None:
                 return 0
@@ -689,7 +709,7 @@ class ApprovalStore:
         t = requests_table
         now = self.clock()
         probe = select(t.c.id).where(
-            t.c.id == request_id, t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now
+            t.c.id == request_id, in_workspace(t), t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now
         )
         with self.db.reading() as engine, engine.connect() as conn:
             if conn.execute(probe).first() is None:
@@ -701,7 +721,9 @@ class ApprovalStore:
 
     def _expire(self, conn: Connection, now: int, *, model: str | None = None, request_id: str | None = None):
         t = requests_table
-        conds = [t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now]
+        # Only the caller's workspace: expiring refreshes status tags, which MLflow resolves in
+        # the caller's workspace.
+        conds = [in_workspace(t), t.c.status.in_(OPEN_STATUSES), t.c.expires_at_ms <= now]
         if model is not None:
             conds.append(t.c.model == model)
         if request_id is not None:
@@ -801,9 +823,19 @@ class ApprovalStore:
                 f"Version {version} of {model} was deleted and created again after request "
                 f"{request.id}; the request does not apply to it"
             )
+        if request is not None and not belongs_to(
+            request.model_created_ms, request.created_at_ms, live_model_created_ms(self.inner, model)
+        ):
+            raise InvalidInput(
+                f"Model {model} was deleted and created again after request {request.id}; the "
+                "request does not apply to the new model"
+            )
         return state
 
-    def _check_action(self, model: str, version: str, alias: str, action: str) -> str | None:
+    def _check_action(
+        self, model: str, version: str, alias: str, action: str, state: VersionState, live_ms: int | None,
+        rule: Rule,
+    ) -> str | None:
         if action == "promote":
             return None
         current = alias_version(self.inner, model, alias)
@@ -815,21 +847,25 @@ class ApprovalStore:
                 raise InvalidInput(f"Alias {alias!r} of {model} points to version {current}, not {version}")
             return current
         with self.db.reading() as engine:
-            previous = previous_alias_version(engine, model, alias, current)
+            previous = previous_alias_version(engine, model, alias, current, live_ms)
         if previous is None:
             raise InvalidInput(
-                f"Alias {alias!r} of {model} has no earlier version in the audit log to roll back to"
+                f"Alias {alias!r} of {model} has no earlier version in the audit log of this model "
+                "to roll back to"
             )
         if previous != version:
             raise InvalidInput(
                 f"Rolling back alias {alias!r} of {model} returns it to version {previous} "
                 f"(it points to {current} now), not to version {version}"
             )
+        check_rollback_target(
+            self.db, self.inner, alias, live_ms, state, digest_required=rule.require.artifact_digest
+        )
         return current
 
     def _open_id(self, model, version, kind, target, action) -> str | None:
         with self.db.reading() as engine, engine.connect() as conn:
-            return open_request_id(conn, open_key(model, version, kind, target, action))
+            return open_request_id(conn, open_key(model, version, kind, target, action, current_workspace()))
 
     def _rule_details(self, rule: Rule | None) -> dict[str, Any]:
         return {"rule": rule.describe() if rule else None, "policy_digest": self.policy.digest or None}

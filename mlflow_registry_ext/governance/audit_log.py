@@ -29,6 +29,7 @@ from mlflow_registry_ext.audit.chain import (
     encode_entry,
     verify_rows,
 )
+from mlflow_registry_ext.db.scope import current_workspace, in_workspace
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.governance import chain_sql
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
@@ -58,6 +59,8 @@ class AuditDraft:
     before: dict[str, Any] = dataclasses.field(default_factory=dict)
     after: dict[str, Any] = dataclasses.field(default_factory=dict)
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The workspace the entry belongs to; ``None``: the workspace of the call appending it.
+    workspace: str | None = None
 
 
 _SELECT_HEAD = (
@@ -70,7 +73,7 @@ _UPDATE_HEAD = (
 )
 _INSERT = audit_log.insert()
 _ROW_KEYS = ("seq", "entry_id", "timestamp_ms", "actor", "action", "model", "version", "alias",
-             "body", "hash")
+             "body", "hash", "workspace")
 
 
 def append(
@@ -131,6 +134,7 @@ def _read_head(conn: Connection, fast) -> tuple[int, str, int | None]:
 
 def _chain(drafts, seq, prev_hash, who, now, entry_ids):
     rows, entries = [], []
+    caller_workspace = current_workspace()
     for index, draft in enumerate(drafts):
         seq += 1
         entry_id = entry_ids[index] if entry_ids else uuid.uuid4().hex
@@ -151,11 +155,12 @@ def _chain(drafts, seq, prev_hash, who, now, entry_ids):
             request_id=who.request_id,
             client_addr=who.client_addr,
             actor_source=who.source,
+            workspace=draft.workspace or caller_workspace,
         )
         body, digest = encode_entry(**fields)
         rows.append(
             (seq, entry_id, now, who.actor, draft.action, draft.model, version, draft.alias,
-             body, digest)
+             body, digest, fields["workspace"])
         )
         entries.append(AuditEntry(hash=digest, **fields))
         prev_hash = digest
@@ -175,6 +180,16 @@ def _entry_from_body(body: str, digest: str) -> AuditEntry:
     return AuditEntry.from_dict({**decode_body(body), "hash": digest})
 
 
+def _scoped(rows, workspace: str) -> list[AuditEntry]:
+    """Entries of ``rows`` (body, hash) whose hashed body names ``workspace``.
+
+    The column selects the rows; the body decides, so a row whose column was edited to show it
+    in another workspace is not shown there (and ``audit verify`` reports the edit).
+    """
+    entries = (_entry_from_body(body, digest) for body, digest in rows)
+    return [e for e in entries if e.workspace == workspace]
+
+
 @dataclasses.dataclass(frozen=True)
 class AuditQuery:
     """Filters for :func:`query`; every field is optional."""
@@ -188,13 +203,17 @@ class AuditQuery:
     until_ms: int | None = None
     after_seq: int | None = None
     limit: int | None = 1000
+    #: Default: the caller's workspace (a streamed export fixes it when the stream starts).
+    workspace: str | None = None
 
 
 def query(engine: Engine, q: AuditQuery) -> list[AuditEntry]:
-    """Entries matching ``q``, oldest first. Content always comes from the hashed body."""
+    """Entries of the caller's workspace matching ``q``, oldest first. Content always comes
+    from the hashed body."""
     if q.limit is not None and q.limit <= 0:
         raise InvalidInput(f"limit must be positive, got {q.limit}")
-    conds = []
+    workspace = q.workspace or current_workspace()
+    conds = [in_workspace(audit_log, workspace)]
     for column, value in (
         (audit_log.c.model, q.model),
         (audit_log.c.version, None if q.version is None else str(q.version)),
@@ -210,17 +229,15 @@ def query(engine: Engine, q: AuditQuery) -> list[AuditEntry]:
         conds.append(audit_log.c.timestamp_ms <= q.until_ms)
     if q.after_seq is not None:
         conds.append(audit_log.c.seq > q.after_seq)
-    stmt = select(audit_log.c.body, audit_log.c.hash).order_by(audit_log.c.seq)
-    if conds:
-        stmt = stmt.where(and_(*conds))
+    stmt = select(audit_log.c.body, audit_log.c.hash).where(and_(*conds)).order_by(audit_log.c.seq)
     if q.limit is not None:
         stmt = stmt.limit(q.limit)
     with engine.connect() as conn:
-        return [_entry_from_body(body, digest) for body, digest in conn.execute(stmt)]
+        return _scoped(conn.execute(stmt), workspace)
 
 
 def iter_all(engine: Engine, batch: int = 5000) -> Iterator[AuditEntry]:
-    """Every entry, oldest first, read in batches (for export)."""
+    """Every entry of the caller's workspace, oldest first, read in batches (for export)."""
     after = 0
     while True:
         page = query(engine, AuditQuery(after_seq=after, limit=batch))
@@ -409,28 +426,46 @@ def _repair_head(conn: Connection) -> None:
 
 
 def alias_history(
-    engine: Engine, model: str, alias: str, at_ms: int | None = None
+    engine: Engine,
+    model: str,
+    alias: str,
+    at_ms: int | None = None,
+    *,
+    incarnation_ms: int | None = None,
 ) -> list[AliasHistoryItem]:
-    """Where ``alias`` of ``model`` pointed over time (or at ``at_ms`` only), and who moved it.
+    """Where ``alias`` of ``model`` pointed over time (or at ``at_ms`` only), and who moved it,
+    in the caller's workspace.
 
     A model renamed later keeps its earlier entries under the old name; entries of the registered
-    model's deletion end the alias too.
+    model's deletion end the alias too. With ``incarnation_ms`` (the live model's
+    ``creation_timestamp``) only the history of that incarnation is returned: nothing from
+    before the last deletion of a model of this name, nor from before it was created.
     """
+    workspace = current_workspace()
     actions = (
         "model_version_alias.created",
         "model_version_alias.deleted",
     )
-    stmt = (
-        select(audit_log.c.body, audit_log.c.hash)
-        .where(
-            audit_log.c.model == model,
-            audit_log.c.alias == alias,
-            audit_log.c.action.in_(actions),
-        )
-        .order_by(audit_log.c.seq)
-    )
+    conds = [
+        in_workspace(audit_log, workspace),
+        audit_log.c.model == model,
+        audit_log.c.alias == alias,
+        audit_log.c.action.in_(actions),
+    ]
     with engine.connect() as conn:
-        entries = [_entry_from_body(b, h) for b, h in conn.execute(stmt)]
+        if incarnation_ms is not None:
+            ended = conn.execute(
+                select(func.max(audit_log.c.seq)).where(
+                    in_workspace(audit_log, workspace),
+                    audit_log.c.model == model,
+                    audit_log.c.action == "registered_model.deleted",
+                )
+            ).scalar()
+            if ended is not None:
+                conds.append(audit_log.c.seq > ended)
+            conds.append(audit_log.c.timestamp_ms >= incarnation_ms)
+        stmt = select(audit_log.c.body, audit_log.c.hash).where(*conds).order_by(audit_log.c.seq)
+        entries = _scoped(conn.execute(stmt), workspace)
     items = [
         AliasHistoryItem(
             model=model,

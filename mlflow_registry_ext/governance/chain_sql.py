@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 __all__ = ["ChainSQL", "for_connection"]
 
 _COLUMNS = ("seq", "entry_id", "timestamp_ms", "actor", "action", "model", "version", "alias",
-            "body", "hash")
+            "body", "hash", "workspace")
 _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 _LOCKING = {"sqlite": "", "postgresql": " FOR UPDATE", "mysql": " FOR UPDATE"}
 

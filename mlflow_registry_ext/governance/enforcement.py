@@ -32,7 +32,7 @@ from mlflow.utils.validation import _validate_model_alias_name
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
-from mlflow_registry_ext.errors import PermissionDenied, PolicyViolation
+from mlflow_registry_ext.errors import InvalidInput, PermissionDenied, PolicyViolation
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore, promotion_facts
@@ -41,6 +41,8 @@ from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
 from mlflow_registry_ext.governance.signatures import SignatureStore
 from mlflow_registry_ext.governance.signing_step import SigningStep
+from mlflow_registry_ext.governance.incarnation import belongs_to, live_model_created_ms
+from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
 from mlflow_registry_ext.governance.status_tags import (
     DIGEST_TAG,
     StatusTags,
@@ -461,7 +463,8 @@ class Gate:
         if asked is not None and asked.request_id:
             candidates = [c for c in candidates if c.id == asked.request_id]
         now = self.approvals.clock()
-        fairness = read_fairness(self.db, state.model, state.version) if rule.require.fairness else ()
+        live_ms = live_model_created_ms(self.inner, state.model)
+        fairness = read_fairness(self.db, state.model, state.version, live_ms) if rule.require.fairness else ()
         needs_digest = rule.require.artifact_digest or bool(rule.require.security_scan)
         reading = read_digest(self.inner, state.model, state.version) if needs_digest else None
         digest = reading.digest if reading else None
@@ -478,7 +481,7 @@ class Gate:
         allowed: list[tuple[ApprovalRequest, Decision]] = []
         best: tuple[ApprovalRequest, Decision] | None = None
         for request in candidates:
-            if self._stale_request(request, state, current, now):
+            if self._stale_request(request, state, current, now, live_ms, rule):
                 continue
             facts = promotion_facts(request, state, fairness=fairness, current_digest=digest,
                                     security_scan=scan, now_ms=now, **evidence)
@@ -577,13 +580,30 @@ class Gate:
         )
 
     def _stale_request(
-        self, request: ApprovalRequest, state: VersionState, current: str | None, now: int
+        self, request: ApprovalRequest, state: VersionState, current: str | None, now: int,
+        live_ms: int | None, rule: Rule,
     ) -> bool:
         if request.version_created_ms is not None and request.version_created_ms != state.created_ms:
+            return True
+        if not belongs_to(request.model_created_ms, request.created_at_ms, live_ms):
+            return True  # made for a deleted model of the same name
+        if request.action == "rollback" and not self._valid_rollback_target(request, state, live_ms, rule):
             return True
         if request.action in ("rollback", "delete_alias") and request.from_version != current:
             return True
         return request.expires_at_ms is not None and request.expires_at_ms <= now
+
+    def _valid_rollback_target(
+        self, request: ApprovalRequest, state: VersionState, live_ms: int | None, rule: Rule
+    ) -> bool:
+        try:
+            check_rollback_target(
+                self.db, self.inner, request.target, live_ms, state,
+                digest_required=rule.require.artifact_digest,
+            )
+        except InvalidInput:
+            return False
+        return True
 
     def _grant(self, change: str, rule: Rule, *, action=None, request=None, decision=None, previous=None,
                override=None, followup=None) -> Grant:

@@ -23,6 +23,8 @@ from mlflow_registry_ext.entities import PromotionCheck, PromotionResult
 from mlflow_registry_ext.errors import InvalidInput, NotFound
 from mlflow_registry_ext.governance.approval_inputs import parse_target, parse_version
 from mlflow_registry_ext.governance.approvals import previous_alias_version
+from mlflow_registry_ext.governance.incarnation import live_model_created_ms
+from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
 from mlflow_registry_ext.governance.enforcement import GateRequest, gate_request
 from mlflow_registry_ext.governance.version_state import alias_version, read_version
 
@@ -148,20 +150,29 @@ def rollback(
     current = alias_version(store.inner, model, alias)
     if current is None:
         raise InvalidInput(f"Alias {alias!r} of {model} is not set; there is nothing to roll back")
+    live_ms = live_model_created_ms(store.inner, model)
     with store.governance_db.reading() as engine:
-        previous = previous_alias_version(engine, model, alias, current)
+        previous = previous_alias_version(engine, model, alias, current, live_ms)
     if previous is None:
         raise InvalidInput(
-            f"Alias {alias!r} of {model} has no earlier version in the audit log to roll back to"
+            f"Alias {alias!r} of {model} has no earlier version in the audit log of this model "
+            "to roll back to"
         )
     try:
-        read_version(store.inner, model, previous)
+        target = read_version(store.inner, model, previous)
     except MlflowException as exc:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
             raise NotFound(
                 f"Alias {alias!r} of {model} pointed to version {previous} before, which no longer exists"
             ) from None
         raise
+    rule = store.gate.rule_for(model)
+    if rule is not None and rule.protects_alias(alias) and override_reason is None:
+        # Say why at once; the gate refuses the same target anyway.
+        check_rollback_target(
+            store.governance_db, store.inner, alias, live_ms, target,
+            digest_required=rule.require.artifact_digest,
+        )
     if request_id:
         _named_request(store, request_id, model, previous, kind, alias, "rollback")
     with gate_request(action="rollback", request_id=request_id, override_reason=override_reason) as asked:

@@ -31,6 +31,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.entities import ApprovalRequest, GovernanceStatus
 from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.governance.incarnation import live_model_created_ms
 from mlflow_registry_ext.governance.version_state import read_fairness
 from mlflow_registry_ext.policy import FairnessFact, Policy, Rule, fairness_status
 
@@ -127,7 +128,8 @@ class StatusTags:
         if not covers(rule):
             return GovernanceStatus(model=model, version=version, covered=False,
                                     rule=rule.describe() if rule else None, tags=current)
-        request = self.approvals.latest_for_version(model, version, mv.creation_timestamp)
+        live_ms = live_model_created_ms(self.inner, model)
+        request = self.approvals.latest_for_version(model, version, mv.creation_timestamp, live_ms)
         approvals = request.approvals_text if request else f"0/{rule.approvals.required}"
         return GovernanceStatus(
             model=model,
@@ -136,7 +138,7 @@ class StatusTags:
             rule=rule.describe(),
             status=status_of(request),
             approvals=approvals,
-            fairness=fairness_of(rule, read_fairness(self.db, model, version)),
+            fairness=fairness_of(rule, read_fairness(self.db, model, version, live_ms)),
             artifact_digest=(request.artifact_digest if request else None) or current.get(DIGEST_TAG),
             request_id=request.id if request else None,
             tags=current,

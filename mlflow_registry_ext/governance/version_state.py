@@ -97,9 +97,13 @@ def alias_version(inner_store: Any, model: str, alias: str) -> str | None:
     return str(mv.version)
 
 
-def read_fairness(db: GovernanceDatabase, model: str, version: str | int) -> tuple[FairnessFact, ...]:
-    """The newest fairness record of each check of the version, as policy facts."""
-    return tuple(fairness_facts(FairnessStore(db).latest(model, str(version))))
+def read_fairness(
+    db: GovernanceDatabase, model: str, version: str | int, model_created_ms: int | None = None
+) -> tuple[FairnessFact, ...]:
+    """The newest fairness record of each check of the version, as policy facts (with
+    ``model_created_ms``, of that incarnation of the model only)."""
+    store = FairnessStore(db)
+    return tuple(fairness_facts(store.latest(model, str(version), model_created_ms=model_created_ms)))
 
 
 def read_security_scan(

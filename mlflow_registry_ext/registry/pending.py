@@ -25,6 +25,7 @@ from mlflow_registry_ext.entities import AuditEntry
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.workspace import DEFAULT_WORKSPACE, current_workspace
 
 __all__ = ["PendingRelay"]
 
@@ -56,6 +57,7 @@ class PendingRelay:
         """Record ``drafts`` as an intent inside the registry transaction of ``conn``."""
         who = identity.current()
         intent_id = uuid.uuid4().hex
+        workspace = current_workspace()
         payload = {
             "timestamp_ms": int(time.time() * 1000),
             "who": {"actor": who.actor, "request_id": who.request_id,
@@ -63,7 +65,8 @@ class PendingRelay:
             "entry_ids": [uuid.uuid4().hex for _ in drafts],
             "drafts": [
                 {"action": d.action, "model": d.model, "version": d.version, "alias": d.alias,
-                 "before": d.before, "after": d.after, "details": d.details}
+                 "before": d.before, "after": d.after, "details": d.details,
+                 "workspace": d.workspace or workspace}
                 for d in drafts
             ],
         }
@@ -92,7 +95,8 @@ class PendingRelay:
 
     def _relay_one(self, intent_id: str, payload: dict) -> list[AuditEntry]:
         entry_ids = payload["entry_ids"]
-        drafts = [AuditDraft(**d) for d in payload["drafts"]]
+        # Intents written before workspaces existed belong to ``default``, whoever relays them.
+        drafts = [AuditDraft(**{"workspace": DEFAULT_WORKSPACE, **d}) for d in payload["drafts"]]
         try:
             with self.governance_db.transaction() as conn:
                 done = conn.execute(

@@ -124,6 +124,7 @@ class _Job:
     secrets: list[str]
     secret_error: str | None
     lease_expires_ms: int = 0
+    workspace: str = "default"
 
 
 @dataclasses.dataclass
@@ -541,6 +542,7 @@ class Dispatcher:
             secrets=secrets,
             secret_error=secret_error,
             lease_expires_ms=expires,
+            workspace=hook.workspace,
         )
 
     # -- sending -----------------------------------------------------------------------------
@@ -634,6 +636,7 @@ class Dispatcher:
                         response_excerpt=outcome.excerpt,
                         outcome=outcome.kind,
                         dispatcher=self.name,
+                        workspace=job.workspace,
                     )
                 )
             )
@@ -714,7 +717,9 @@ class Dispatcher:
         ).rowcount
         if not changed:
             return
-        hook = conn.execute(select(webhooks.c.url, webhooks.c.events).where(webhooks.c.id == webhook_id)).one()
+        hook = conn.execute(
+            select(webhooks.c.url, webhooks.c.events, webhooks.c.workspace).where(webhooks.c.id == webhook_id)
+        ).one()
         _log.warning("Webhook %s disabled: %s", webhook_id, reason)
         with identity.bind_request(identity.RequestIdentity(actor=DISPATCHER_ACTOR, source="os")):
             audit_log.append(
@@ -725,6 +730,7 @@ class Dispatcher:
                         before={"status": ACTIVE},
                         after={"status": DISABLED, "reason": reason},
                         details={"webhook_id": webhook_id, "url": hook.url, "events": json.loads(hook.events)},
+                        workspace=hook.workspace,
                     )
                 ],
             )

@@ -60,6 +60,7 @@ class Webhook(_Record):
         failing_since_ms: Start of the current run of failed attempts (``None`` when the last
             attempt succeeded).
         previous_secret_expires_ms: While a rotated-out secret still signs: when it stops.
+        workspace: The MLflow workspace it belongs to; it hears only that workspace's events.
     """
 
     id: str
@@ -75,6 +76,7 @@ class Webhook(_Record):
     disabled_reason: str | None = None
     failing_since_ms: int | None = None
     previous_secret_expires_ms: int | None = None
+    workspace: str = "default"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Delivery(_Record):
         last_status_code: The HTTP status of the last attempt, if it got one.
         last_error: Why the last attempt failed, if it did.
         finished_ms: When it succeeded or was dead-lettered.
+        workspace: The MLflow workspace of its subscription.
     """
 
     id: str
@@ -124,6 +127,7 @@ class Delivery(_Record):
     last_status_code: int | None = None
     last_error: str | None = None
     finished_ms: int | None = None
+    workspace: str = "default"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +145,7 @@ class Attempt(_Record):
         response_excerpt: The start of the response body.
         outcome: ``succeeded``, ``failed``, ``gone`` (410) or ``blocked`` (SSRF guard).
         dispatcher: Which dispatcher sent it.
+        workspace: The MLflow workspace of its subscription.
     """
 
     delivery_id: str
@@ -153,6 +158,7 @@ class Attempt(_Record):
     response_excerpt: str | None
     outcome: str
     dispatcher: str | None = None
+    workspace: str = "default"
 
 
 @dataclasses.dataclass(frozen=True)

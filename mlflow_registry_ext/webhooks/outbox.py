@@ -60,9 +60,9 @@ def on_enqueue(callback: Callable[[], None]) -> Callable[[], None]:
 
     return remove
 
-_ACTIVE_SUBSCRIPTIONS = select(webhooks.c.id, webhooks.c.events, webhooks.c.model_filter).where(
-    webhooks.c.status == ACTIVE
-)
+_ACTIVE_SUBSCRIPTIONS = select(
+    webhooks.c.id, webhooks.c.events, webhooks.c.model_filter, webhooks.c.workspace
+).where(webhooks.c.status == ACTIVE)
 
 
 def new_delivery_id() -> str:
@@ -115,10 +115,12 @@ def delivery_row(
     payload: str,
     origin: str,
     now_ms: int,
+    workspace: str,
     source_delivery_id: str | None = None,
 ) -> dict[str, Any]:
-    """A new pending delivery, due at once."""
+    """A new pending delivery, due at once, in the workspace of its subscription."""
     return {
+        "workspace": workspace,
         "id": new_delivery_id(),
         "webhook_id": webhook_id,
         "event_id": event_id,
@@ -139,8 +141,9 @@ def delivery_row(
 def entry_delivery_row(
     webhook_id: str, entry: AuditEntry, *, payload: str, origin: str, now_ms: int
 ) -> dict[str, Any]:
-    """A new pending delivery of the event of an audit entry."""
+    """A new pending delivery of the event of an audit entry (in the entry's workspace)."""
     return delivery_row(
+        workspace=entry.workspace,
         webhook_id=webhook_id,
         event_id=entry.entry_id,
         event_type=entry.action,
@@ -167,7 +170,9 @@ def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
     for entry in entries:
         names = event_model_names(entry)
         payload = None
-        for webhook_id, events, model_filter in subscriptions:
+        for webhook_id, events, model_filter, workspace in subscriptions:
+            if workspace != entry.workspace:
+                continue
             if not subscription_matches(events, model_filter, entry.action, names):
                 continue
             if payload is None:

@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from mlflow_registry_ext import identity
+from mlflow_registry_ext.db.scope import current_workspace, in_workspace
 from mlflow_registry_ext.errors import InvalidInput, NotFound
 from mlflow_registry_ext.events import (
     EVENT_TYPES,
@@ -105,9 +106,11 @@ def attempt_row(
     response_excerpt: str | None,
     outcome: str,
     dispatcher: str | None,
+    workspace: str,
 ) -> dict[str, Any]:
-    """A row of the attempts log (error and excerpt truncated to fit)."""
+    """A row of the attempts log (error and excerpt truncated to fit), in its delivery's workspace."""
     return {
+        "workspace": workspace,
         "delivery_id": delivery_id,
         "webhook_id": webhook_id,
         "attempt": attempt,
@@ -136,6 +139,7 @@ def _webhook(row: Any) -> Webhook:
         disabled_reason=row.disabled_reason,
         failing_since_ms=row.failing_since_ms,
         previous_secret_expires_ms=row.previous_secret_expires_ms,
+        workspace=row.workspace,
     )
 
 
@@ -245,6 +249,7 @@ class WebhookService:
             "created_by": identity.current_actor(),
             "disabled_reason": None,
             "failing_since_ms": None,
+            "workspace": current_workspace(),
         }
         with self.db.transaction() as conn:
             conn.execute(webhooks.insert(), row)
@@ -258,8 +263,9 @@ class WebhookService:
             return self._load(conn, webhook_id)
 
     def list(self, *, status: str | None = None) -> list[Webhook]:
-        """Every subscription, oldest first, optionally only ``active`` or ``disabled`` ones."""
-        stmt = select(webhooks).order_by(webhooks.c.created_ms, webhooks.c.id)
+        """Every subscription of the caller's workspace, oldest first, optionally only ``active``
+        or ``disabled`` ones."""
+        stmt = select(webhooks).where(in_workspace(webhooks)).order_by(webhooks.c.created_ms, webhooks.c.id)
         if status is not None:
             if status not in (ACTIVE, DISABLED):
                 raise InvalidInput(f"status must be 'active' or 'disabled', got {status!r}")
@@ -382,7 +388,9 @@ class WebhookService:
         retried.
         """
         with self.db.reading() as engine, engine.connect() as conn:
-            row = conn.execute(select(webhooks).where(webhooks.c.id == webhook_id)).first()
+            row = conn.execute(
+                select(webhooks).where(webhooks.c.id == webhook_id, in_workspace(webhooks))
+            ).first()
         if row is None:
             raise NotFound(f"Webhook {webhook_id!r} does not exist")
         patterns = json.loads(row.events)
@@ -424,6 +432,7 @@ class WebhookService:
             payload=body,
             origin="test",
             now_ms=now,
+            workspace=row.workspace,
         )
         record.update(
             id=delivery_id,
@@ -449,6 +458,7 @@ class WebhookService:
                     response_excerpt=excerpt,
                     outcome=outcome,
                     dispatcher="test",
+                    workspace=row.workspace,
                 ),
             )
         return TestResult(
@@ -478,12 +488,18 @@ class WebhookService:
         event_id: str | None = None,
         limit: int = 100,
     ) -> list[Delivery]:
-        """Deliveries, newest first, filtered by subscription, status, event type or event."""
+        """Deliveries of the caller's workspace, newest first, filtered by subscription, status,
+        event type or event."""
         if status is not None and status not in DELIVERY_STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(DELIVERY_STATUSES)}, got {status!r}")
         if not 1 <= limit <= _MAX_LIST:
             raise InvalidInput(f"limit must be between 1 and {_MAX_LIST}, got {limit}")
-        stmt = select(*_DELIVERY_COLUMNS).order_by(deliveries.c.created_ms.desc(), deliveries.c.id).limit(limit)
+        stmt = (
+            select(*_DELIVERY_COLUMNS)
+            .where(in_workspace(deliveries))
+            .order_by(deliveries.c.created_ms.desc(), deliveries.c.id)
+            .limit(limit)
+        )
         for column, value in (
             (deliveries.c.webhook_id, webhook_id),
             (deliveries.c.status, status),
@@ -498,7 +514,9 @@ class WebhookService:
     def get_delivery(self, delivery_id: str) -> Delivery:
         """One delivery. Raises ``NotFound``."""
         with self.db.reading() as engine, engine.connect() as conn:
-            row = conn.execute(select(*_DELIVERY_COLUMNS).where(deliveries.c.id == delivery_id)).first()
+            row = conn.execute(
+                select(*_DELIVERY_COLUMNS).where(deliveries.c.id == delivery_id, in_workspace(deliveries))
+            ).first()
         if row is None:
             raise NotFound(f"Delivery {delivery_id!r} does not exist")
         return _delivery(row)
@@ -516,7 +534,9 @@ class WebhookService:
         Returns the new delivery, due at once; a running dispatcher sends it.
         """
         with self.db.transaction() as conn:
-            source = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
+            source = conn.execute(
+                select(deliveries).where(deliveries.c.id == delivery_id, in_workspace(deliveries))
+            ).first()
             if source is None:
                 raise NotFound(f"Delivery {delivery_id!r} does not exist")
             hook = self._load(conn, source.webhook_id)
@@ -530,6 +550,7 @@ class WebhookService:
                 payload=source.payload,
                 origin="redeliver",
                 now_ms=self._now(),
+                workspace=source.workspace,
                 source_delivery_id=source.id,
             )
             conn.execute(deliveries.insert(), row)
@@ -610,7 +631,7 @@ class WebhookService:
     # -- helpers ----------------------------------------------------------------------------
 
     def _load(self, conn: Connection, webhook_id: str, *, lock: bool = False) -> Webhook:
-        stmt = select(webhooks).where(webhooks.c.id == webhook_id)
+        stmt = select(webhooks).where(webhooks.c.id == webhook_id, in_workspace(webhooks))
         if lock and conn.dialect.name in ("postgresql", "mysql", "mariadb"):
             stmt = stmt.with_for_update()
         row = conn.execute(stmt).first()

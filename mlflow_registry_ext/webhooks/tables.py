@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 from sqlalchemy.dialects import mysql
 
 from mlflow_registry_ext.db.metadata import metadata
+from mlflow_registry_ext.db.scope import workspace_column
 
 __all__ = ["webhooks", "deliveries", "attempts", "leases", "LONG_TEXT"]
 
@@ -36,7 +37,9 @@ webhooks = Table(
     Column("created_by", String(256), nullable=False),
     Column("disabled_reason", String(1000)),
     Column("failing_since_ms", BigInteger),
+    workspace_column(),
     Index("ix_gov_webhooks_status", "status"),
+    Index("ix_gov_webhooks_workspace", "workspace"),
 )
 
 deliveries = Table(
@@ -60,6 +63,7 @@ deliveries = Table(
     Column("last_status_code", Integer),
     Column("last_error", String(1000)),
     Column("finished_ms", BigInteger),
+    workspace_column(),
     Index("ix_gov_webhook_deliveries_due", "status", "next_attempt_ms"),
     Index("ix_gov_webhook_deliveries_webhook", "webhook_id", "created_ms"),
     Index("ix_gov_webhook_deliveries_event", "event_id"),
@@ -79,6 +83,7 @@ attempts = Table(
     Column("response_excerpt", Text),
     Column("outcome", String(16), nullable=False),
     Column("dispatcher", String(128)),
+    workspace_column(),
     Index("ix_gov_webhook_attempts_delivery", "delivery_id", "attempt"),
 )
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from flask import Response, stream_with_context
 
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.server.views._values import time_ms
+from mlflow_registry_ext.workspace import current_workspace
 
 _EXPORT_PAGE = 2000
 
@@ -37,6 +39,8 @@ def audit_verify(ctx, access):
 
 def audit_export(ctx, access, model, version, alias, actor, action, since, until):
     q = _query(access, model, version, alias, actor, action, since, until, 0, _EXPORT_PAGE)
+    # The stream is read after the view returns: fix the workspace of the request now.
+    q = dataclasses.replace(q, workspace=current_workspace())
 
     def lines():
         after = 0

@@ -4,7 +4,7 @@ Both tables are insert-only: a manifest is what reviewers see and approve, so it
 updated; a detected change is a fact with a time.
 
 Revision ID: 0006_manifests
-Revises: 0004_approvals
+Revises: 0005_workspaces
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_manifests"
-down_revision = "0004_approvals"
+down_revision = "0005_workspaces"
 branch_labels = None
 depends_on = None
 
