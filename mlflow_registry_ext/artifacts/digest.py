@@ -145,7 +145,7 @@ def _is_local(repo: ArtifactRepository) -> bool:
     return isinstance(repo, LocalArtifactRepository)
 
 
-def model_digest(artifact_uri: str) -> ModelDigest:
+def model_digest(artifact_uri: str, *, tracking_uri: str | None = None) -> ModelDigest:
     """Compute the artifact digest of a model (or any artifact directory or file).
 
     Args:
@@ -162,12 +162,14 @@ def model_digest(artifact_uri: str) -> ModelDigest:
         IntegrityError: A ``cas+`` manifest entry is damaged.
         StorageUnavailable: The store could not be read.
 
+    ``tracking_uri`` is where ``runs:/`` URIs are looked up (default: MLflow's current one).
+
     Example:
         >>> model_digest("runs:/0a1b.../model").digest    # doctest: +SKIP
         'sha256:...'
     """
     with coded_errors("compute the digest of", artifact_uri):
-        repo, path = resolve(artifact_uri)
+        repo, path = resolve(artifact_uri, tracking_uri=tracking_uri)
         if isinstance(repo, CasArtifactRepository):
             files, source = manifest_files(repo, path), "manifest"
         else:

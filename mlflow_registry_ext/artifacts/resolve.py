@@ -80,7 +80,7 @@ def coded_errors(action: str, uri: str):
         raise StorageUnavailable(f"Cannot {action} {uri}: {type(exc).__name__}: {exc}") from exc
 
 
-def resolve(artifact_uri: str) -> tuple[ArtifactRepository, str]:
+def resolve(artifact_uri: str, *, tracking_uri: str | None = None) -> tuple[ArtifactRepository, str]:
     """The repository holding ``artifact_uri``'s files and the path of those files inside it.
 
     Args:
@@ -96,10 +96,10 @@ def resolve(artifact_uri: str) -> tuple[ArtifactRepository, str]:
     """
     if not isinstance(artifact_uri, str) or not artifact_uri.strip():
         raise InvalidInput(f"Expected an artifact URI, got {artifact_uri!r}")
-    return _resolve(artifact_uri, depth=0)
+    return _resolve(artifact_uri, depth=0, tracking_uri=tracking_uri)
 
 
-def _resolve(uri: str, depth: int) -> tuple[ArtifactRepository, str]:
+def _resolve(uri: str, depth: int, tracking_uri: str | None = None) -> tuple[ArtifactRepository, str]:
     # The wrappers' own constructors are avoided: inside `mlflow server` they would build an
     # HTTP repository pointing at the server itself for mlflow-artifacts: locations.
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
@@ -110,27 +110,27 @@ def _resolve(uri: str, depth: int) -> tuple[ArtifactRepository, str]:
         raise InvalidInput(f"Too many indirections resolving {uri}")
     if ModelsArtifactRepository.is_models_uri(uri):
         model_uri, sub = ModelsArtifactRepository.split_models_uri(uri)
-        repo, path = _resolve(ModelsArtifactRepository.get_underlying_uri(model_uri), depth + 1)
+        repo, path = _resolve(ModelsArtifactRepository.get_underlying_uri(model_uri), depth + 1, tracking_uri)
         return repo, join_paths(path, clean_path(sub))
     if RunsArtifactRepository.is_runs_uri(uri):
         run_id, rel = RunsArtifactRepository.parse_runs_uri(uri)
-        repo, path = _resolve(RunsArtifactRepository.get_underlying_uri(uri), depth + 1)
+        repo, path = _resolve(RunsArtifactRepository.get_underlying_uri(uri, tracking_uri), depth + 1, tracking_uri)
         if rel and not repo.list_artifacts(path or None):
             # MLflow 3 keeps a model logged with a name in the logged model's own artifacts.
             name, _, rest = rel.partition("/")
-            model_id = _logged_model_id(run_id, name)
+            model_id = _logged_model_id(run_id, name, tracking_uri)
             if model_id is not None:
-                repo, path = _resolve(f"models:/{model_id}", depth + 1)
+                repo, path = _resolve(f"models:/{model_id}", depth + 1, tracking_uri)
                 return repo, join_paths(path, clean_path(rest))
         return repo, path
     return get_artifact_repository(_served_location(uri)), ""
 
 
-def _logged_model_id(run_id: str, name: str) -> str | None:
+def _logged_model_id(run_id: str, name: str, tracking_uri: str | None = None) -> str | None:
     """The id of the model the run logged under ``name`` (MLflow 3), if any."""
     import mlflow
 
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
     experiment_id = client.get_run(run_id).info.experiment_id
     token = None
     while True:

@@ -134,7 +134,7 @@ def read_digest(inner_store: Any, model: str, version: str | int) -> DigestReadi
     uri = None
     try:
         uri = inner_store.get_model_version_download_uri(model, str(version))
-        return DigestReading(model_digest(uri).digest)
+        return DigestReading(model_digest(uri, tracking_uri=getattr(inner_store, "tracking_uri", None)).digest)
     # model_digest raises coded errors, but artifact repositories underneath can still raise
     # anything (OSError, botocore errors); every one of them means "the digest is unknown".
     except Exception as exc:  # noqa: BLE001

@@ -92,7 +92,7 @@ class Pinner:
             return existing
         mv = self.inner.get_model_version(name, version)
         with coded_errors("pin", source):
-            repo, path = resolve(source)
+            repo, path = resolve(source, tracking_uri=getattr(self.inner, "tracking_uri", None))
             root = pin_root()
             if isinstance(repo, CasArtifactRepository):
                 snap, method = snapshot_cas_tree(repo, path), "cas-tree"
@@ -103,7 +103,7 @@ class Pinner:
         if snap is not None:
             digest, files, location = snap.digest, snap.files, _public_uri(snap)
         else:
-            found = model_digest(source)
+            found = model_digest(source, tracking_uri=getattr(self.inner, "tracking_uri", None))
             digest, files, location = found.digest, found.files, None
         manifest = self.manifests.record(
             Manifest(
@@ -137,7 +137,7 @@ class Pinner:
         if manifest is None or manifest.source == manifest.location:
             return None
         try:
-            found = model_digest(manifest.source).digest
+            found = model_digest(manifest.source, tracking_uri=getattr(self.inner, "tracking_uri", None)).digest
         except Exception as exc:  # noqa: BLE001 - a vanished or unreadable source is a change too
             found = f"unreadable: {getattr(exc, 'message', None) or exc}"[:128]
         if found == manifest.digest:

@@ -76,6 +76,11 @@ class GovernedRegistryStore(AbstractStore):
         # of in MLflow's engine set-up, which retries for minutes.
         self.governance_db = GovernanceDatabase.for_registry_uri(store_uri).ensure_schema()
         self._inner = build_inner_store(self.inner_uri, tracking_uri)
+        # Where digests and pins resolve runs:/ sources: the client's tracking store, never
+        # MLflow's process default (which would create ./mlflow.db in the working directory).
+        self.tracking_uri = tracking_uri
+        if getattr(self._inner, "tracking_uri", None) is None:
+            self._inner.tracking_uri = tracking_uri
         if not hasattr(self._inner, "ManagedSessionMaker"):
             raise InvalidInput(
                 f"governed+ needs an SQL registry store; {self.inner_uri!r} gives "

@@ -25,7 +25,6 @@ def test_public_names_are_pinned():
             "authorize_reviewer", "authorize_override", "check_delete_version", "check_rename",
             "requirements_summary", "threshold_breach", "MetricRequirement", "METRIC_DIRECTIONS",
             "default_direction", "MetricFact", "metric_problems", "card_problems",
-            "requirements_summary", "threshold_breach",
             "SCAN_SEVERITIES", "SECURITY_SCAN_CHOICES", "SecurityScanFact", "security_scan_problem",
         ]
     )

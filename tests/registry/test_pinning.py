@@ -34,6 +34,8 @@ models:
 @pytest.fixture
 def gated(sqlite_template, tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_GOVERNANCE_PIN_ROOT", raising=False)
+    # models:/ downloads build a client on the default tracking store: never ./mlflow.db.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'tracking.db'}")
     return governed_store(copy_database(sqlite_template, tmp_path), monkeypatch, tmp_path, policy=POLICY)
 
 
@@ -54,7 +56,9 @@ def _cas_run(tmp_path, content="reviewed weights") -> tuple[str, CasArtifactRepo
 def _downloaded(uri: str, tmp_path) -> str:
     out = tmp_path / uuid.uuid4().hex
     out.mkdir()
-    local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(out))
+    # A tracking store of its own: MLflow's default would write ./mlflow.db.
+    local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(out),
+                                                tracking_uri=f"sqlite:///{tmp_path / 'tracking.db'}")
     return open(os.path.join(local, "weights.bin")).read()
 
 

@@ -54,7 +54,8 @@ class Mode:
 @pytest.fixture
 def direct(tmp_path, monkeypatch):
     policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
+    # In-process reviews name their actor by MLFLOW_TRACKING_USERNAME: the single-user opt-in.
+    policy.write_text("allow_unauthenticated_reviews: true\n" + POLICY)
     monkeypatch.setenv("MLFLOW_GOVERNANCE_POLICY", str(policy))
     monkeypatch.setenv("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("MLFLOW_GOVERNANCE_WEBHOOK_ALLOW_PRIVATE", "true")
