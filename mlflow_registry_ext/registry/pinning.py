@@ -160,6 +160,19 @@ class Pinner:
 
     def _point_at(self, name: str, version: str, location: str) -> None:
         # MLflow offers no API to change a version's storage location; its own SQL rows do.
-        with self.inner.ManagedSessionMaker(read_only=False) as session:
+        with _write_session(self.inner) as session:
             row = self.inner._get_sql_model_version(session, name, version)
             row.storage_location = location
+
+
+def _write_session(inner):
+    """A read-write session of MLflow's SQL store: newer MLflow opens read-only sessions unless
+    asked (``read_only=False``); MLflow 3.10 takes no argument and always writes."""
+    import inspect
+
+    maker = inner.ManagedSessionMaker
+    try:
+        takes_flag = "read_only" in inspect.signature(getattr(maker, "__wrapped__", maker)).parameters
+    except (TypeError, ValueError):
+        takes_flag = False
+    return maker(read_only=False) if takes_flag else maker()

@@ -43,6 +43,7 @@ def install_audit_hook(inner_store, relay=None) -> None:
         return _audited(original, op, relay, args, kwargs)
 
     managed_session_maker._governed = True
+    managed_session_maker.__wrapped__ = original
     inner_store.ManagedSessionMaker = managed_session_maker
 
 
