@@ -115,12 +115,12 @@ def read_security_scan(
     scan of other artifacts says nothing about these.
     """
     from mlflow_registry_ext.security.records import ScanStore
-    from mlflow_registry_ext.security.service import model_incarnation
+    from mlflow_registry_ext.governance.incarnation import live_model_created_ms
 
     if not digest:
         return None
     report = ScanStore(db).latest(
-        model, str(version), model_created_ms=model_incarnation(inner_store, model), artifact_digest=digest
+        model, str(version), model_created_ms=live_model_created_ms(inner_store, model), artifact_digest=digest
     )
     return report.fact() if report else None
 

@@ -32,8 +32,9 @@ from mlflow_registry_ext.security.findings import ScanOutcome
 from mlflow_registry_ext.security.records import ScanStore
 from mlflow_registry_ext.security.report import ScanReport
 from mlflow_registry_ext.security.scanners import Scanner, default_scanner
+from mlflow_registry_ext.governance.incarnation import live_model_created_ms
 
-__all__ = ["SCAN_TAG", "SCAN_ON_CREATE_ENV", "scan_on_create", "scan_version", "model_incarnation"]
+__all__ = ["SCAN_TAG", "SCAN_ON_CREATE_ENV", "scan_on_create", "scan_version"]
 
 _log = logging.getLogger(__name__)
 
@@ -53,11 +54,6 @@ def scan_on_create(rule: Rule | None) -> bool:
     if mode in ("0", "false", "no", "off"):
         return False
     return bool(rule is not None and rule.require.security_scan)
-
-
-def model_incarnation(inner_store: Any, model: str) -> int | None:
-    """The registered model's ``creation_timestamp``: which incarnation of the name a row is about."""
-    return inner_store.get_registered_model(model).creation_timestamp
 
 
 def _version(inner_store: Any, model: str, version: str):
@@ -137,7 +133,7 @@ def scan_version(
         outcome,
         model=model,
         version=version,
-        model_created_ms=model_incarnation(inner_store, model),
+        model_created_ms=live_model_created_ms(inner_store, model),
         artifact_digest=digest,
         scanner=name,
         scanner_version=tool_version,
