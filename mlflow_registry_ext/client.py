@@ -65,8 +65,8 @@ class GovernanceClient:
     """Approvals, fairness checks, audit and webhooks of a governed MLflow registry.
 
     Args:
-        registry_uri: A ``governed+...`` registry URI for direct mode (default:
-            ``MLFLOW_REGISTRY_URI``).
+        registry_uri: A ``governed+...`` registry URI for direct mode, or the ``http(s)://`` URI
+            of the server holding the registry (default: ``MLFLOW_REGISTRY_URI``).
         tracking_uri: An ``http(s)://`` MLflow server running ``--app-name governance`` for
             REST mode (default: ``MLFLOW_TRACKING_URI``). Used for REST when no registry URI is
             given; next to one, it is the tracking server runs and artifacts are read from.
@@ -79,7 +79,10 @@ class GovernanceClient:
         self.tracking_uri = tracking_uri
         self._rest: RestTransport | None = None
         self._db = None
-        if registry_uri:
+        if registry_uri and registry_uri.startswith(("http://", "https://")):
+            # The registry is a server (as ``mlflow.set_registry_uri(server)`` leaves it): its REST.
+            self._rest = RestTransport(registry_uri)
+        elif registry_uri:
             if not registry_uri.startswith("governed+"):
                 raise InvalidInput(
                     f"Registry URI {registry_uri!r} is not governed: use governed+{registry_uri}"

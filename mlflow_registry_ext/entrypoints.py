@@ -19,3 +19,10 @@ def cas_repository(artifact_uri, tracking_uri=None, registry_uri=None):
     from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
 
     return CasArtifactRepository(artifact_uri, tracking_uri=tracking_uri, registry_uri=registry_uri)
+
+
+def verified_repository(artifact_uri, tracking_uri=None, registry_uri=None):
+    """The ``verified:`` repository: a version's files, served only while they match its manifest."""
+    from mlflow_registry_ext.artifacts.verified_repository import VerifiedArtifactRepository
+
+    return VerifiedArtifactRepository(artifact_uri, tracking_uri=tracking_uri, registry_uri=registry_uri)

@@ -172,6 +172,12 @@ class ManifestStore:
             rows = conn.execute(query).all()
         return [_row_to_manifest(r) for r in rows]
 
+    def workspaces(self) -> list[str]:
+        """The workspaces that hold manifests (the server's change check visits each)."""
+        query = select(manifests_table.c.workspace).distinct().order_by(manifests_table.c.workspace)
+        with self.db.reading() as engine, engine.connect() as conn:
+            return [r[0] for r in conn.execute(query)]
+
     def record_change(self, manifest: Manifest, found_digest: str) -> bool:
         """Note that the source now holds ``found_digest``; ``False`` if that was noted before."""
         values = dict(

@@ -8,7 +8,9 @@ snapshot, which later writes to the run cannot change:
 - source elsewhere, with a pin root (``MLFLOW_GOVERNANCE_PIN_ROOT``, or the server's
   ``--artifacts-destination`` when it is a ``cas+`` URI): the files are copied there once;
 - no pin root: nothing is copied; the manifest is recorded (method ``verified``) and the version
-  keeps its location, which ``artifacts verify --digest`` and the change check compare with it.
+  keeps its location, served as ``verified:<source>#<digest>``
+  (:mod:`mlflow_registry_ext.artifacts.verified_repository`): every download is checked against
+  the manifest and fails with ``IntegrityError`` rather than return other bytes.
 
 Example:
     >>> Pinner(store.inner, store.governance_db).pin("fraud", "3").digest   # doctest: +SKIP
@@ -27,6 +29,7 @@ from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
 from mlflow_registry_ext.artifacts.resolve import SERVER_DESTINATION_ENV_VAR, coded_errors, resolve
 from mlflow_registry_ext.artifacts.root import open_root
 from mlflow_registry_ext.artifacts.snapshot import Snapshot, copy_into_root, snapshot_cas_tree
+from mlflow_registry_ext.artifacts.verified_repository import verified_uri
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
@@ -74,6 +77,18 @@ class Pinner:
         """The manifest of a version, ``None`` when it is not pinned."""
         created = self.inner.get_registered_model(name).creation_timestamp
         return self.manifests.get(name, str(version), model_created_ms=created)
+
+    def served_uri(self, name: str, version: str | int) -> str:
+        """Where MLflow downloads a version from: its snapshot when it has one (even if its
+        ``storage_location`` row was changed since), a ``verified:`` URI over its source when it
+        was pinned without a copy, else MLflow's own download URI."""
+        uri = self.inner.get_model_version_download_uri(name, str(version))
+        manifest = self.manifest(name, version)
+        if manifest is None:
+            return uri
+        if manifest.location is not None:
+            return manifest.location
+        return verified_uri(manifest.source, manifest.digest)
 
     def pin(self, name: str, version: str | int) -> Manifest:
         """Pin a version (a pinned one is returned as is).

@@ -294,7 +294,7 @@ class GovernedRegistryStore(AbstractStore):
         return self._inner.get_model_version(name, version)
 
     def get_model_version_download_uri(self, name, version):
-        return self._inner.get_model_version_download_uri(name, version)
+        return self.pinner.served_uri(name, version)
 
     def search_model_versions(
         self, filter_string=None, max_results=10000, order_by=None, page_token=None

@@ -84,6 +84,9 @@ def create_app(app=None):
         from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 
         ApprovalSigner.from_env()
+        from mlflow_registry_ext.registry.artifact_watch import check_interval
+
+        check_interval()  # a malformed interval stops the server here
         # MLflow's basic auth goes first, so its hook has authenticated the request before ours
         # reads the user.
         auth_app = enable_auth(app)
@@ -121,6 +124,37 @@ def _start_dispatcher(state: GovernanceAppState) -> None:
     runner.start()
     state.db, state.dispatcher = db, runner
     atexit.register(runner.stop, 20.0)
+    _start_artifact_watch(db)
+
+
+def _start_artifact_watch(db) -> None:
+    """Check pinned versions' sources every so often (one process of the deployment at a time)."""
+    from mlflow_registry_ext.registry.artifact_watch import LEASE, check_interval, check_pinned_versions
+    from mlflow_registry_ext.server.periodic import PeriodicJob
+
+    interval = check_interval()
+    if interval <= 0:
+        return
+
+    reported: set = set()
+
+    def run() -> None:
+        from mlflow.server.handlers import _get_model_registry_store
+
+        store = _get_model_registry_store()
+        if getattr(store, "pinner", None) is None:
+            return
+        for change in check_pinned_versions(store):
+            if change in reported:
+                continue
+            reported.add(change)
+            model, version, found = change
+            _log.warning("The source of %s version %s changed after pinning (now %s); the pinned files are "
+                         "still served", model, version, found)
+
+    job = PeriodicJob(db, LEASE, interval, run)
+    job.start()
+    atexit.register(job.stop, 5.0)
 
 
 def _bind_identity():

@@ -196,3 +196,81 @@ def test_a_change_of_the_source_after_pinning_is_recorded_once_and_serves_nothin
     assert gated.get_model_version("fraud-model", version).tags["governance.artifacts"] == "changed"
     mlflow.set_registry_uri(gated.store_uri)
     assert _downloaded(f"models:/fraud-model/{version}", tmp_path) == "reviewed weights"
+
+
+def _download_into(uri: str, tmp_path):
+    out = tmp_path / uuid.uuid4().hex
+    out.mkdir()
+    local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(out),
+                                                tracking_uri=f"sqlite:///{tmp_path / 'tracking.db'}")
+    return out, local
+
+
+def test_without_a_pin_root_a_download_is_verified_and_a_changed_source_fails_loudly(gated, tmp_path):
+    source = _model_dir(tmp_path / "plain" / "model")
+    version = add_version(gated, source=str(source))
+    manifest = gated.pinner.manifest("fraud-model", version)
+    assert manifest.method == "verified"
+    served = gated.get_model_version_download_uri("fraud-model", version)
+    assert served == f"verified:{source}#{manifest.digest}"
+    mlflow.set_registry_uri(gated.store_uri)
+    assert _downloaded(f"models:/fraud-model/{version}", tmp_path) == "reviewed weights"
+    _, one = _download_into(f"models:/fraud-model/{version}/MLmodel", tmp_path)
+    assert open(one).read() == "artifact_path: model\n"
+
+    (source / "weights.bin").write_text("never reviewed")
+    for uri in (f"models:/fraud-model/{version}", f"models:/fraud-model/{version}/MLmodel"):
+        out = tmp_path / uuid.uuid4().hex
+        out.mkdir()
+        with pytest.raises(MlflowException) as err:
+            mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(out),
+                                                tracking_uri=f"sqlite:///{tmp_path / 'tracking.db'}")
+        assert err.value.error_code == "RESOURCE_CONFLICT" and err.value.get_http_status_code() == 409
+        assert manifest.digest in err.value.message and "found sha256:" in err.value.message
+        assert list(out.iterdir()) == []  # nothing half-written at the destination
+    with pytest.raises(MlflowException) as err:
+        mlflow.pyfunc.load_model(f"models:/fraud-model/{version}")
+    assert err.value.error_code == "RESOURCE_CONFLICT"
+
+
+def test_a_file_added_to_the_source_fails_a_verified_download_too(gated, tmp_path):
+    source = _model_dir(tmp_path / "plain" / "model")
+    version = add_version(gated, source=str(source))
+    (source / "extra.py").write_text("import os")
+    mlflow.set_registry_uri(gated.store_uri)
+    with pytest.raises(MlflowException) as err:
+        _downloaded(f"models:/fraud-model/{version}", tmp_path)
+    assert err.value.error_code == "RESOURCE_CONFLICT"
+
+
+def test_a_rewritten_storage_location_row_still_serves_the_snapshot(gated, tmp_path):
+    from mlflow_registry_ext.registry.pinning import _write_session
+
+    run_uri, _ = _cas_run(tmp_path)
+    version = add_version(gated, source=f"{run_uri}/model")
+    snapshot = gated.pinner.manifest("fraud-model", version).location
+    evil = _model_dir(tmp_path / "evil" / "model", content="never reviewed")
+    with _write_session(gated._inner) as session:  # a database writer goes around the store
+        gated._inner._get_sql_model_version(session, "fraud-model", version).storage_location = str(evil)
+    assert gated.get_model_version_download_uri("fraud-model", version) == snapshot
+    mlflow.set_registry_uri(gated.store_uri)
+    assert _downloaded(f"models:/fraud-model/{version}", tmp_path) == "reviewed weights"
+
+
+def test_the_verified_repository_is_read_only_and_checks_its_uri(tmp_path):
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    from mlflow_registry_ext.artifacts.verified_repository import split_verified_uri, verified_uri
+
+    source = _model_dir(tmp_path / "m")
+    repo = get_artifact_repository(verified_uri(str(source), "sha256:" + "0" * 64))
+    with pytest.raises(MlflowException) as err:
+        repo.log_artifact(str(source / "MLmodel"))
+    assert err.value.error_code == "PERMISSION_DENIED"
+    with pytest.raises(MlflowException) as err:  # the digest is wrong: nothing is listed or served
+        repo.list_artifacts()
+    assert err.value.error_code == "RESOURCE_CONFLICT"
+    for bad in ("verified:/x", "verified:/x#sha256:12", "verified:#sha256:" + "0" * 64, "file:/x#sha256:" + "0" * 64):
+        with pytest.raises(MlflowException) as err:
+            split_verified_uri(bad)
+        assert err.value.error_code == "INVALID_PARAMETER_VALUE"

@@ -227,3 +227,12 @@ def test_the_app_client_entry_point_is_the_rest_client(auth_server):
     client = mlflow.server.get_app_client("governance", tracking_uri=auth_server.url)
     assert isinstance(client, GovernanceClient) and client.is_rest
     assert os.environ.get("MLFLOW_TRACKING_USERNAME") == "tester"
+
+
+def test_an_http_registry_uri_is_the_server_s_rest(monkeypatch):
+    from mlflow_registry_ext.client import GovernanceClient
+
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "http://127.0.0.1:9")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert GovernanceClient().is_rest
+    assert GovernanceClient(registry_uri="https://127.0.0.1:9").is_rest

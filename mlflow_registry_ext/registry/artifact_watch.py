@@ -1,0 +1,88 @@
+"""The server's check that the files under every pinned version's source are still the pinned ones.
+
+A pinned version never serves changed files (its snapshot, or a ``verified:`` download, see
+:mod:`mlflow_registry_ext.registry.pinning`), but a change to the run it came from is worth
+knowing: someone overwrote reviewed weights. The governance server looks at every pinned version
+of every workspace every ``MLFLOW_GOVERNANCE_ARTIFACT_CHECK_INTERVAL`` seconds (default 900; ``0``
+turns it off), in one process of the deployment at a time, and records each change found for the
+first time: the audit entry and webhook event ``model_version.artifacts_changed`` and the tag
+``governance.artifacts=changed`` (:meth:`Pinner.check`).
+
+Example:
+    >>> check_pinned_versions(store)    # doctest: +SKIP
+    [('fraud', '3', 'sha256:...')]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from typing import Any, Iterator
+
+from mlflow_registry_ext.errors import InvalidInput
+
+__all__ = ["INTERVAL_ENV_VAR", "DEFAULT_INTERVAL", "LEASE", "check_interval", "check_pinned_versions"]
+
+_log = logging.getLogger(__name__)
+
+INTERVAL_ENV_VAR = "MLFLOW_GOVERNANCE_ARTIFACT_CHECK_INTERVAL"
+DEFAULT_INTERVAL = 900.0
+LEASE = "server-artifact-check"
+
+
+def check_interval() -> float:
+    """Seconds between two checks from the environment; ``0`` when turned off.
+
+    Raises:
+        InvalidInput: The variable is not a number >= 0 (the server refuses to start).
+    """
+    raw = os.environ.get(INTERVAL_ENV_VAR, "").strip()
+    if not raw:
+        return DEFAULT_INTERVAL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise InvalidInput(f"{INTERVAL_ENV_VAR} must be a number of seconds >= 0 (0 turns the check off), got {raw!r}")
+    return value
+
+
+@contextlib.contextmanager
+def _in_workspace(name: str) -> Iterator[None]:
+    try:
+        from mlflow.utils.workspace_context import clear_server_request_workspace, set_server_request_workspace
+    except ImportError:  # an MLflow release without workspaces: everything is in ``default``
+        yield
+        return
+    set_server_request_workspace(name)
+    try:
+        yield
+    finally:
+        clear_server_request_workspace()
+
+
+def check_pinned_versions(store: Any) -> list[tuple[str, str, str]]:
+    """Check every pinned version of every workspace once; ``(model, version, found digest)``
+    of each version whose source no longer holds its pinned files."""
+    from mlflow.exceptions import MlflowException
+
+    changed = []
+    for workspace in store.pinner.manifests.workspaces():
+        with _in_workspace(workspace):
+            seen = set()
+            for manifest in store.pinner.manifests.all():
+                key = (manifest.model, manifest.version)
+                if key in seen:
+                    continue
+                seen.add(key)
+                try:
+                    found = store.pinner.check(manifest.model, manifest.version)
+                except MlflowException as exc:
+                    # The model or version was deleted since, or its registry row is unreadable.
+                    _log.debug("Artifact check of %s v%s skipped: %s", *key, exc.message)
+                    continue
+                if found is not None:
+                    changed.append((manifest.model, manifest.version, found))
+    return changed
