@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import hashlib
-import json
 import os
 import tempfile
-from typing import Iterable, NamedTuple
 
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
 
 from mlflow_registry_ext.artifacts.blobs import integrity_error
+from mlflow_registry_ext.artifacts.file_list import DIGEST_PREFIX, FileEntry, digest_of
 from mlflow_registry_ext.artifacts.hashing import hash_file
 from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
 from mlflow_registry_ext.artifacts.resolve import coded_errors, resolve, walk_files
@@ -42,29 +40,7 @@ from mlflow_registry_ext.errors import NotFound
 
 __all__ = ["FileEntry", "ModelDigest", "model_digest", "digest_of", "DIGEST_PREFIX"]
 
-DIGEST_PREFIX = "sha256:"
 _HASH_WORKERS = max(2, min(8, (os.cpu_count() or 2) * 2))
-
-
-class FileEntry(NamedTuple):
-    """One file of a digest: its path (relative to the digested URI), size and SHA-256 (hex)."""
-
-    path: str
-    size: int
-    sha256: str
-
-
-def digest_of(files: Iterable[tuple[str, int, str]]) -> str:
-    """The digest of a file list, whatever its order.
-
-    Example:
-        >>> a = digest_of([("a", 1, "0" * 64), ("b", 2, "1" * 64)])
-        >>> a == digest_of([("b", 2, "1" * 64), ("a", 1, "0" * 64)])
-        True
-    """
-    rows = sorted([str(p), int(s), str(h)] for p, s, h in files)
-    text = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
-    return DIGEST_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclasses.dataclass(frozen=True)

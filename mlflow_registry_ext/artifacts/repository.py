@@ -29,6 +29,7 @@ from mlflow.store.artifact.artifact_repo import ArtifactRepository
 from mlflow.utils.file_utils import create_tmp_dir
 
 from mlflow_registry_ext.artifacts.blobs import BlobRef, integrity_error, short
+from mlflow_registry_ext.artifacts.file_list import digest_of
 from mlflow_registry_ext.artifacts.hashing import copy_hashing, hash_bytes, read_full
 from mlflow_registry_ext.artifacts.paths import (
     SNAPSHOT_PREFIX,
@@ -373,7 +374,6 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
 
 def _check_snapshot(entries: list[TreeEntry], path: str, expected: str, uri: str) -> None:
     """A whole snapshot must hold exactly the files whose digest names it."""
-    from mlflow_registry_ext.artifacts.digest import digest_of  # digest imports this module
 
     cut = len(path) + 1 if path else 0
     found = digest_of((e.path[cut:], e.ref.size, e.ref.sha256) for e in entries)

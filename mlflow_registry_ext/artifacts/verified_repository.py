@@ -28,7 +28,7 @@ import weakref
 from mlflow.entities import FileInfo
 from mlflow.store.artifact.artifact_repo import ArtifactRepository
 
-from mlflow_registry_ext.artifacts.digest import FileEntry, digest_of
+from mlflow_registry_ext.artifacts.file_list import FileEntry, digest_of
 from mlflow_registry_ext.artifacts.hashing import hash_file
 from mlflow_registry_ext.artifacts.paths import clean_path
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound, PermissionDenied

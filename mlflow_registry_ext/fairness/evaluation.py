@@ -26,7 +26,7 @@ from mlflow.models.evaluation.artifacts import ImageEvaluationArtifact, JsonEval
 from mlflow_registry_ext.db.engine import GOVERNANCE_DB_ENV
 from mlflow_registry_ext.errors import InvalidInput, NotFound
 from mlflow_registry_ext.fairness.data import DatasetInfo, frame_digest
-from mlflow_registry_ext.fairness.evaluator import metric_key
+from mlflow_registry_ext.fairness.metric_names import metric_key
 from mlflow_registry_ext.fairness.metrics import measure, sensitive_frame
 from mlflow_registry_ext.fairness.plots import chart_artifact_path, log_chart, render_chart
 from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore

@@ -28,20 +28,15 @@ This module imports only MLflow at import time: MLflow loads every evaluator plu
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from mlflow.models.evaluation.base import EvaluationResult, ModelEvaluator
 
+from mlflow_registry_ext.fairness.metric_names import metric_key
+
 __all__ = ["FairnessEvaluator", "metric_key"]
 
 _MODEL_TYPES = (None, "classifier")
-
-
-def metric_key(sensitive_feature: str, metric: str) -> str:
-    """The run metric name of an aggregate, e.g. ``fairness/race_and_sex/demographic_parity_ratio``."""
-    feature = re.sub(r"[^\w.\- /]+", "_", sensitive_feature.replace("&", "_and_"))
-    return f"fairness/{feature}/{metric}"
 
 
 def _given(value: Any) -> bool:
