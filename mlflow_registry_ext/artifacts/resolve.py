@@ -33,6 +33,7 @@ __all__ = ["resolve", "walk_files", "coded_errors", "coded_os_error"]
 
 # Exported by `mlflow server --serve-artifacts` to its workers: where mlflow-artifacts: URIs live.
 SERVER_DESTINATION_ENV_VAR = "_MLFLOW_SERVER_ARTIFACT_DESTINATION"
+VERIFIED_PREFIX = "verified:"
 
 _CODED = {
     "RESOURCE_DOES_NOT_EXIST": NotFound,
@@ -108,6 +109,11 @@ def _resolve(uri: str, depth: int, tracking_uri: str | None = None) -> tuple[Art
 
     if depth > 5:
         raise InvalidInput(f"Too many indirections resolving {uri}")
+    if uri.startswith(VERIFIED_PREFIX):
+        # A version served through a check: its files are those of the source it checks.
+        from mlflow_registry_ext.artifacts.verified_repository import split_verified_uri
+
+        return _resolve(split_verified_uri(uri)[0], depth + 1, tracking_uri)
     if ModelsArtifactRepository.is_models_uri(uri):
         model_uri, sub = ModelsArtifactRepository.split_models_uri(uri)
         repo, path = _resolve(ModelsArtifactRepository.get_underlying_uri(model_uri), depth + 1, tracking_uri)

@@ -231,6 +231,10 @@ def test_without_a_pin_root_a_download_is_verified_and_a_changed_source_fails_lo
     with pytest.raises(MlflowException) as err:
         mlflow.pyfunc.load_model(f"models:/fraud-model/{version}")
     assert err.value.error_code == "RESOURCE_CONFLICT"
+    from mlflow_registry_ext.artifacts.verify import verify
+
+    report = verify(f"models:/fraud-model/{version}", expected_digest=manifest.digest)
+    assert not report.ok and report.digest_matches is False  # the check names what changed
 
 
 def test_a_file_added_to_the_source_fails_a_verified_download_too(gated, tmp_path):
