@@ -136,3 +136,34 @@ def test_an_approval_in_one_workspace_never_applies_in_another(server):
     assert status == 200 and '"workspace": "default"' not in exported and approved["id"] not in exported
     # The chain stays one chain over both workspaces.
     assert _ok(_in(server, "ws2", f"{GOV}/audit/verify", "POST", {}, user=ADMIN[0]))["ok"] is True
+
+
+def test_webhooks_and_their_deliveries_stay_in_their_workspace(server):
+    from tests.support.receiver import Receiver
+
+    with Receiver() as hook_default, Receiver() as hook_ws2:
+        created = {}
+        for workspace, receiver in (("default", hook_default), ("ws2", hook_ws2)):
+            body = _ok(_in(server, workspace, f"{GOV}/webhooks", "POST",
+                           {"url": receiver.url, "events": ["registered_model.*"]}, user=ADMIN[0]))
+            created[workspace] = body["webhook"]["id"]
+        for workspace in ("default", "ws2"):
+            _ok(_in(server, workspace, f"{API}/registered-models/create", "POST", {"name": f"hooks-{workspace}"}))
+
+        def names(receiver):
+            return [d.event.get("data", {}).get("name") for d in receiver.deliveries]
+
+        assert hook_ws2.wait_for(lambda r: "hooks-ws2" in names(r), timeout=60)
+        assert hook_default.wait_for(lambda r: "hooks-default" in names(r), timeout=60)
+        assert "hooks-default" not in names(hook_ws2) and "hooks-ws2" not in names(hook_default)
+
+        # Each workspace lists, reads and changes its own subscriptions and deliveries only.
+        for workspace, other in (("default", "ws2"), ("ws2", "default")):
+            listed = _ok(_in(server, workspace, f"{GOV}/webhooks", user=ADMIN[0]))["webhooks"]
+            assert [w["id"] for w in listed] == [created[workspace]]
+            status, body, _ = _in(server, workspace, f"{GOV}/webhooks/{created[other]}", user=ADMIN[0])
+            assert status == 404, body
+            status, body, _ = _in(server, workspace, f"{GOV}/webhooks/{created[other]}", "DELETE", user=ADMIN[0])
+            assert status == 404, body
+            deliveries = _ok(_in(server, workspace, f"{GOV}/deliveries", user=ADMIN[0]))["deliveries"]
+            assert deliveries and {d["webhook_id"] for d in deliveries} == {created[workspace]}
