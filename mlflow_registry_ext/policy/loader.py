@@ -403,7 +403,10 @@ class _Reader(NodeReader):
 
     def read_rollback(self, node: yaml.Node, path: str, base: ApprovalRequirement) -> RollbackRule | None:
         """``rollback:``: its approvals, and with ``required: 0`` who may roll back alone."""
+        before = len(self.problems)
         approvals, entries = self.read_approvals(node, path, _ROLLBACK_KEYS, base, zero=True)
+        if len(self.problems) > before:
+            return None  # a bad quorum: what `allowed` means depends on it
         recheck: Any = False
         if "recheck_requirements" in entries and not self.is_null(entries["recheck_requirements"]):
             recheck = self.boolean(entries["recheck_requirements"], f"{path}.recheck_requirements")
