@@ -116,7 +116,7 @@ def run(root: Path) -> None:
     with as_user("carol"):
         governance.approve(request.id, comment="agreed, roll back")
     with as_user("erin"):
-        result = governance.rollback("fraud-model", "production")
+        result = governance.rollback("fraud-model", "production", reason="false positives doubled")
     print(f"  rolled back: production -> version {result.version} (was {result.previous_version})")
     print(f"  production now serves version {client.get_model_version_by_alias('fraud-model', 'production').version}")
 

@@ -409,17 +409,29 @@ class GovernanceClient:
         model: str,
         alias: str,
         *,
+        reason: str | None = None,
         request_id: str | None = None,
         override_reason: str | None = None,
     ) -> PromotionResult:
-        """Re-point ``alias`` to the version it pointed to before, under an approved rollback."""
+        """Re-point ``alias`` to the version it pointed to before, with a mandatory ``reason``.
+
+        It needs an approved rollback request, or an admin override, or (under
+        ``rollback: {required: 0, allowed: [...]}``) an authenticated user listed under
+        ``allowed``, who rolls back alone. Recorded as ``promotion.rolled_back``.
+
+        Example:
+            >>> client.rollback("fraud-model", "production", reason="incident 42: precision dropped").version
+            '6'
+        """
         if self._rest:
-            body = dict(model=model, alias=alias, request_id=request_id, override_reason=override_reason)
+            body = dict(model=model, alias=alias, reason=reason, request_id=request_id,
+                        override_reason=override_reason)
             return PromotionResult.from_dict(self._rest.call("rollback", body=body))
         from mlflow_registry_ext.governance import promotion
 
         store = self.registry_store()
-        return promotion.rollback(store, model, alias, request_id=request_id, override_reason=override_reason)
+        return promotion.rollback(store, model, alias, reason=reason, request_id=request_id,
+                                  override_reason=override_reason)
 
     # -- policy -----------------------------------------------------------------------------
 

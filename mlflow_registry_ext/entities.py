@@ -321,6 +321,8 @@ class PromotionResult:
         override_reason: Set when an admin override forced the change through.
         audit_seq: The audit entry that records the change.
         rule: The policy rule that applied, if any.
+        reason: Why (a rollback's mandatory reason).
+        alone: A rollback made without an approval by a user under ``rollback.allowed``.
     """
 
     model: str
@@ -333,6 +335,8 @@ class PromotionResult:
     override_reason: str | None = None
     audit_seq: int | None = None
     rule: str | None = None
+    reason: str | None = None
+    alone: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

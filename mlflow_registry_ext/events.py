@@ -53,6 +53,7 @@ __all__ = [
     "FairnessCheckPayload",
     "SecurityScanPayload",
     "PromotionBlockedPayload",
+    "PromotionRolledBackPayload",
     "ArtifactsChangedPayload",
     "AuditVerificationFailedPayload",
     "AuditCheckpointPayload",
@@ -99,6 +100,7 @@ GOVERNANCE_EVENT_TYPES: tuple[str, ...] = (
     "security_scan.recorded",
     "promotion.blocked",
     "promotion.overridden",
+    "promotion.rolled_back",
     "model_version.artifacts_changed",
     "audit.verification_failed",
     "audit.checkpoint",
@@ -551,6 +553,57 @@ class PromotionBlockedPayload(_Payload):
 
 
 @dataclasses.dataclass(frozen=True)
+class PromotionRolledBackPayload(_Payload):
+    """``promotion.rolled_back``: an alias was returned to the version it pointed to before.
+
+    Attributes:
+        name: The model's name.
+        alias: The alias rolled back.
+        version: The version it points to now (the one it pointed to before the last change).
+        previous_version: The version it pointed to until the rollback.
+        reason: Why (every rollback has one).
+        mode: How it was allowed: ``alone`` (a user under the rule's ``rollback.allowed``, no
+            approval), ``approved`` (an approved rollback request), ``override`` (an admin
+            override) or ``unprotected`` (no rule protects the alias).
+        alone: Whether it was a rollback without an approval under ``rollback.allowed``.
+        actor_source: How the actor (the event's ``actor``) was established, e.g. ``authenticated``.
+        details: Everything else recorded (the rule, the policy digest, the request applied,
+            ``approved_by_request``: the request that approved the version for the alias).
+
+    Example:
+        ``{"name": "fraud-detector", "alias": "production", "version": "3",
+        "previous_version": "4", "reason": "incident 42: precision dropped", "mode": "alone",
+        "alone": true, "actor_source": "authenticated", "details": {"allowed_by": "rollback.allowed"}}``
+    """
+
+    families: ClassVar[tuple[str, ...]] = ()
+    name: str | None
+    alias: str | None = None
+    version: str | None = None
+    previous_version: str | None = None
+    reason: str | None = None
+    mode: str | None = None
+    alone: bool = False
+    actor_source: str | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def example(cls) -> PromotionRolledBackPayload:
+        return cls(
+            name="fraud-detector",
+            alias="production",
+            version="3",
+            previous_version="4",
+            reason="incident 42: precision dropped",
+            mode="alone",
+            alone=True,
+            actor_source="authenticated",
+            details={"allowed_by": "rollback.allowed", "approved_by_request": "9abe382de49a40d9a1d0e5abec447b22",
+                     "rule": "models[0] (match 'fraud-*')"},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
 class AuditVerificationFailedPayload(_Payload):
     """``audit.verification_failed``: ``audit verify`` found tampering.
 
@@ -891,6 +944,19 @@ def _security_scan(e: AuditEntry) -> _Payload:
 
 
 def _promotion(e: AuditEntry) -> _Payload:
+    if e.action == "promotion.rolled_back":
+        d = e.details
+        return PromotionRolledBackPayload(
+            name=e.model,
+            alias=e.alias,
+            version=_s(_first(e.after.get("version"), d.get("to_version"), e.version)),
+            previous_version=_s(_first(e.before.get("version"), d.get("from_version"))),
+            reason=d.get("reason"),
+            mode=d.get("mode"),
+            alone=bool(d.get("alone")),
+            actor_source=_first(d.get("actor_source"), e.actor_source),
+            details=_without(d, "reason", "mode", "alone", "actor_source", "from_version", "to_version"),
+        )
     merged = {**e.details, **e.after}
     return PromotionBlockedPayload(
         name=e.model,
@@ -996,6 +1062,7 @@ _TYPE_EXAMPLES: dict[str, type[_Payload]] = {
     "audit.checkpoint": AuditCheckpointPayload,
     "audit.drift_detected": AuditDriftPayload,
     "model_version.artifacts_changed": ArtifactsChangedPayload,
+    "promotion.rolled_back": PromotionRolledBackPayload,
 }
 
 

@@ -176,8 +176,12 @@ def _promoted(result: PromotionResult) -> str:
     text = f"{verb} {result.model} {target} to version {result.version}"
     if result.previous_version and result.target_kind == "alias":
         text += f" (was {result.previous_version})"
+    if result.alone:
+        text += "; alone, under rollback.allowed"
     if result.request_id:
         text += f"; applied request {result.request_id}"
+    if result.reason:
+        text += f"; reason: {result.reason}"
     if result.override_reason:
         text += f"; ADMIN OVERRIDE: {result.override_reason}"
     if result.audit_seq:
@@ -212,10 +216,16 @@ def promote(cli: CliContext, model, version, alias, stage, request_id, override_
 @click.command()
 @click.argument("model")
 @click.option("--alias", required=True, help="The alias to roll back.")
+@click.option("--reason", required=True, help="Why (mandatory; recorded in the audit log and the event).")
 @click.option("--request", "request_id", help="Apply this rollback request (default: any approved one).")
 @click.option("--override-reason", help="Admins only: force a refused rollback through, with this reason.")
 @pass_cli
-def rollback(cli: CliContext, model, alias, request_id, override_reason):
-    """Re-point --alias of MODEL to the version it pointed to before."""
-    result = cli.client().rollback(model, alias, request_id=request_id, override_reason=override_reason)
+def rollback(cli: CliContext, model, alias, reason, request_id, override_reason):
+    """Re-point --alias of MODEL to the version it pointed to before, with a --reason.
+
+    Users the rule lists under rollback.allowed (with required: 0) may do so alone; everybody
+    else needs an approved rollback request.
+    """
+    result = cli.client().rollback(model, alias, reason=reason, request_id=request_id,
+                                   override_reason=override_reason)
     cli.emit(result, _promoted)

@@ -70,7 +70,7 @@ from mlflow_registry_ext.policy import (
 )
 from mlflow_registry_ext.policy.names import check_alias_name
 
-__all__ = ["Grant", "Assessment", "GateRequest", "Gate", "gate_request", "note_entries"]
+__all__ = ["Grant", "Assessment", "GateRequest", "Gate", "gate_request", "note_entries", "rolled_back_draft"]
 
 _RULE_CACHE_LIMIT = 10_000
 
@@ -93,6 +93,9 @@ class Grant:
             tags need attention afterwards.
         signature: The model signature and attestation made for the applied request, when a
             signing key is configured.
+        alone: For a rollback without an approval under ``rollback.allowed``: what allowed it
+            (``{"allowed_by", "approved_by_request"}``).
+        reason: The reason a rollback was given.
     """
 
     change: str
@@ -105,6 +108,8 @@ class Grant:
     previous_version: str | None = None
     followup: dict[str, Any] | None = None
     signature: Any = None
+    alone: dict[str, Any] | None = None
+    reason: str | None = None
 
     def audit_details(self) -> dict[str, Any]:
         """What the change's own audit entry records about the policy (under ``governance``)."""
@@ -118,10 +123,51 @@ class Grant:
             details["approvers"] = list(self.decision.counted_approvers)
         if self.override is not None:
             details["override"] = self.override
+        if self.alone is not None:
+            details["alone"] = self.alone
+        if self.reason is not None:
+            details["reason"] = self.reason
         if self.signature is not None:
             details["signature"] = {"id": self.signature.id, "key_id": self.signature.key_id,
                                     "digest": self.signature.digest}
         return {"governance": details}
+
+    def follow_drafts(self, model: str | None, alias: str | None, version: str | None) -> list[AuditDraft]:
+        """The entries that follow the change's own: ``promotion.rolled_back`` for a rollback."""
+        if self.action != "rollback" or self.change != "set_alias":
+            return []
+        how = "override" if self.override is not None else "alone" if self.alone is not None else "approved"
+        extra: dict[str, Any] = dict(self.alone or {})
+        if self.request is not None:
+            extra["approval_request"] = self.request.id
+        if self.override is not None:
+            extra["override_reason"] = self.override["reason"]
+        return [rolled_back_draft(model, alias, version, self.previous_version, self.reason, how,
+                                  self.rule.describe(), self.policy_digest, extra)]
+
+
+def rolled_back_draft(
+    model: str | None, alias: str | None, version, previous: str | None, reason: str | None, mode: str,
+    rule: str | None, policy_digest: str | None, extra: dict[str, Any] | None = None,
+) -> AuditDraft:
+    """The ``promotion.rolled_back`` entry: who rolled back (the entry's actor, and
+    ``actor_source``), from which version to which, why, and how it was allowed (``mode``):
+    ``alone`` (a user under ``rollback.allowed``, no approval), ``approved`` (an approved
+    rollback request), ``override`` (an admin), or ``unprotected`` (no rule protects the alias)."""
+    to_version = None if version is None else str(version)
+    details: dict[str, Any] = {
+        "reason": reason,
+        "from_version": previous,
+        "to_version": to_version,
+        "mode": mode,
+        "alone": mode == "alone",
+        "rule": rule,
+        "policy_digest": policy_digest,
+        "actor_source": identity.current().source,
+        **(extra or {}),
+    }
+    return AuditDraft(action="promotion.rolled_back", model=model, version=to_version, alias=alias,
+                      before={"version": previous}, after={"version": to_version}, details=details)
 
 
 @dataclasses.dataclass
@@ -158,6 +204,8 @@ class GateRequest:
         action: ``promote`` or ``rollback``; ``None`` lets any fitting request apply.
         request_id: Apply only this approval request.
         override_reason: Force a refused change through as an admin, with this reason.
+        reason: Why a rollback is made (:func:`~.promotion.rollback` always gives one); with it,
+            a user under ``rollback.allowed`` may roll back without an approval.
         grant: Set by the gate: the grant it gave.
         entries: Set by the store: the audit entries the change produced.
     """
@@ -165,6 +213,7 @@ class GateRequest:
     action: str | None = None
     request_id: str | None = None
     override_reason: str | None = None
+    reason: str | None = None
     grant: Grant | None = None
     entries: list[AuditEntry] = dataclasses.field(default_factory=list)
 
@@ -437,6 +486,18 @@ class Gate:
         if new_name and self.rule_for(model) != self.rule_for(new_name):
             self.status_tags.refresh_model(new_name)
 
+    def ungoverned_rollback(self, name: str, alias: str, version) -> list[AuditDraft]:
+        """``promotion.rolled_back`` for a rollback the policy does not govern (no grant)."""
+        asked = _context.get()
+        if asked is None or asked.action != "rollback" or asked.reason is None:
+            return []
+        rule = self.rule_for(name) if self.active else None
+        previous = alias_version(self.inner, name, alias)
+        if previous == str(version):
+            return []
+        return [rolled_back_draft(name, alias, version, previous, asked.reason, "unprotected",
+                                  rule.describe() if rule else None, self.policy.digest or None)]
+
     def failed(self, grant: Grant | None) -> None:
         """Give back the request a change claimed (and its signature) when the change failed."""
         if grant is not None and grant.request is not None:
@@ -552,20 +613,93 @@ class Gate:
                 )
                 grant.signature = self.signing.sign(grant, state, lambda: self.approvals.release(request))
                 return grant
+        decision, notes = assessment.decision, list(assessment.notes)
+        if assessment.action == "rollback" and kind == "alias" and not unpinned:
+            alone = self._alone(rule, state, target, current)
+            if isinstance(alone, Grant):
+                return alone
+            if isinstance(alone, Decision):
+                decision, notes = alone, []
+            elif alone:
+                notes.append(alone)
         grant = self._refuse(
             rule,
             change,
             assessment.what,
-            assessment.decision,
+            decision,
             model=state.model,
             version=state.version,
             kind=kind,
             target=target,
             request=assessment.request,
-            notes=assessment.notes,
+            notes=notes,
         )
         grant.action = assessment.action
         grant.previous_version = current
+        return grant
+
+    def _alone(self, rule: Rule, state: VersionState, alias: str, current: str | None) -> Grant | Decision | str | None:
+        """A rollback without an approval, by a user under ``rollback.allowed``.
+
+        Returns the grant when it is allowed; the verdict when the user may roll back alone but
+        the version fails something else the rule asks (the artifact digest, a scan); a note
+        naming why the user may not roll back alone; ``None`` when the rule lets nobody.
+        """
+        allowed = rule.rollback
+        asked = _context.get()
+        if not allowed.alone:
+            return None
+        who = identity.current()
+        if asked is None or asked.action != "rollback" or not (asked.reason or "").strip():
+            return f"a rollback without an approval (by {allowed.allowed_text()}) needs a reason"
+        if not allowed.allows_alone(who.actor):
+            return (
+                f"{who.actor} may not roll back alone: not listed under rollback.allowed "
+                f"({allowed.allowed_text()})"
+            )
+        if not (self.policy.allow_unauthenticated_reviews or who.is_authenticated):
+            how = "MLFLOW_TRACKING_USERNAME" if who.source == "environment" else "the OS user"
+            return (
+                f"rolling back alone needs an authenticated user; {who.actor!r} comes from {how}, "
+                "which anyone can set"
+            )
+        live_ms = live_model_created_ms(self.inner, state.model)
+        try:
+            approval = check_rollback_target(
+                self.db, self.inner, alias, live_ms, state, digest_required=rule.require.artifact_digest
+            )
+        except InvalidInput as exc:
+            return exc.message
+        if current is None:
+            return f"alias {alias!r} is not set, so there is nothing to roll back"
+        needs_digest = rule.require.artifact_digest or bool(rule.require.security_scan)
+        digest = read_digest(self.inner, state.model, state.version).digest if needs_digest else None
+        scan = (
+            read_security_scan(self.db, self.inner, state.model, state.version, digest)
+            if rule.require.security_scan else None
+        )
+        recheck = rule.rollback.recheck_requirements
+        live_fairness = read_fairness(self.db, state.model, state.version, live_ms) if recheck else ()
+        evidence: dict = {}
+        if recheck:
+            evidence = {
+                "metrics": metric_facts(rule, self.inner, state.model, state.version, "alias", alias),
+                "model_card": card_facts(rule, self.inner, state.model, state.version, state.tags),
+            }
+        facts = PromotionFacts(
+            model=state.model, version=state.version, target_kind="alias", target=alias,
+            requester=who.actor, version_creator=state.creator, tags=state.tags,
+            description=state.description, fairness=live_fairness, current_artifact_digest=digest,
+            approved_artifact_digest=approval.artifact_digest, security_scan=scan,
+            now=self.approvals.clock(), action="rollback", **evidence,
+        )
+        # Nobody's approval is asked: judge everything else the rule asks of a rollback.
+        unreviewed = dataclasses.replace(allowed.approvals, required=0)
+        decision = evaluate(dataclasses.replace(rule, rollback=dataclasses.replace(allowed, approvals=unreviewed)), facts)
+        if not decision.allowed:
+            return decision
+        grant = self._grant("set_alias", rule, action="rollback", decision=decision, previous=current)
+        grant.alone = {"allowed_by": "rollback.allowed", "approved_by_request": approval.id}
         return grant
 
     def _unpinned(self, rule: Rule, state: VersionState) -> str | None:
@@ -621,6 +755,8 @@ class Gate:
         asked = _context.get()
         if asked is not None:
             asked.grant = grant
+            if action == "rollback" or asked.action == "rollback":
+                grant.reason = (asked.reason or "").strip() or None
         return grant
 
     def _refuse(

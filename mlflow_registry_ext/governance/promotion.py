@@ -8,7 +8,7 @@ PromotionResult` that says what happened and which audit entry records it.
 Example:
     >>> promote(store, "fraud-model", "7", alias="production").request_id
     '9abe382de49a40d9a1d0e5abec447b22'
-    >>> rollback(store, "fraud-model", "production").version      # back to where it was
+    >>> rollback(store, "fraud-model", "production", reason="drift alarm").version   # back to where it was
     '6'
 """
 
@@ -28,7 +28,19 @@ from mlflow_registry_ext.governance.rollback_targets import check_rollback_targe
 from mlflow_registry_ext.governance.enforcement import GateRequest, gate_request
 from mlflow_registry_ext.governance.version_state import alias_version, read_version
 
-__all__ = ["promote", "rollback", "check_promotion", "admin_override"]
+__all__ = ["promote", "rollback", "check_promotion", "admin_override", "MAX_REASON"]
+
+#: The longest rollback reason (the REST API's limit on free texts).
+MAX_REASON = 10_000
+
+
+def _reason(reason: str | None) -> str:
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        raise InvalidInput("A rollback needs a reason (why the alias goes back), e.g. --reason 'incident 42: drift'")
+    if len(text) > MAX_REASON:
+        raise InvalidInput(f"The rollback reason is longer than {MAX_REASON} characters")
+    return text
 
 
 @contextlib.contextmanager
@@ -54,7 +66,8 @@ def admin_override(reason: str) -> Iterator[GateRequest]:
         yield asked
 
 
-def _result(store, asked: GateRequest, model, version, kind, target, action, previous) -> PromotionResult:
+def _result(store, asked: GateRequest, model, version, kind, target, action, previous,
+            reason: str | None = None) -> PromotionResult:
     grant = asked.grant
     rule = grant.rule.describe() if grant else None
     if rule is None:
@@ -69,9 +82,17 @@ def _result(store, asked: GateRequest, model, version, kind, target, action, pre
         previous_version=previous,
         request_id=grant.request.id if grant and grant.request else None,
         override_reason=grant.override["reason"] if grant and grant.override else None,
-        audit_seq=asked.entries[-1].seq if asked.entries else None,
+        audit_seq=_change_seq(asked.entries),
         rule=rule,
+        reason=reason,
+        alone=bool(grant and grant.alone),
     )
+
+
+def _change_seq(entries) -> int | None:
+    """The entry of the registry change itself (a rollback's ``promotion.rolled_back`` follows it)."""
+    own = [e.seq for e in entries if e.action != "promotion.rolled_back"]
+    return own[-1] if own else (entries[-1].seq if entries else None)
 
 
 def _named_request(store, request_id: str, model, version, kind, target, action) -> None:
@@ -131,6 +152,7 @@ def rollback(
     model: str,
     alias: str,
     *,
+    reason: str | None = None,
     request_id: str | None = None,
     override_reason: str | None = None,
 ) -> PromotionResult:
@@ -138,13 +160,19 @@ def rollback(
 
     The previous version comes from the audit log (like ``cd -``: a second rollback returns to
     where the first started). On a protected alias this needs an approved ``rollback`` request
-    (the rule's ``rollback`` approvals, by default one) or an admin override.
+    (the rule's ``rollback`` approvals, by default one), or an admin override, or (with
+    ``rollback: {required: 0, allowed: [...]}``) an authenticated user listed under ``allowed``,
+    who rolls back alone. Every rollback is recorded as ``promotion.rolled_back`` with its reason.
+
+    Args:
+        reason: Why (mandatory; at most :data:`MAX_REASON` characters).
 
     Raises:
-        InvalidInput: The alias is not set, or has no earlier version in the audit log.
+        InvalidInput: No reason, the alias is not set, or has no earlier version in the audit log.
         NotFound: The model, the earlier version, or the request does not exist.
         PolicyViolation: The policy refuses it.
     """
+    reason = _reason(reason)
     kind, alias = parse_target(alias, None)
     store.get_registered_model(model)
     current = alias_version(store.inner, model, alias)
@@ -175,9 +203,10 @@ def rollback(
         )
     if request_id:
         _named_request(store, request_id, model, previous, kind, alias, "rollback")
-    with gate_request(action="rollback", request_id=request_id, override_reason=override_reason) as asked:
+    fields = {"action": "rollback", "request_id": request_id, "override_reason": override_reason, "reason": reason}
+    with gate_request(**fields) as asked:
         store.set_registered_model_alias(model, alias, previous)
-    return _result(store, asked, model, previous, kind, alias, "rollback", current)
+    return _result(store, asked, model, previous, kind, alias, "rollback", current, reason)
 
 
 def check_promotion(

@@ -424,6 +424,12 @@ def requirements_summary(
             items.extend(_approval_lines(rule.approvals))
     elif protected:
         rollback = action == "rollback"
+        if rollback and rule.rollback.alone:
+            allowed = rule.rollback
+            who = allowed.allowed_text()
+            if allowed.groups:
+                who += f" (users: {', '.join(sorted(allowed.allowed))})"
+            items.append(f"no approval for {who}: they roll back alone, with a reason; everybody else needs:")
         items.extend(_approval_lines(_approval_requirement(rule, action)))
         require = rule.require
         if not rollback or rule.rollback.recheck_requirements:

@@ -7,6 +7,7 @@ All problems of a file are collected and reported together, in line order.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import fnmatch
 import hashlib
@@ -58,7 +59,7 @@ _RULE_KEYS = (
     "admin_override",
 )
 _APPROVAL_KEYS = ("required", "reviewers", "allow_self_approval", "expires_after")
-_ROLLBACK_KEYS = _APPROVAL_KEYS + ("recheck_requirements",)
+_ROLLBACK_KEYS = _APPROVAL_KEYS + ("recheck_requirements", "allowed")
 _REQUIRE_KEYS = ("tags", "description", "fairness", "artifact_digest", "metrics", "model_card",
                  "security_scan")
 _METRIC_KEYS = ("min", "max", "max_regression", "direction")
@@ -220,14 +221,24 @@ class _Reader(NodeReader):
         return tuple(users), tuple(groups), frozenset(resolved)
 
     def read_approvals(
-        self, node: yaml.Node, path: str, keys: tuple[str, ...], base: ApprovalRequirement
+        self, node: yaml.Node, path: str, keys: tuple[str, ...], base: ApprovalRequirement,
+        *, zero: bool = False,
     ) -> tuple[ApprovalRequirement, dict[str, yaml.Node]]:
+        """The approvals of ``node`` over ``base``; ``zero``: ``required: 0`` is accepted (the
+        caller decides what it means)."""
         entries = self.mapping(node, path, keys) if not self.is_null(node) else {}
         if entries is None:
             return base, {}
         fields: dict[str, Any] = {}
         if "required" in entries and not self.is_null(entries["required"]):
-            fields["required"] = self.positive_int(entries["required"], f"{path}.required")
+            if zero:
+                fields["required"] = self.scalar(
+                    entries["required"], f"{path}.required",
+                    lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                    "0 (with allowed) or a positive integer",
+                )
+            else:
+                fields["required"] = self.positive_int(entries["required"], f"{path}.required")
         if "reviewers" in entries and not self.is_null(entries["reviewers"]):
             users, groups, eligible = self.read_people(entries["reviewers"], f"{path}.reviewers")
             fields.update(users=users, groups=groups, eligible=eligible)
@@ -390,6 +401,47 @@ class _Reader(NodeReader):
         users, groups, allowed = self.read_people(entries["allowed"], f"{path}.allowed")
         return AdminOverride(users=users, groups=groups, allowed=allowed)
 
+    def read_rollback(self, node: yaml.Node, path: str, base: ApprovalRequirement) -> RollbackRule | None:
+        """``rollback:``: its approvals, and with ``required: 0`` who may roll back alone."""
+        before = len(self.problems)
+        approvals, entries = self.read_approvals(node, path, _ROLLBACK_KEYS, base, zero=True)
+        if len(self.problems) > before:
+            return None  # a bad quorum: what `allowed` means depends on it
+        recheck: Any = False
+        if "recheck_requirements" in entries and not self.is_null(entries["recheck_requirements"]):
+            recheck = self.boolean(entries["recheck_requirements"], f"{path}.recheck_requirements")
+        users: tuple[str, ...] = ()
+        groups: tuple[str, ...] = ()
+        allowed: frozenset[str] = frozenset()
+        allowed_node = entries.get("allowed")
+        reported = len(self.problems)
+        if allowed_node is not None and not self.is_null(allowed_node):
+            users, groups, allowed = self.read_people(allowed_node, f"{path}.allowed")
+        if approvals.required == 0:
+            if len(self.problems) > reported:
+                return None  # the list itself is wrong; that is the one problem to report
+            if not allowed:
+                self.problem(
+                    entries["required"],
+                    f"{path}.required is 0 but {path}.allowed names nobody: list the users or "
+                    "groups who may roll back alone (e.g. allowed: [\"group:on-call\"]), or require "
+                    "at least 1 approval",
+                )
+                return None
+            # Everybody not in `allowed` still needs one approval, as by default.
+            approvals = dataclasses.replace(approvals, required=1)
+        elif allowed_node is not None and not self.is_null(allowed_node):
+            self.problem(
+                allowed_node,
+                f"{path}.allowed names who may roll back alone, which only applies with "
+                f"{path}.required: 0 (now {approvals.required})",
+            )
+            return None
+        if recheck is MISSING:
+            return None
+        return RollbackRule(approvals, recheck_requirements=recheck, users=users, groups=groups,
+                            allowed=allowed)
+
     def read_rule(self, node: yaml.Node, path: str, index: int, override: AdminOverride) -> Rule | None:
         entries = self.mapping(node, path, _RULE_KEYS)
         if entries is None:
@@ -412,12 +464,7 @@ class _Reader(NodeReader):
         )
         require = self.read_require(entries.get("require", null_node()), f"{path}.require")
         rollback_base = ApprovalRequirement(**{**_as_fields(approvals), "required": 1})
-        rollback_approvals, rollback_entries = self.read_approvals(
-            entries.get("rollback", null_node()), f"{path}.rollback", _ROLLBACK_KEYS, rollback_base
-        )
-        recheck = False
-        if "recheck_requirements" in rollback_entries and not self.is_null(rollback_entries["recheck_requirements"]):
-            recheck = self.boolean(rollback_entries["recheck_requirements"], f"{path}.rollback.recheck_requirements")
+        rollback = self.read_rollback(entries.get("rollback", null_node()), f"{path}.rollback", rollback_base)
         fields: dict[str, Any] = {}
         if "on_delete_alias" in entries:
             fields["on_delete_alias"] = self.choice(
@@ -427,7 +474,7 @@ class _Reader(NodeReader):
             fields["on_rename"] = self.choice(entries["on_rename"], f"{path}.on_rename", ON_RENAME_CHOICES)
         if "admin_override" in entries and not self.is_null(entries["admin_override"]):
             override = self.read_override(entries["admin_override"], f"{path}.admin_override")
-        if match is MISSING or recheck is MISSING:
+        if match is MISSING or rollback is None:
             return None
         return Rule(
             index=index,
@@ -437,7 +484,7 @@ class _Reader(NodeReader):
             protected_stages=stages,
             approvals=approvals,
             require=require,
-            rollback=RollbackRule(rollback_approvals, recheck_requirements=recheck),
+            rollback=rollback,
             admin_override=override,
             **{k: v for k, v in fields.items() if v is not MISSING},
         )

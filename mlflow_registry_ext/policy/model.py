@@ -335,16 +335,49 @@ class RollbackRule:
 
     Attributes:
         approvals: The approvals a rollback needs (by default one, from the rule's reviewers).
+            With ``required: 0`` in the file, this is what the users *not* in ``allowed`` need
+            (one approval, from these reviewers).
         recheck_requirements: Whether tags, description and fairness are checked again
             (by default not: the version met them when it was first promoted). The artifact
             digest is always checked when the rule requires it.
+        users: Users named directly under ``allowed`` (``required: 0``).
+        groups: Groups named under ``allowed`` as ``group:<name>``.
+        allowed: ``users`` plus the members of ``groups``: who may roll back alone, with a reason,
+            to the version the alias held before (approved for it in this incarnation of the
+            model, artifacts unchanged). Empty: nobody; every rollback needs ``approvals``.
+
+    Example:
+        >>> rule.rollback.alone, rule.rollback.allows_alone("olivia"), rule.rollback.allows_alone("eve")
+        (True, True, False)
     """
 
     approvals: ApprovalRequirement
     recheck_requirements: bool = False
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    allowed: frozenset[str] = frozenset()
+
+    @property
+    def alone(self) -> bool:
+        """Whether anybody may roll back without an approval (``required: 0``)."""
+        return bool(self.allowed)
+
+    def allows_alone(self, user: str | None) -> bool:
+        """Whether ``user`` may roll back without an approval."""
+        return bool(user) and user in self.allowed
+
+    def allowed_text(self) -> str:
+        """``allowed`` as a message names it, e.g. ``on-call, alice``."""
+        return ", ".join(list(self.groups) + list(self.users)) or "nobody"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"approvals": self.approvals.to_dict(), "recheck_requirements": self.recheck_requirements}
+        return {
+            "approvals": self.approvals.to_dict(),
+            "recheck_requirements": self.recheck_requirements,
+            "required": 0 if self.alone else self.approvals.required,
+            "allowed": _names(self.users, self.groups),
+            "allowed_users": sorted(self.allowed),
+        }
 
 
 @dataclasses.dataclass(frozen=True)

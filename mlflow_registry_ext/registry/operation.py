@@ -14,7 +14,11 @@ __all__ = ["Operation", "running", "current"]
 
 @dataclasses.dataclass
 class Operation:
-    """A mutating registry call: its audit action and target, and the entries it produced."""
+    """A mutating registry call: its audit action and target, and the entries it produced.
+
+    ``follow``: entries that describe the call as a whole (e.g. ``promotion.rolled_back``),
+    appended after the change's own entry in the same transaction.
+    """
 
     action: str
     model: str | None = None
@@ -23,6 +27,12 @@ class Operation:
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
     entries: list[AuditEntry] = dataclasses.field(default_factory=list)
     intents: list[str] = dataclasses.field(default_factory=list)
+    follow: list[Any] = dataclasses.field(default_factory=list)
+
+    def take_follow(self) -> list[Any]:
+        """The ``follow`` entries, once: the first transaction that changes rows carries them."""
+        taken, self.follow = self.follow, []
+        return taken
 
 
 _current: contextvars.ContextVar[Operation | None] = contextvars.ContextVar(

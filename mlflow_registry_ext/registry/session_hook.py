@@ -58,7 +58,7 @@ def _audited(original, op, relay, args, kwargs):
         if not changes:
             return
         _stamp_creator(session, changes)
-        drafts = drafts_for(op, changes)
+        drafts = drafts_for(op, changes) + op.take_follow()
         if relay is None:
             op.entries.extend(audit_log.append(session.connection(), drafts))
         else:

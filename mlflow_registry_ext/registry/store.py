@@ -136,7 +136,8 @@ class GovernedRegistryStore(AbstractStore):
             if target.get(key) is not None:
                 target[key] = str(target[key])
         details = target.pop("details", {})
-        op = Operation(action=action, details=details, **target)
+        follow = target.pop("follow", [])
+        op = Operation(action=action, details=details, follow=list(follow), **target)
         try:
             with operation.running(op):
                 yield op
@@ -150,6 +151,8 @@ class GovernedRegistryStore(AbstractStore):
         claimed request is given back if the change fails."""
         if grant is not None:
             target["details"] = {**target.get("details", {}), **grant.audit_details()}
+            target["follow"] = [*target.get("follow", ()),
+                                *grant.follow_drafts(target.get("model"), target.get("alias"), target.get("version"))]
         try:
             with self._operation(action, **target) as op:
                 yield op
@@ -350,8 +353,9 @@ class GovernedRegistryStore(AbstractStore):
 
     def set_registered_model_alias(self, name, alias, version):
         grant = self.gate.before_set_alias(name, alias, version)
+        follow = self.gate.ungoverned_rollback(name, alias, version) if grant is None else []
         with self._governed(
-            grant, "model_version_alias.created", model=name, alias=alias, version=version
+            grant, "model_version_alias.created", model=name, alias=alias, version=version, follow=follow
         ):
             return self._inner.set_registered_model_alias(name, alias, version)
 

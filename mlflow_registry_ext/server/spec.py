@@ -161,6 +161,9 @@ OPERATIONS: dict[str, Operation] = {
             response="PromotionResult"),
         _op("rollback", "Point an alias back to the version it pointed to before", "promotion", "update",
             body=(_MODEL, dataclasses.replace(_TARGET[0], required=True),
+                  Field("reason", required=True, max_length=_TEXT,
+                        description="Why the alias goes back (mandatory; recorded in the audit log and "
+                                    "the promotion.rolled_back event)."),
                   Field("request_id", description="The approved rollback request to apply.", max_length=64),
                   _OVERRIDE),
             response="PromotionResult"),

@@ -58,7 +58,7 @@ def test_request_review_and_promote_from_the_command_line(store, run):
 
     code, out, _ = run("erin", "promote", "fraud-model", version, "--alias", "production")
     assert (code, out.strip()) == (0, f"promoted fraud-model @production to version 1; applied request {rid}; audit entry 8")
-    code, _, err = run("erin", "rollback", "fraud-model", "--alias", "production")
+    code, _, err = run("erin", "rollback", "fraud-model", "--alias", "production", "--reason", "drift alarm")
     assert code == 2 and "no earlier version" in err
 
 

@@ -24,7 +24,7 @@ ARGS = {
     "approvals request": ["m", "1", "--alias", "a"], "approvals approve": ["ar_1"],
     "approvals reject": ["ar_1"], "approvals cancel": ["ar_1"],
     "approvals comment": ["ar_1", "--comment", "c"], "approvals show": ["ar_1"],
-    "approvals status": ["m", "1"], "promote": ["m", "1", "--alias", "a"], "rollback": ["m", "--alias", "a"],
+    "approvals status": ["m", "1"], "promote": ["m", "1", "--alias", "a"], "rollback": ["m", "--alias", "a", "--reason", "r"],
     "fairness check": ["m", "1", "--data", "data.csv", "--target", "y", "--prediction", "p",
                        "--sensitive", "s", "--no-chart"],
     "fairness list": ["m", "1"],

@@ -196,7 +196,7 @@ def test_rollback_returns_to_the_previous_version_under_its_own_approval(store):
         with as_user("erin"):
             promote(store, "fraud-model", version, alias="production")
     with as_user("erin"):
-        error = _refused(lambda: rollback(store, "fraud-model", "production"))
+        error = _refused(lambda: rollback(store, "fraud-model", "production", reason="drift alarm"))
         assert "Rolling back alias 'production' of fraud-model to version 1 is refused" in error.message
         assert "rollback needs 1 approval from risk-reviewers, dave; has 0" in error.message
         with pytest.raises(MlflowException) as err:
@@ -204,7 +204,7 @@ def test_rollback_returns_to_the_previous_version_under_its_own_approval(store):
         assert err.value.error_code == "INVALID_PARAMETER_VALUE" and "returns it to version 1" in err.value.message
     request = approved_request(store, "fraud-model", v1, action="rollback", reviewers=("carol",))
     with as_user("erin"):
-        result = rollback(store, "fraud-model", "production")
+        result = rollback(store, "fraud-model", "production", reason="drift alarm")
     assert (result.version, result.previous_version, result.request_id) == (v1, v2, request.id)
     assert _alias(store) == v1
     moved = [e for e in _entries(store, "model_version_alias.created") if e.seq == result.audit_seq][0]
@@ -212,7 +212,7 @@ def test_rollback_returns_to_the_previous_version_under_its_own_approval(store):
     assert (moved.before, moved.after) == ({"version": v2}, {"version": v1})
     # Like `cd -`: the next rollback goes back to version 2, and needs a new approval.
     with as_user("erin"):
-        _refused(lambda: rollback(store, "fraud-model", "production"))
+        _refused(lambda: rollback(store, "fraud-model", "production", reason="drift alarm"))
         with pytest.raises(MlflowException) as err:
-            rollback(store, "fraud-model", "champion")
+            rollback(store, "fraud-model", "champion", reason="drift alarm")
     assert err.value.error_code == "INVALID_PARAMETER_VALUE" and "not set" in err.value.message

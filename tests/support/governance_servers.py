@@ -26,6 +26,7 @@ POLICY = """
 version: 1
 groups:
   risk-reviewers: [alice, bob]
+  on-call: [olivia]
 models:
   - match: "fraud-*"
     protected_aliases: [production]
@@ -33,13 +34,22 @@ models:
       required: 1
       reviewers: ["group:risk-reviewers"]
       allow_self_approval: false
+  - match: "oncall-*"
+    protected_aliases: [production]
+    approvals:
+      required: 1
+      reviewers: ["group:risk-reviewers"]
+    on_delete_alias: allow
+    rollback:
+      required: 0
+      allowed: ["group:on-call"]
   - match: "*"
     protected_aliases: []
 """
 
 ADMIN = ("admin", "Admin-Secret-pw-123")
 PASSWORD = "Str0ng-pass-{}-42"
-USERS = ("alice", "bob", "erin", "viewer")
+USERS = ("alice", "bob", "erin", "viewer", "olivia")
 
 
 def password(user: str) -> str:
@@ -153,7 +163,8 @@ def open_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def auth_server(tmp_path_factory):
     """A governed server with MLFLOW_GOVERNANCE_AUTH=basic and the users alice, bob (reviewers),
-    erin (a requester), viewer and admin; the default permission is READ."""
+    erin (a requester), viewer, olivia (on call: rolls back ``oncall-*`` models alone) and admin;
+    the default permission is READ."""
     require_auth_extra()
     workdir = tmp_path_factory.mktemp("auth-server")
     registry = f"governed+sqlite:///{workdir / 'registry.db'}"

@@ -51,7 +51,7 @@ def test_a_rollback_never_returns_to_a_version_of_a_deleted_model(store):
     with as_user("erin"):
         message = _invalid(lambda: store.approvals.create(MODEL, new_v1, alias="production", action="rollback"))
         assert "no earlier version in the audit log of this model" in message
-        _invalid(lambda: rollback(store, MODEL, "production"))
+        _invalid(lambda: rollback(store, MODEL, "production", reason="drift alarm"))
     assert _alias(store) == new_v2
     # The old model's applied requests do not show on the new version 1 either.
     assert store.status_tags.compute(MODEL, new_v1).status not in ("applied", "approved")
@@ -79,7 +79,7 @@ def test_a_reviewed_rollback_still_works_in_the_same_incarnation(store):
     _promoted(store, v2)
     request = approved_request(store, MODEL, v1, action="rollback", reviewers=("carol",))
     with as_user("erin"):
-        result = rollback(store, MODEL, "production")
+        result = rollback(store, MODEL, "production", reason="drift alarm")
     assert (result.version, result.request_id) == (v1, request.id)
 
 

@@ -29,9 +29,9 @@ def promote(ctx, access, model, version, alias, stage, request_id, override_reas
     )
 
 
-def rollback(ctx, access, model, alias, request_id, override_reason):
-    return _promotion().rollback(ctx.governed_store(), model, alias, request_id=request_id,
-                              override_reason=override_reason)
+def rollback(ctx, access, model, alias, reason, request_id, override_reason):
+    return _promotion().rollback(ctx.governed_store(), model, alias, reason=reason, request_id=request_id,
+                                 override_reason=override_reason)
 
 
 def promotion_check(ctx, access, model, version, alias, stage, action):
