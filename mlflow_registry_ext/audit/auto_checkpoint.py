@@ -130,16 +130,18 @@ class BackgroundCheckpointer:
         lease: A :class:`mlflow_registry_ext.webhooks.leader.Lease` (None: always run).
         poll_seconds: How often to look (a look is three indexed reads).
         clock: Milliseconds since the epoch.
+        witnesses: Where checkpoints go (default: ``MLFLOW_GOVERNANCE_AUDIT_WITNESSES``).
     """
 
     def __init__(self, db, schedule: Schedule, key, lease=None, *, poll_seconds: float = 1.0,
-                 clock: Callable[[], int] | None = None):
+                 clock: Callable[[], int] | None = None, witnesses=None):
         self.db = db
         self.schedule = schedule
         self.key = key
         self.lease = lease
         self.poll_seconds = poll_seconds
         self._clock = clock or (lambda: int(time.time() * 1000))
+        self.witnesses = witnesses
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -162,7 +164,8 @@ class BackgroundCheckpointer:
                 wait = self.poll_seconds
                 try:
                     if self.lease is None or self.lease.held() or self.lease.acquire():
-                        record = run_once(self.db, self.schedule, self.key, now_ms=self._clock())
+                        record = run_once(self.db, self.schedule, self.key, now_ms=self._clock(),
+                                          witnesses=self.witnesses)
                         if record is not None:
                             _log.info("Audit checkpoint %d signed", record.size)
                         failing = False

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mlflow_registry_ext import keys
 from mlflow_registry_ext.audit import verify_consistency, verify_inclusion
 from mlflow_registry_ext.audit.note import split_notes
-from tests.support.governance_servers import ADMIN, call, server_env, unique
+from tests.support.governance_servers import ADMIN, call, environment, server_env, unique
 from tests.support.servers import MlflowServer, free_port, wait_http_ok
 
 pytestmark = [pytest.mark.server]
@@ -106,11 +106,19 @@ def _head(server) -> int:
 
 
 def _cli(server, *args, rest=True):
-    env = {**os.environ, **server.env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    """The CLI in this process, through the server or on its database (the server's log key)."""
+    import contextlib
+    import io
+
+    from mlflow_registry_ext.cli import cli
+    from mlflow_registry_ext.cli._context import run_guarded
+
     uri = ["--tracking-uri", server.url] if rest else ["--registry-uri", server.db_uri]
-    proc = subprocess.run([*CLI, *uri, *args], env=env,
-                          capture_output=True, text=True, timeout=120)
-    return proc.returncode, proc.stdout, proc.stderr
+    out, err = io.StringIO(), io.StringIO()
+    with environment({k: server.env[k] for k in ("MLFLOW_GOVERNANCE_LOG_KEY", "MLFLOW_GOVERNANCE_LOG_ORIGIN")}), \
+            contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = run_guarded(cli, [*uri, *args])
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_the_server_signs_a_checkpoint_every_n_entries_once_across_workers(server):
