@@ -138,7 +138,7 @@ def test_the_server_signs_a_checkpoint_every_n_entries_once_across_workers(serve
 
 
 def test_no_checkpoint_is_signed_before_n_new_entries(server):
-    _create_models(server, 1)
+    _create_models(server, EVERY + 1)
     first = _wait_for(lambda: _latest(server))
     head = _head(server)
     if head - first["size"] - 1 >= EVERY:   # the previous test's tail made one due; let it land
@@ -172,6 +172,9 @@ def test_inclusion_and_consistency_proofs_check_offline(server):
 
 
 def test_checkpoints_list_newest_first_in_pages(server):
+    for _ in range(2):
+        _create_models(server, 1)
+        assert call(f"{server.url}{GOV}/audit/checkpoint", "POST", {})[0] == 200
     status, page, _ = call(f"{server.url}{GOV}/audit/checkpoints?limit=1")
     assert status == 200 and len(page["checkpoints"]) == 1
     cursor = page["next_before_size"]
@@ -184,7 +187,7 @@ def test_checkpoints_list_newest_first_in_pages(server):
 @pytest.mark.parametrize("query, code", [
     ("proof?seq=abc", 400), ("proof?seq=0", 400), ("proof", 400), ("proof?seq=1&size=999999", 404),
     ("proof?seq=99999999", 404), ("proof?seq=99999999999999999999999", 400),
-    ("consistency?old=9&new=3", 400), ("consistency?old=-1", 400), ("consistency?old=3", 404),
+    ("consistency?old=9&new=3", 400), ("consistency?old=-1", 400), ("consistency?old=99999999", 404),
     ("checkpoints?limit=0", 400), ("checkpoints?before_size=x", 400),
 ])
 def test_bad_input_is_a_4xx_in_mlflow_json(server, query, code):
@@ -206,6 +209,8 @@ def test_one_workspace_gets_no_proof_of_another_workspaces_entry(server):
 
 
 def test_health_reports_policy_checkpoint_dispatcher_and_reconcile(server):
+    _create_models(server, 1)
+    call(f"{server.url}{GOV}/audit/checkpoint", "POST", {})
     status, body, _ = call(f"{server.url}{GOV}/health")
     assert status == 200, body
     assert body["policy"]["configured"] is True and body["policy"]["digest"].startswith("sha256:")
@@ -243,6 +248,8 @@ def test_a_witness_serving_webhooks_keeps_every_checkpoint_the_server_signs(serv
          "--secret", secret],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
+        _create_models(server, 1)
+        call(f"{server.url}{GOV}/audit/checkpoint", "POST", {})
         wait_http_ok(f"http://127.0.0.1:{port}/", 30, proc)
         status, hook, _ = call(f"{server.url}{GOV}/webhooks", "POST", {
             "url": f"http://127.0.0.1:{port}/", "events": ["audit.checkpoint"], "secret": secret})
@@ -262,6 +269,36 @@ def test_a_witness_serving_webhooks_keeps_every_checkpoint_the_server_signs(serv
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
+
+
+def test_the_python_client_over_rest_is_the_direct_one(server):
+    from mlflow_registry_ext.client import GovernanceClient
+
+    _create_models(server, 1)
+    rest = GovernanceClient(tracking_uri=server.url)
+    made = rest.create_checkpoint()
+    with environment({k: server.env[k] for k in ("MLFLOW_GOVERNANCE_LOG_KEY", "MLFLOW_GOVERNANCE_LOG_ORIGIN")}):
+        direct = GovernanceClient(registry_uri=server.db_uri)
+        assert rest.list_checkpoints(limit=3) == direct.list_checkpoints(limit=3)
+        assert rest.prove_entry(1, made.size) == direct.prove_entry(1, made.size)
+        assert rest.health()["checkpoint"]["last"]["size"] == direct.health()["checkpoint"]["last"]["size"]
+
+
+def test_verify_through_the_server_finds_a_truncation_against_held_checkpoints(server, tmp_path):
+    from mlflow_registry_ext.audit.note import Checkpoint, format_checkpoint, sign_note
+
+    private = keys.load_log_key(server.key_path)
+    beyond = _head(server) + 1000
+    held = tmp_path / "held.txt"
+    held.write_text(server.witness.read_text()
+                    + sign_note(format_checkpoint(Checkpoint(ORIGIN, beyond, bytes(32))), ORIGIN, private))
+    code, out, err = _cli(server, "audit", "verify", "--checkpoints", str(held))
+    assert code == 1, (out, err)
+    assert "(truncated)" in out and "deleted" in out
+    status, body, _ = call(f"{server.url}{GOV}/audit/verify", "POST", {"checkpoints": ["not a note"]})
+    assert status == 200 and body["ok"] is True   # notes not signed by the log are ignored
+    status, body, _ = call(f"{server.url}{GOV}/audit/verify", "POST", {"checkpoints": [], "verifier_key": "x"})
+    assert status == 400, body
 
 
 def test_making_a_checkpoint_needs_an_admin_when_the_server_has_auth(auth_server):
