@@ -170,9 +170,16 @@ class GovernanceClient:
             full: Read every entry even when an earlier run verified a checkpoint.
         """
         if self._rest:
+            body: dict = {}
             if checkpoints:
-                raise InvalidInput("--checkpoints needs direct database access (--registry-uri)")
-            return VerifyResult(**self._rest.call("audit_verify"))
+                from mlflow_registry_ext.audit.witnesses import witness_for_uri
+
+                # The held checkpoints are read here, where the witness is, and checked by the
+                # server against its database.
+                body = {"checkpoints": witness_for_uri(checkpoints).notes(), "full": full}
+                if verifier_key:
+                    body["verifier_key"] = verifier_key
+            return VerifyResult(**self._rest.call("audit_verify", body=body))
         from mlflow_registry_ext.governance import audit_log
 
         if checkpoints is None:
@@ -193,37 +200,55 @@ class GovernanceClient:
                 raise InvalidInput(str(exc)) from exc
         return log_verifier()
 
-    def _direct_only(self, what: str) -> None:
-        if self._rest:
-            raise InvalidInput(f"{what} needs direct database access (--registry-uri)")
-
     def create_checkpoint(self):
-        """Sign a checkpoint of the audit log now and send it to the witnesses."""
-        self._direct_only("audit checkpoint")
+        """Sign a checkpoint of the audit log now and send it to the witnesses.
+
+        Returns:
+            A ``CheckpointRecord``; ``created`` is False when nothing was added since the last one.
+        """
         from mlflow_registry_ext.audit import checkpoints
 
+        if self._rest:
+            data = self._rest.call("audit_checkpoint_create", body={})
+            return checkpoints.CheckpointRecord(**{**data, "witnessed": tuple(data.get("witnessed") or ())})
         return checkpoints.create(self.database)
 
-    def list_checkpoints(self, limit: int = 100):
-        """The newest checkpoints, newest first."""
-        self._direct_only("listing checkpoints")
+    def list_checkpoints(self, limit: int = 100, before_size: int | None = None):
+        """The newest checkpoints, newest first (smaller than ``before_size`` when given)."""
         from mlflow_registry_ext.audit import checkpoints
 
-        return checkpoints.list_checkpoints(self.database, limit)
+        if self._rest:
+            data = self._rest.call("audit_checkpoints_list", query={"limit": limit, "before_size": before_size})
+            return [checkpoints.CheckpointRecord(**{**c, "witnessed": tuple(c.get("witnessed") or ())})
+                    for c in data["checkpoints"]]
+        return checkpoints.list_checkpoints(self.database, limit, before_size)
 
     def prove_entry(self, seq: int, size: int | None = None) -> dict:
-        """An inclusion proof bundle of entry ``seq`` against a checkpoint (default latest)."""
-        self._direct_only("audit prove")
+        """An inclusion proof bundle of entry ``seq`` against a checkpoint (default latest);
+        check it with :func:`mlflow_registry_ext.audit.verify_inclusion`."""
+        if self._rest:
+            return self._rest.call("audit_proof", query={"seq": seq, "size": size})
         from mlflow_registry_ext.audit import checkpoints
 
         return checkpoints.inclusion(self.database, seq, size)
 
     def prove_consistency(self, old: int, new: int | None = None) -> dict:
-        """A consistency proof bundle between the checkpoints of sizes ``old`` and ``new``."""
-        self._direct_only("audit consistency")
+        """A consistency proof bundle between the checkpoints of sizes ``old`` and ``new``
+        (default latest); check it with :func:`mlflow_registry_ext.audit.verify_consistency`."""
+        if self._rest:
+            return self._rest.call("audit_consistency", query={"old": old, "new": new})
         from mlflow_registry_ext.audit import checkpoints
 
         return checkpoints.consistency(self.database, old, new)
+
+    def health(self) -> dict:
+        """Policy digest, age of the last checkpoint, dispatcher lag and last reconcile."""
+        if self._rest:
+            return self._rest.call("health_get")
+        from mlflow_registry_ext.governance.health import health_report
+        from mlflow_registry_ext.policy import policy_from_env
+
+        return health_report(self.database, policy_from_env())
 
     def iter_audit(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first (for export)."""

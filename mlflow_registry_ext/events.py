@@ -641,6 +641,9 @@ class AuditCheckpointPayload(_Payload):
         size: How many entries the checkpoint covers.
         root: The base64 RFC 9162 root hash.
         note: The signed note itself (text, blank line, signature lines).
+        previous_size: The size of the checkpoint before it (0 for the first).
+        consistency: The base64 consistency proof from the previous checkpoint to this one, so a
+            witness that holds the previous one checks this one extends it with no other call.
 
     Example:
         ``{"origin": "registry.example/governance", "size": 42, "root": "47DEQpj8...",
@@ -652,11 +655,14 @@ class AuditCheckpointPayload(_Payload):
     size: int | None = None
     root: str | None = None
     note: str | None = None
+    previous_size: int | None = None
+    consistency: list[str] = dataclasses.field(default_factory=list)
 
     @classmethod
     def example(cls) -> AuditCheckpointPayload:
         return cls(origin="registry.example/governance", size=42,
-                   root="47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", note=None)
+                   root="47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", note=None, previous_size=40,
+                   consistency=["fRUkgTyJb4jwnPh5dD1hz6Vd0YI+S01p4PVq7JNPJFI="])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -973,7 +979,8 @@ def _audit(e: AuditEntry) -> _Payload:
     if e.action == "audit.checkpoint":
         return AuditCheckpointPayload(
             origin=merged.get("origin"), size=merged.get("size"), root=merged.get("root"),
-            note=merged.get("note"),
+            note=merged.get("note"), previous_size=merged.get("previous_size"),
+            consistency=list(merged.get("consistency") or []),
         )
     if e.action == "audit.drift_detected":
         return AuditDriftPayload(count=merged.get("count"), differences=list(merged.get("differences") or []))

@@ -46,6 +46,12 @@ ROUTES: dict[str, tuple[str, str]] = {
     "audit_verify": ("POST", "/audit/verify"),
     "audit_export": ("GET", "/audit/export"),
     "alias_history": ("GET", "/audit/alias-history"),
+    "audit_checkpoint_create": ("POST", "/audit/checkpoint"),
+    "audit_checkpoints_list": ("GET", "/audit/checkpoints"),
+    "audit_proof": ("GET", "/audit/proof"),
+    "audit_consistency": ("GET", "/audit/consistency"),
+    # how governance is running
+    "health_get": ("GET", "/health"),
     # webhooks
     "webhooks_list": ("GET", "/webhooks"),
     "webhooks_create": ("POST", "/webhooks"),

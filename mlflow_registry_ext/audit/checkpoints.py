@@ -18,7 +18,7 @@ import base64
 import dataclasses
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import desc, select
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
@@ -37,6 +37,7 @@ from mlflow_registry_ext.audit.note import (
 )
 from mlflow_registry_ext.audit.tree_store import StoredTree, leaves_of, store_tiles
 from mlflow_registry_ext.audit.witnesses import witnesses_from_env
+from mlflow_registry_ext.db.scope import current_workspace
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
 
@@ -100,10 +101,14 @@ def latest(conn):
     return conn.execute(select(checkpoints).order_by(desc(checkpoints.c.size)).limit(1)).first()
 
 
-def list_checkpoints(db, limit: int = 100) -> list[CheckpointRecord]:
-    """The newest ``limit`` checkpoints, newest first."""
+def list_checkpoints(db, limit: int = 100, before_size: int | None = None) -> list[CheckpointRecord]:
+    """The newest ``limit`` checkpoints, newest first (only those smaller than ``before_size``,
+    the cursor of the next page, when given)."""
+    stmt = select(checkpoints).order_by(desc(checkpoints.c.size)).limit(limit)
+    if before_size is not None:
+        stmt = stmt.where(checkpoints.c.size < before_size)
     with db.reading() as engine, engine.connect() as conn:
-        rows = conn.execute(select(checkpoints).order_by(desc(checkpoints.c.size)).limit(limit)).all()
+        rows = conn.execute(stmt).all()
     return [_row_record(r) for r in rows]
 
 
@@ -235,16 +240,25 @@ def _checkpoint_at(conn, size: int | None):
     return row
 
 
-def inclusion(db, seq: int, size: int | None = None) -> dict[str, Any]:
+def inclusion(db, seq: int, size: int | None = None, *, workspace: str | None = None,
+              may_read: Callable[[str | None], bool] | None = None) -> dict[str, Any]:
     """The inclusion proof of entry ``seq`` against the checkpoint of ``size`` (default latest),
-    as a self-contained bundle :func:`mlflow_registry_ext.audit.verify_inclusion` checks."""
+    as a self-contained bundle :func:`mlflow_registry_ext.audit.verify_inclusion` checks.
+
+    The tree covers every workspace's entries, but a proof carries its entry's body: only an
+    entry of ``workspace`` (default: the caller's) is proven, and only if ``may_read`` allows its
+    model; any other is "not in the audit log", as if it did not exist.
+    """
+    workspace = workspace or current_workspace()
     with db.reading() as engine, engine.connect() as conn:
         row = _checkpoint_at(conn, size)
-        if not 1 <= seq <= row.size:
-            raise InvalidInput(f"Entry {seq} is not covered by checkpoint {row.size}")
-        entry = conn.execute(select(audit_log.c.body, audit_log.c.hash).where(audit_log.c.seq == seq)).first()
-        if entry is None:
+        entry = conn.execute(select(audit_log.c.body, audit_log.c.hash, audit_log.c.model, audit_log.c.workspace)
+                             .where(audit_log.c.seq == seq)).first()
+        if entry is None or entry.workspace != workspace or (may_read is not None and not may_read(entry.model)):
             raise NotFound(f"Entry {seq} is not in the audit log")
+        if not 1 <= seq <= row.size:
+            raise InvalidInput(f"Entry {seq} is not covered by checkpoint {row.size}: make a checkpoint first "
+                               "(mlflow-registry-ext audit checkpoint)")
         proof = StoredTree(conn, row.size).inclusion(seq)
     return {"seq": seq, "size": row.size, "entry_hash": entry.hash, "body": entry.body,
             "proof": [_b64(p) for p in proof], "checkpoint": row.note}

@@ -172,3 +172,12 @@ def history(cli: CliContext, model: str, alias: str, at: str | None):
         )
 
     cli.emit(items, human)
+
+
+def _register_witness() -> None:
+    from mlflow_registry_ext.cli.audit_witness import witness
+
+    audit.add_command(witness)
+
+
+_register_witness()

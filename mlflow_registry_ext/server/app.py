@@ -8,6 +8,8 @@
 * starts the webhook dispatcher: one thread per server process, of which only the holder of the
   ``server-dispatcher`` lease dispatches, so a deployment sends from one process however many
   workers it runs (``webhooks worker`` processes can add capacity beside it);
+* with a log key, starts the audit checkpointer the same way (lease ``server-checkpointer``):
+  a signed checkpoint every N entries or T seconds (:mod:`mlflow_registry_ext.audit.auto_checkpoint`);
 * registers the REST API, its OpenAPI document and the reviewer page
   (:mod:`mlflow_registry_ext.server.blueprint`), and with ``MLFLOW_GOVERNANCE_AUTH=basic`` first
   installs MLflow's basic-auth app (:mod:`mlflow_registry_ext.server.auth`);
@@ -48,6 +50,7 @@ class GovernanceAppState:
         auth_app: What MLflow's basic-auth factory returned, when ``MLFLOW_GOVERNANCE_AUTH=basic``.
         db: The governance database, when one could be derived from it.
         dispatcher: The background webhook dispatcher of this process.
+        checkpointer: The background audit checkpointer of this process (with a log key).
         pid: The process that started the dispatcher (a forked child starts its own).
     """
 
@@ -55,6 +58,7 @@ class GovernanceAppState:
     auth_app: object | None = None
     db: object | None = None
     dispatcher: object | None = None
+    checkpointer: object | None = None
     pid: int = 0
 
 
@@ -87,6 +91,13 @@ def create_app(app=None):
         from mlflow_registry_ext.registry.artifact_watch import check_interval
 
         check_interval()  # a malformed interval stops the server here
+        # Likewise a log key or checkpoint schedule that cannot be used stops it: checkpoints
+        # must never quietly stop being made.
+        from mlflow_registry_ext import keys
+        from mlflow_registry_ext.audit.auto_checkpoint import Schedule
+
+        keys.load_log_key()
+        Schedule.from_env()
         # MLflow's basic auth goes first, so its hook has authenticated the request before ours
         # reads the user.
         auth_app = enable_auth(app)
@@ -125,6 +136,7 @@ def _start_dispatcher(state: GovernanceAppState) -> None:
     state.db, state.dispatcher = db, runner
     atexit.register(runner.stop, 20.0)
     _start_artifact_watch(db)
+    _start_checkpointer(state, db)
 
 
 def _start_artifact_watch(db) -> None:
@@ -155,6 +167,22 @@ def _start_artifact_watch(db) -> None:
     job = PeriodicJob(db, LEASE, interval, run)
     job.start()
     atexit.register(job.stop, 5.0)
+
+
+def _start_checkpointer(state: GovernanceAppState, db) -> None:
+    """Automatic audit checkpoints, when a log key is configured (see :mod:`.auto_checkpoint`)."""
+    from mlflow_registry_ext import keys
+    from mlflow_registry_ext.audit.auto_checkpoint import LEASE_NAME, BackgroundCheckpointer, Schedule
+    from mlflow_registry_ext.webhooks.leader import Lease
+
+    key = keys.load_log_key()
+    schedule = Schedule.from_env()
+    if key is None or not schedule.enabled:
+        return
+    checkpointer = BackgroundCheckpointer(db, schedule, key, lease=Lease(db, LEASE_NAME))
+    checkpointer.start()
+    state.checkpointer = checkpointer
+    atexit.register(checkpointer.stop, 10.0)
 
 
 def _bind_identity():

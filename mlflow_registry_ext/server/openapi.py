@@ -74,6 +74,11 @@ _FAIRNESS_CHECK = _object(
     ("id", "model", "version", "metric", "value"),
 )
 
+_CHECKPOINT = _object(
+    {"size": _INT, "root": _STR, "note": _STR, "origin": _STR, "created_ms": _INT,
+     "witnessed": {"type": "array", "items": _STR}, "created": _BOOL},
+    ("size", "root", "note", "origin", "created_ms"),
+)
 _PART = _object({"status": {"type": "string", "enum": ["present", "partial", "missing"]}, "reason": _STR},
                 ("status",))
 _DOSSIER_PARTS = ("comparison", "metrics", "lineage", "datasets", "code", "environment", "signature",
@@ -96,7 +101,7 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "AuditEntry": _AUDIT_ENTRY,
     "AuditPage": _list_of("entries", "AuditEntry", {"next_after_seq": _NINT}),
     "VerifyResult": _object({"ok": _BOOL, "checked": _INT, "first_bad_seq": _NINT, "reason": _NSTR,
-                             "head_hash": _NSTR}, ("ok", "checked")),
+                             "head_seq": _INT, "head_hash": _NSTR, "kind": _NSTR}, ("ok", "checked")),
     "AliasHistory": _object({"history": {"type": "array", "items": _object(
         {"model": _STR, "alias": _STR, "version": _NSTR, "since_ms": _INT, "actor": _STR, "seq": _INT,
          "action": _STR})}}, ("history",)),
@@ -153,6 +158,17 @@ COMPONENTS: dict[str, dict[str, Any]] = {
                                "request_id": _STR, "target_kind": _STR, "target": _STR, "key_id": _STR,
                                "signature_bundle": _STR, "attestation": _STR, "created_at_ms": _INT},
                               ("model", "version", "digest", "key_id", "signature_bundle", "attestation")),
+    "Checkpoint": _CHECKPOINT,
+    "CheckpointPage": _object({"checkpoints": {"type": "array", "items": _CHECKPOINT},
+                               "next_before_size": _NINT}, ("checkpoints",)),
+    "InclusionProof": _object({"seq": _INT, "size": _INT, "entry_hash": _STR, "body": _STR,
+                               "proof": {"type": "array", "items": _STR}, "checkpoint": _STR},
+                              ("seq", "size", "entry_hash", "proof", "checkpoint")),
+    "ConsistencyProof": _object({"old": _STR, "new": _STR, "proof": {"type": "array", "items": _STR}},
+                                ("old", "new", "proof")),
+    "Health": _object({"status": _STR, "time_ms": _INT, "policy": _OBJ, "checkpoint": _OBJ, "dispatcher": _OBJ,
+                       "reconcile": {"type": "object", "nullable": True, "additionalProperties": True}},
+                      ("status", "policy", "checkpoint", "dispatcher", "reconcile")),
     "PublicKeys": _object({"signing": {"type": "object", "nullable": True, "additionalProperties": True},
                            "log": {"type": "object", "nullable": True, "additionalProperties": True}},
                           ("signing", "log")),

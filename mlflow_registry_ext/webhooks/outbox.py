@@ -35,6 +35,7 @@ __all__ = [
     "event_model_names",
     "delivery_row",
     "entry_delivery_row",
+    "DEPLOYMENT_EVENTS",
     "new_delivery_id",
 ]
 
@@ -138,12 +139,18 @@ def delivery_row(
     }
 
 
+#: Events about the deployment's one log rather than a workspace's data (a checkpoint names only
+#: the log's size and root): delivered to the subscribers of every workspace.
+DEPLOYMENT_EVENTS = frozenset({"audit.checkpoint"})
+
+
 def entry_delivery_row(
-    webhook_id: str, entry: AuditEntry, *, payload: str, origin: str, now_ms: int
+    webhook_id: str, entry: AuditEntry, *, payload: str, origin: str, now_ms: int, workspace: str | None = None
 ) -> dict[str, Any]:
-    """A new pending delivery of the event of an audit entry (in the entry's workspace)."""
+    """A new pending delivery of the event of an audit entry (in the entry's workspace, or the
+    subscription's ``workspace`` for a deployment-wide event)."""
     return delivery_row(
-        workspace=entry.workspace,
+        workspace=workspace or entry.workspace,
         webhook_id=webhook_id,
         event_id=entry.entry_id,
         event_type=entry.action,
@@ -170,14 +177,16 @@ def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
     for entry in entries:
         names = event_model_names(entry)
         payload = None
+        everywhere = entry.action in DEPLOYMENT_EVENTS
         for webhook_id, events, model_filter, workspace in subscriptions:
-            if workspace != entry.workspace:
+            if workspace != entry.workspace and not everywhere:
                 continue
             if not subscription_matches(events, model_filter, entry.action, names):
                 continue
             if payload is None:
                 payload = event_from_audit_entry(entry).to_json()
-            rows.append(entry_delivery_row(webhook_id, entry, payload=payload, origin="event", now_ms=now))
+            rows.append(entry_delivery_row(webhook_id, entry, payload=payload, origin="event", now_ms=now,
+                                           workspace=workspace))
     if rows:
         conn.execute(deliveries.insert(), rows)
         for callback in list(_listeners):

@@ -10,10 +10,12 @@ from mlflow_registry_ext.server.views import (
     approvals,
     artifacts,
     audit,
+    checkpoints,
     deliveries,
     dossier,
     evidence,
     fairness,
+    health,
     policy,
     promotion,
     scans,
@@ -25,8 +27,8 @@ from mlflow_registry_ext.server.views import (
 __all__ = ["VIEWS"]
 
 _MODULES: tuple[ModuleType, ...] = (
-    approvals, artifacts, audit, deliveries, dossier, evidence, fairness, policy, promotion, scans, session,
-    signatures, webhooks,
+    approvals, artifacts, audit, checkpoints, deliveries, dossier, evidence, fairness, health, policy, promotion,
+    scans, session, signatures, webhooks,
 )
 
 #: operation name -> view function.

@@ -7,6 +7,7 @@ import json
 
 from flask import Response, stream_with_context
 
+from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.server.views._values import time_ms
 from mlflow_registry_ext.workspace import current_workspace
@@ -33,8 +34,20 @@ def audit_list(ctx, access, model, version, alias, actor, action, since, until, 
     return {"entries": entries, "next_after_seq": cursor}
 
 
-def audit_verify(ctx, access):
-    return audit_log.verify_and_record(ctx.db)
+def audit_verify(ctx, access, checkpoints=None, verifier_key=None, full=None):
+    if checkpoints is None:
+        return audit_log.verify_and_record(ctx.db)
+    from mlflow_registry_ext.audit.checkpoints import log_verifier
+    from mlflow_registry_ext.audit.note import NoteError, Verifier
+
+    if verifier_key:
+        try:
+            verifier = Verifier.parse(verifier_key)
+        except NoteError as exc:
+            raise InvalidInput(f"verifier_key: {exc}") from exc
+    else:
+        verifier = log_verifier()
+    return audit_log.verify_and_record(ctx.db, list(checkpoints), verifier, full=bool(full))
 
 
 def audit_export(ctx, access, model, version, alias, actor, action, since, until):

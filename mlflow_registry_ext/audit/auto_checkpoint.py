@@ -1,0 +1,184 @@
+"""Checkpoints the server makes by itself: every N entries or T seconds, once per deployment.
+
+``MLFLOW_GOVERNANCE_CHECKPOINT_EVERY`` (default 100) entries since the last checkpoint, or
+``MLFLOW_GOVERNANCE_CHECKPOINT_INTERVAL`` (default 300) seconds since it when at least one entry
+was added; 0 turns either off. Nothing runs without a log key (``MLFLOW_GOVERNANCE_LOG_KEY``).
+Each server process runs a :class:`BackgroundCheckpointer`; only the holder of the
+``server-checkpointer`` lease (the dispatcher's lease mechanism) signs, so however many workers
+and replicas run, one signs. Correctness never rests on the lease: a checkpoint's size is its
+primary key, and two processes signing the same size keep the first.
+
+Each checkpoint goes to the witnesses and becomes the ``audit.checkpoint`` event
+(:func:`mlflow_registry_ext.audit.checkpoints.create`).
+
+Example:
+    >>> schedule = Schedule.from_env()
+    >>> schedule.due(new_entries=120, age_seconds=5.0)
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from typing import Callable, Mapping
+
+from sqlalchemy import desc, select
+
+from mlflow_registry_ext.audit.checkpoint_tables import checkpoints
+from mlflow_registry_ext.db.tables import audit_head, audit_log
+from mlflow_registry_ext.errors import InvalidInput
+
+__all__ = ["EVERY_ENV", "INTERVAL_ENV", "LEASE_NAME", "Schedule", "backlog", "run_once", "BackgroundCheckpointer"]
+
+_log = logging.getLogger(__name__)
+
+EVERY_ENV = "MLFLOW_GOVERNANCE_CHECKPOINT_EVERY"
+INTERVAL_ENV = "MLFLOW_GOVERNANCE_CHECKPOINT_INTERVAL"
+#: The lease the server's checkpointer threads compete for.
+LEASE_NAME = "server-checkpointer"
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a {'whole ' if kind is int else ''}number >= 0, got {raw!r}") from None
+    if value < 0:
+        raise InvalidInput(f"{name} must be >= 0, got {raw!r}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """When a checkpoint is due.
+
+    Attributes:
+        every: Entries since the last checkpoint that make one due (0: never by count).
+        interval_seconds: Seconds since the last checkpoint after which any new entry makes one
+            due (0: never by time).
+    """
+
+    every: int = 100
+    interval_seconds: float = 300.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Schedule:
+        """The schedule of ``MLFLOW_GOVERNANCE_CHECKPOINT_EVERY`` / ``..._INTERVAL``.
+
+        Raises:
+            InvalidInput: A value is not a number >= 0.
+        """
+        env = os.environ if environ is None else environ
+        return cls(int(_number(env, EVERY_ENV, cls.every, int)),
+                   float(_number(env, INTERVAL_ENV, cls.interval_seconds, float)))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.every or self.interval_seconds)
+
+    def due(self, new_entries: int, age_seconds: float | None) -> bool:
+        """Whether ``new_entries`` added since a checkpoint ``age_seconds`` old make one due."""
+        if new_entries <= 0:
+            return False
+        if self.every and new_entries >= self.every:
+            return True
+        return bool(self.interval_seconds and age_seconds is not None and age_seconds >= self.interval_seconds)
+
+
+def backlog(conn, now_ms: int) -> tuple[int, float | None]:
+    """``(entries added since the last checkpoint, seconds since it)``; three indexed reads.
+
+    A checkpoint's own ``audit.checkpoint`` entry (the one right after it) does not count. With
+    no checkpoint yet the age is that of the first entry.
+    """
+    head = conn.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar() or 0
+    last = conn.execute(select(checkpoints.c.size, checkpoints.c.created_ms)
+                        .order_by(desc(checkpoints.c.size)).limit(1)).first()
+    if last is None:
+        first_ms = conn.execute(select(audit_log.c.timestamp_ms).where(audit_log.c.seq == 1)).scalar()
+        return head, None if first_ms is None else (now_ms - first_ms) / 1000.0
+    return max(0, head - last.size - 1), (now_ms - last.created_ms) / 1000.0
+
+
+def run_once(db, schedule: Schedule, key, *, now_ms: int | None = None, witnesses=None):
+    """Make a checkpoint if one is due; the new ``CheckpointRecord`` or None."""
+    from mlflow_registry_ext.audit import checkpoints as made
+
+    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    with db.reading() as engine, engine.connect() as conn:
+        new_entries, age = backlog(conn, now_ms)
+    if not schedule.due(new_entries, age):
+        return None
+    record = made.create(db, key=key, witnesses=witnesses, now_ms=now_ms)
+    return record if record.created else None
+
+
+class BackgroundCheckpointer:
+    """Runs :func:`run_once` every ``poll_seconds`` on a daemon thread while holding ``lease``.
+
+    Args:
+        db: The governance database.
+        schedule: When checkpoints are due.
+        key: The Ed25519 log key.
+        lease: A :class:`mlflow_registry_ext.webhooks.leader.Lease` (None: always run).
+        poll_seconds: How often to look (a look is three indexed reads).
+        clock: Milliseconds since the epoch.
+        witnesses: Where checkpoints go (default: ``MLFLOW_GOVERNANCE_AUDIT_WITNESSES``).
+    """
+
+    def __init__(self, db, schedule: Schedule, key, lease=None, *, poll_seconds: float = 1.0,
+                 clock: Callable[[], int] | None = None, witnesses=None):
+        self.db = db
+        self.schedule = schedule
+        self.key = key
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self._clock = clock or (lambda: int(time.time() * 1000))
+        self.witnesses = witnesses
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._main, name="audit-checkpointer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _main(self) -> None:
+        failing = False
+        try:
+            while not self._stop.is_set():
+                wait = self.poll_seconds
+                try:
+                    if self.lease is None or self.lease.held() or self.lease.acquire():
+                        record = run_once(self.db, self.schedule, self.key, now_ms=self._clock(),
+                                          witnesses=self.witnesses)
+                        if record is not None:
+                            _log.info("Audit checkpoint %d signed", record.size)
+                        failing = False
+                    else:
+                        wait = max(wait, self.lease.retry_seconds)
+                except Exception as exc:  # noqa: BLE001 - the thread must outlive a tampered log
+                    # A log that no longer extends its last checkpoint is refused (audit verify
+                    # names what happened); say so once, not every second.
+                    if not failing:
+                        _log.error("Automatic audit checkpoint failed: %s", exc)
+                    failing = True
+                    wait = max(wait, 30.0)
+                self._stop.wait(wait)
+        finally:
+            if self.lease is not None:
+                self.lease.release()

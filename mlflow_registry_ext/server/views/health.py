@@ -1,0 +1,9 @@
+"""``GET .../governance/health``: policy digest, checkpoint age, dispatcher lag, last reconcile."""
+
+from __future__ import annotations
+
+from mlflow_registry_ext.governance.health import health_report
+
+
+def health_get(ctx, access):
+    return health_report(ctx.db, ctx.policy)
