@@ -3,7 +3,9 @@
 Blobs are written under ``tmp/``, made read-only, then hard-linked to their final name: a link
 never replaces an existing file, so a blob is never overwritten, and a crash leaves at most a
 stray file in ``tmp/`` (removed by ``artifacts gc`` after the grace period). Refs are written in
-``tmp/`` and renamed into ``trees/``. Set ``MLFLOW_CAS_FSYNC=true`` to also flush each blob to
+``tmp/`` and renamed into ``trees/``; a whole new tree (a pinned version's snapshot) is built in
+``tmp/`` and renamed into ``trees/`` in one step, and read back in one walk over open directory
+handles that never follow a link. Set ``MLFLOW_CAS_FSYNC=true`` to also flush each blob to
 disk before it gets its name (survives power loss, costs write speed).
 
 Large files are stored in one streaming pass: the bytes are hashed while they are written to the
@@ -309,7 +311,9 @@ class LocalStore(Store):
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     return False  # published by someone else meanwhile
                 if exc.errno == errno.ENOTDIR:
-                    raise InvalidInput(f"Cannot store '{what}': an artifact file of that name exists") from None
+                    raise InvalidInput(
+                        f"Cannot store '{what}': an artifact file of that name exists"
+                    ) from None
                 raise
             if _fsync_enabled():
                 os.fsync(dirfd)

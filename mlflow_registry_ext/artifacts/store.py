@@ -5,7 +5,7 @@ A root holds three things::
     cas.json                         marks the root; its format version
     blobs/sha256/<2 hex>/<64 hex>    file contents, stored once, never overwritten
     trees/<artifact path>            one ref per artifact file (JSON: sha256, size)
-    tmp/                             uploads in flight
+    tmp/                             uploads (and, locally, snapshot trees) in flight
 
 Blob writes are atomic (a temporary name, then a link or a conditional put), so a crash never
 leaves half a blob under its final name. Refs are small and replaced atomically.

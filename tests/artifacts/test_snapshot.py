@@ -202,3 +202,22 @@ def test_the_snapshot_keeps_the_layout_and_modes_of_the_tree(file_root, tmp_path
     assert listed == [("MLmodel", False), ("d0", True), ("d1", True), ("d2", True)] + [
         (f"part-{i:04d}.bin", False) for i in range(0, 10, 2)
     ]
+
+
+def test_snapshots_and_copies_on_each_kind_of_root(root_uri, tmp_path):
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    from mlflow_registry_ext.artifacts.snapshot import copy_into_root
+
+    uri = _logged_model(root_uri, tmp_path, files=12)
+    repo = CasArtifactRepository(uri)
+    snap = snapshot_cas_tree(repo, "model")
+    assert snap.digest == model_digest(f"{uri}/model").digest == model_digest(snap.uri).digest
+    assert snapshot_cas_tree(repo, "model") == snap  # reused as it is
+    (tmp_path / "dst").mkdir()
+    CasArtifactRepository(snap.uri).download_artifacts("", str(tmp_path / "dst"))
+    assert (tmp_path / "dst" / "d1" / "part-0001.bin").read_text() == "bytes of file 1"
+    plain = LocalArtifactRepository(str(tmp_path / "plain"))
+    plain.log_artifacts(str(tmp_path / "model"), "model")
+    copied = copy_into_root(plain, "model", root_uri)
+    assert copied.digest == snap.digest and copied.path == snap.path and copied.copied

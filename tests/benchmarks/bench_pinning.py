@@ -181,7 +181,9 @@ def main() -> int:
             return run
 
         download(snap.uri)()
-        dl = _interleaved({"verified": download(f"{run_uri}/model"), "pinned": download(snap.uri)}, args.rounds)
+        dl = _interleaved(
+            {"verified": download(f"{run_uri}/model"), "pinned": download(snap.uri)}, args.rounds
+        )
 
         size = args.files * args.file_kib / 1024
         print(f"model: {args.files} files x {args.file_kib} KiB ({size:.1f} MiB) in {work.parent}; "
