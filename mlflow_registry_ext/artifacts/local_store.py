@@ -3,7 +3,9 @@
 Blobs are written under ``tmp/``, made read-only, then hard-linked to their final name: a link
 never replaces an existing file, so a blob is never overwritten, and a crash leaves at most a
 stray file in ``tmp/`` (removed by ``artifacts gc`` after the grace period). Refs are written in
-``tmp/`` and renamed into ``trees/``. Set ``MLFLOW_CAS_FSYNC=true`` to also flush each blob to
+``tmp/`` and renamed into ``trees/``; a whole new tree (a pinned version's snapshot) is built in
+``tmp/`` and renamed into ``trees/`` in one step, and read back in one walk over open directory
+handles that never follow a link. Set ``MLFLOW_CAS_FSYNC=true`` to also flush each blob to
 disk before it gets its name (survives power loss, costs write speed).
 
 Large files are stored in one streaming pass: the bytes are hashed while they are written to the
@@ -27,6 +29,7 @@ import shutil
 import stat
 import tempfile
 import time
+import uuid
 from typing import BinaryIO, Iterator
 
 from mlflow_registry_ext.artifacts.blobs import BlobInfo, PutResult, is_sha256, integrity_error
@@ -42,6 +45,42 @@ FSYNC_ENV_VAR = "MLFLOW_CAS_FSYNC"
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 # Filesystems without hard links (some network and FAT mounts) fall back to an exclusive rename.
 _NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# A ref of a staged tree: a new file, never through a link of that name.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _stage_dirs(dirs: dict[str, int], rel: str) -> int:
+    """The open handle of the staged directory ``rel``, creating it and its parents."""
+    parent, _, name = rel.rpartition("/")
+    parent_fd = dirs.get(parent)
+    if parent_fd is None:
+        parent_fd = _stage_dirs(dirs, parent)
+    try:
+        os.mkdir(name, dir_fd=parent_fd)
+    except FileExistsError:
+        pass
+    fd = os.open(name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW, dir_fd=parent_fd)
+    dirs[rel] = fd
+    return fd
 
 
 def _fsync_enabled() -> bool:
@@ -169,6 +208,118 @@ class LocalStore(Store):
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def read_tree(self, path: str) -> list[tuple[str, bytes]]:
+        # One walk over open directory handles: each level is opened relative to its parent with
+        # O_NOFOLLOW, so no link is followed below the checked top and no path is resolved again
+        # per file (what keeps reading a 1,000-file tree to a few milliseconds).
+        base = self._tree_path(path)
+        try:
+            top = os.open(base, os.O_RDONLY | _O_DIRECTORY)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        found: list[tuple[str, bytes]] = []
+        try:
+            if not self._fd_inside(top):
+                raise self._outside(path or "trees")
+            self._read_dir(top, path, found)
+        finally:
+            os.close(top)
+        found.sort()
+        return found
+
+    def _read_dir(self, dirfd: int, rel: str, found: list[tuple[str, bytes]]) -> None:
+        with os.scandir(dirfd) as it:
+            entries = list(it)
+        for entry in entries:
+            full = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                if entry.is_symlink():
+                    if entry.is_dir():
+                        continue  # as os.walk: a directory link is never walked into
+                    raise self._outside(full)
+                if entry.is_dir(follow_symlinks=False):
+                    sub = os.open(entry.name, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW, dir_fd=dirfd)
+                    try:
+                        self._read_dir(sub, full, found)
+                    finally:
+                        os.close(sub)
+                elif entry.is_file(follow_symlinks=False):
+                    fd = os.open(entry.name, os.O_RDONLY | _O_NOFOLLOW, dir_fd=dirfd)
+                    try:
+                        found.append((full, _read_all(fd)))
+                    finally:
+                        os.close(fd)
+            except FileNotFoundError:
+                continue  # removed while walking
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # swapped for a link meanwhile
+                    raise self._outside(full) from None
+                raise
+
+    def write_tree(self, path: str, refs: list[tuple[str, bytes]]) -> bool:
+        # The tree is built in tmp/ and renamed into place in one step: a reader sees all of it
+        # or nothing, and a crash leaves only a directory in tmp/ (removed by ``artifacts gc``).
+        # Only the rename needs the durability of MLFLOW_CAS_FSYNC; the refs are flushed before it.
+        target = self._tree_path(path)
+        if os.path.isdir(target):
+            return False
+        self._make_parent(path)
+        self._require_inside(self._tmp, "tmp")
+        os.makedirs(self._tmp, exist_ok=True)
+        stage = os.path.join(self._tmp, f"tree.{uuid.uuid4().hex}")
+        os.mkdir(stage)
+        sync = _fsync_enabled()
+        try:
+            top = os.open(stage, os.O_RDONLY | _O_DIRECTORY | _O_NOFOLLOW)
+            dirs = {"": top}
+            try:
+                if not self._fd_inside(top):
+                    raise self._outside("tmp")
+                for rel, data in refs:
+                    parent, _, name = rel.rpartition("/")
+                    dirfd = dirs.get(parent)
+                    if dirfd is None:
+                        dirfd = _stage_dirs(dirs, parent)
+                    fd = os.open(name, _NEW_FILE, 0o644, dir_fd=dirfd)
+                    try:
+                        _write_all(fd, data)
+                        if sync:
+                            os.fsync(fd)
+                    finally:
+                        os.close(fd)
+                if sync:
+                    for fd in dirs.values():
+                        os.fsync(fd)
+            finally:
+                for fd in dirs.values():
+                    os.close(fd)
+            return self._rename_dir_inside(stage, target, path)
+        finally:
+            if os.path.lexists(stage):
+                shutil.rmtree(stage, ignore_errors=True)
+
+    def _rename_dir_inside(self, stage: str, target: str, what: str) -> bool:
+        parent, name = os.path.split(target)
+        dirfd = os.open(parent, os.O_RDONLY | _O_DIRECTORY)
+        try:
+            if not self._fd_inside(dirfd):
+                raise self._outside(what)
+            try:
+                os.rename(stage, name, dst_dir_fd=dirfd)
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                    return False  # published by someone else meanwhile
+                if exc.errno == errno.ENOTDIR:
+                    raise InvalidInput(
+                        f"Cannot store '{what}': an artifact file of that name exists"
+                    ) from None
+                raise
+            if _fsync_enabled():
+                os.fsync(dirfd)
+            return True
+        finally:
+            os.close(dirfd)
 
     def _replace_inside(self, tmp: str, target: str, what: str) -> None:
         # Rename relative to an open handle of the parent checked to be inside: a directory link
@@ -413,7 +564,11 @@ class LocalStore(Store):
                 yield entry.name, st.st_size
 
     def remove_stale_upload(self, name: str) -> None:
+        leftover = os.path.join(self._tmp, os.path.basename(name))
+        if os.path.isdir(leftover) and not os.path.islink(leftover):
+            shutil.rmtree(leftover, ignore_errors=True)  # a tree being staged when its writer died
+            return
         try:
-            os.unlink(os.path.join(self._tmp, os.path.basename(name)))
+            os.unlink(leftover)
         except FileNotFoundError:
             pass

@@ -85,15 +85,27 @@ def snapshot_path(digest: str) -> str:
     return f"{SNAPSHOT_PREFIX}/sha256/{digest[len(DIGEST_PREFIX):]}"
 
 
-def _write_refs(store: Store, path: str, entries: list[tuple[str, bytes]]) -> None:
-    """Write the refs of a snapshot, keeping those already there (a retry after a crash)."""
-    tree = Tree(store, path)
-    fresh = not store.is_dir(path)  # nothing to compare with: one write per file
+def _publish(store: Store, path: str, refs: list[tuple[str, bytes]]) -> None:
+    """Create the snapshot ``path`` holding ``refs``, or reuse it when it exists.
+
+    A local root builds the tree aside and renames it into place (no reader sees part of it); a
+    snapshot found there already is checked against the digest in its name, and one left
+    incomplete (by a writer that died, on S3, or by an older version that wrote ref after ref)
+    is completed.
+    """
+    if store.write_tree(path, refs):
+        return
+    if not _complete(store, path):
+        _fill_in(store, path, refs)
+
+
+def _fill_in(store: Store, path: str, entries: list[tuple[str, bytes]]) -> None:
+    """Write the refs missing from an incomplete snapshot, keeping those already there."""
 
     def one(item: tuple[str, bytes]) -> None:
         rel, data = item
         full = join_paths(path, rel)
-        existing = None if fresh else store.read_ref(full)
+        existing = store.read_ref(full)
         if existing is None:
             store.write_ref(full, data)
         elif existing != data:
@@ -101,14 +113,9 @@ def _write_refs(store: Store, path: str, entries: list[tuple[str, bytes]]) -> No
                 f"Snapshot {path} of {store.uri} already holds other content at '{rel}'"
             )
 
-    if len(entries) < 64:
-        for item in entries:
-            one(item)
-    else:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-            list(pool.map(one, entries))
-    if not fresh:
-        _check(tree, path, store.uri)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        list(pool.map(one, entries))
+    _check(Tree(store, path), path, store.uri)
 
 
 def _check(tree: Tree, path: str, where: str) -> tuple[FileEntry, ...]:
@@ -125,8 +132,8 @@ def _check(tree: Tree, path: str, where: str) -> tuple[FileEntry, ...]:
 def snapshot_cas_tree(repo: CasArtifactRepository, path: str = "") -> Snapshot:
     """Freeze the files under ``path`` of a ``cas+`` repository as a snapshot in its own root.
 
-    Only refs are written (one per file); no blob is read or copied. An identical snapshot that
-    exists already is reused.
+    Only refs are written (one per file, from the hashes the source's refs hold); no blob is
+    read, hashed or copied. An identical snapshot that exists already is reused.
 
     Raises:
         NotFound: Nothing is stored at ``path``.
@@ -147,9 +154,8 @@ def snapshot_cas_tree(repo: CasArtifactRepository, path: str = "") -> Snapshot:
     digest = digest_of(files)
     target = snapshot_path(digest)
     store = tree.store
-    if store.read_ref(join_paths(target, files[0].path)) is None or not _complete(store, target):
-        _write_refs(store, target, [(rel, ref.encode()) for rel, ref in items])
-    return Snapshot(store.uri, target, digest, tuple(sorted(files)), copied=False)
+    _publish(store, target, [(rel, ref.encode()) for rel, ref in items])
+    return Snapshot(store.uri, target, digest, tuple(files), copied=False)
 
 
 def _complete(store: Store, target: str) -> bool:
@@ -202,7 +208,7 @@ def copy_into_root(source: ArtifactRepository, path: str, root_uri: str) -> Snap
     files = tuple(sorted(entry for _, _, entry in stored))
     digest = digest_of(files)
     target = snapshot_path(digest)
-    _write_refs(store, target, [(rel, data) for rel, data, _ in stored])
+    _publish(store, target, [(rel, data) for rel, data, _ in stored])
     return Snapshot(store.uri, target, digest, files, copied=True)
 
 

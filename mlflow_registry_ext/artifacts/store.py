@@ -5,7 +5,7 @@ A root holds three things::
     cas.json                         marks the root; its format version
     blobs/sha256/<2 hex>/<64 hex>    file contents, stored once, never overwritten
     trees/<artifact path>            one ref per artifact file (JSON: sha256, size)
-    tmp/                             uploads in flight
+    tmp/                             uploads (and, locally, snapshot trees) in flight
 
 Blob writes are atomic (a temporary name, then a link or a conditional put), so a crash never
 leaves half a blob under its final name. Refs are small and replaced atomically.
@@ -100,6 +100,25 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def write_ref(self, path: str, data: bytes) -> None:
         """Store a ref at ``path``, replacing one that is there, atomically."""
+
+    def read_tree(self, path: str) -> list[tuple[str, bytes]]:
+        """Every ref under the directory ``path``, any depth: ``(path from the root, ref)``,
+        sorted by path (empty if there is no such directory)."""
+        paths = list(self.walk_files(path))
+        return [(p, d) for p, d in zip(paths, self.read_refs(paths)) if d is not None]
+
+    def write_tree(self, path: str, refs: list[tuple[str, bytes]]) -> bool:
+        """Create the directory ``path`` holding ``refs`` (``(path relative to it, ref)``).
+
+        Returns ``False``, writing nothing, when ``path`` exists already. Stores that can
+        (a local directory) publish the whole tree at once, so no reader ever sees part of it;
+        the others write one ref after another.
+        """
+        if self.is_dir(path):
+            return False
+        for rel, data in refs:
+            self.write_ref(f"{path}/{rel}" if path else rel, data)
+        return True
 
     @abc.abstractmethod
     def is_dir(self, path: str) -> bool:

@@ -92,11 +92,8 @@ class Tree:
                 # A tree whose prefix names a file holds that one file, under its own name.
                 rel = self._relative(full) if full != self.prefix else full.rpartition("/")[2]
                 return [TreeEntry(rel, BlobRef.decode(data, where=rel))]
-        fulls = list(self.store.walk_files(full))
         entries = []
-        for f, data in zip(fulls, self.store.read_refs(fulls)):
-            if data is None:
-                continue
+        for f, data in self.store.read_tree(full):
             rel = self._relative(f)
             entries.append(TreeEntry(rel, BlobRef.decode(data, where=rel)))
         return sorted(entries, key=lambda e: e.path)

@@ -97,3 +97,37 @@ def test_links_inside_the_root_and_a_linked_root_still_work(tmp_path):
     (tmp_path / "dst").mkdir()
     repo.download_artifacts("model/a.txt", str(tmp_path / "dst"))
     assert (tmp_path / "dst" / "model" / "a.txt").read_text() == "a"
+
+
+def test_a_pin_takes_no_ref_through_a_link(planted):
+    from mlflow_registry_ext.artifacts.snapshot import snapshot_cas_tree
+
+    repo, store, run_dir, outside, tmp = planted
+    secret = write(outside / "secret", '{"sha256": "' + "0" * 64 + '", "size": 1}\n')
+    os.symlink(secret, os.path.join(run_dir, "leak.bin"))
+    with pytest.raises(InvalidInput) as err:
+        snapshot_cas_tree(repo)
+    assert err.value.message.startswith(OUTSIDE)
+    assert not os.path.exists(os.path.join(store.root, "trees", "_pinned"))
+
+
+def test_a_pin_does_not_publish_through_a_planted_snapshot_link(planted):
+    from mlflow_registry_ext.artifacts.snapshot import snapshot_cas_tree
+
+    repo, store, _, outside, _ = planted
+    os.makedirs(os.path.join(store.root, "trees", "_pinned"))
+    os.symlink(outside, os.path.join(store.root, "trees", "_pinned", "sha256"))
+    with pytest.raises(InvalidInput) as err:
+        snapshot_cas_tree(repo)
+    assert err.value.message.startswith(OUTSIDE)
+    assert os.listdir(outside) == []
+
+
+def test_reads_of_a_whole_tree_do_not_walk_into_a_directory_link(planted):
+    repo, _, run_dir, outside, tmp = planted
+    write(outside / "inner.txt", '{"sha256": "' + "0" * 64 + '", "size": 1}\n')
+    os.symlink(outside, os.path.join(run_dir, "linked"))
+    assert [e.path for e in repo.entries()] == ["seed.txt"]
+    (tmp / "dst").mkdir()
+    repo.download_artifacts("", str(tmp / "dst"))
+    assert sorted(os.listdir(tmp / "dst")) == ["seed.txt"]
