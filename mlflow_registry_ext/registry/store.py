@@ -335,8 +335,10 @@ class GovernedRegistryStore(AbstractStore):
 
     def copy_model_version(self, src_mv, dst_name):
         details = {"copied_from": f"models:/{src_mv.name}/{src_mv.version}"}
-        if any(is_status_tag(key) for key in (src_mv.tags or {})):
-            # The source's governance state says nothing about the copy.
+        covered = self.gate.covering_rule(src_mv.name) is not None or self.gate.covering_rule(dst_name) is not None
+        if covered and any(is_status_tag(key) for key in (src_mv.tags or {})):
+            # The source's governance state says nothing about the copy (and a covered
+            # destination reserves these keys).
             src_mv = copy.copy(src_mv)
             src_mv._tags = {k: v for k, v in src_mv.tags.items() if not is_status_tag(k)}
         with self._operation("model_version.created", model=dst_name, details=details):
