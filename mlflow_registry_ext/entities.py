@@ -282,8 +282,9 @@ class TargetStatus:
             not cancelled.
         approvals: ``counted/required`` of that request (``0/required`` without one).
         request_id: That request, if any.
+        live: Whether the alias points to this version (the version is in the stage) now.
         tag: The tag key, e.g. ``gov.production`` or ``gov.stage.Production``.
-        value: The tag value, e.g. ``pending 1/2`` or ``approved, fairness failed``.
+        value: The tag value, e.g. ``live``, ``pending 1/2`` or ``approved, fairness failed``.
     """
 
     target_kind: str
@@ -291,6 +292,7 @@ class TargetStatus:
     status: str
     approvals: str
     request_id: str | None
+    live: bool
     tag: str
     value: str
 

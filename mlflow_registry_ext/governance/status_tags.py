@@ -18,11 +18,12 @@ protected target, because a version can be approved for ``champion`` and not for
                            recorded when the version was created
 ========================== ==============================================================
 
-A target's value comes from the version's newest promotion or rollback request for it that was
-not cancelled: ``no request``, ``pending 1/2``, ``approved``, ``promoted`` or ``rolled back``
-(the request was applied), ``rejected``, ``expired``. While a request is pending or approved
-under a rule that requires fairness checks the version has not passed, the value says so:
-``approved, fairness failed``, ``pending 0/2, fairness missing``.
+A target's value is ``live`` while the alias points to the version (or the version is in the
+stage); otherwise it comes from the version's newest promotion or rollback request for the
+target that was not cancelled: ``no request``, ``pending 1/2``, ``approved``, ``was live`` (the
+request was applied and the target has moved on since), ``rejected``, ``expired``. While a
+request is pending or approved under a rule that requires fairness checks the version has not
+passed, the value says so: ``approved, fairness failed``, ``pending 0/2, fairness missing``.
 
 The link is relative to the server (``/<static prefix>/governance/...`` when the server runs
 with ``--static-prefix``); set ``MLFLOW_GOVERNANCE_PAGE_URL`` (e.g.
@@ -31,7 +32,7 @@ it absolute.
 
 Example:
     >>> store.status_tags.refresh("fraud-model", "7").tags
-    {'gov.production': 'pending 1/2', 'gov.champion': 'promoted', 'gov': '/governance/#/version/fraud-model/7'}
+    {'gov.production': 'pending 1/2', 'gov.champion': 'live', 'gov': '/governance/#/version/fraud-model/7'}
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import urllib.parse
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from mlflow.entities.model_registry import ModelVersionTag
 from mlflow.exceptions import MlflowException
@@ -60,6 +61,7 @@ __all__ = [
     "is_status_tag",
     "target_tag",
     "target_value",
+    "holds",
     "page_link",
     "status_of",
     "fairness_of",
@@ -145,22 +147,31 @@ def page_link(model: str, version: str | int) -> str:
     return f"{base}#/version/{quote(model)}/{quote(version)}"
 
 
-def target_value(request: ApprovalRequest | None, required: int, fairness: str | None = None) -> str:
+def target_value(request: ApprovalRequest | None, fairness: str | None = None, *, live: bool = False) -> str:
     """The value of a ``gov.<target>`` tag; ``fairness`` (``failed`` or ``missing``) is named
     while the request is pending or approved.
 
     Example:
-        >>> target_value(None, 2), target_value(pending_request, 2), target_value(approved, 2, "failed")
+        >>> target_value(None), target_value(pending_request), target_value(approved, "failed")
         ('no request', 'pending 1/2', 'approved, fairness failed')
     """
+    if live:
+        return "live"
     if request is None:
         return "no request"
     if request.status == "applied":
-        return "rolled back" if request.action == "rollback" else "promoted"
+        return "was live"
     value = f"pending {request.approvals_text}" if request.status == "pending" else request.status
     if request.status in ("pending", "approved") and fairness in ("failed", "missing"):
         value += f", fairness {fairness}"
     return value
+
+
+def holds(mv: Any, target_kind: str, target: str) -> bool:
+    """Whether the alias points to the MLflow ``ModelVersion`` ``mv`` (``mv`` is in the stage)."""
+    if target_kind == "stage":
+        return (mv.current_stage or "").lower() == target.lower()
+    return target in (mv.aliases or ())
 
 
 def status_of(request: ApprovalRequest | None) -> str:
@@ -228,14 +239,16 @@ class StatusTags:
         targets = []
         for kind, target in targets_of(rule):
             found = per_target.get((kind, target))
+            live = holds(mv, kind, target)
             targets.append(TargetStatus(
                 target_kind=kind,
                 target=target,
                 status=found.status if found else "none",
                 approvals=found.approvals_text if found else f"0/{required}",
                 request_id=found.id if found else None,
+                live=live,
                 tag=target_tag(kind, target),
-                value=target_value(found, required, blocking),
+                value=target_value(found, blocking, live=live),
             ))
         return GovernanceStatus(
             model=model,
@@ -285,17 +298,22 @@ class StatusTags:
         """Refresh every version of ``model`` (after a rename moved it under another rule, or
         out of every rule)."""
         count = 0
+        for mv in self.versions_of(model):
+            self.refresh(model, mv.version, leaving=True)
+            count += 1
+        return count
+
+    def versions_of(self, model: str) -> Iterator[Any]:
+        """Every version of ``model`` (MLflow ``ModelVersion`` entities), page by page."""
         token = None
         while True:
             page = self.inner.search_model_versions(
                 f"name={_quoted(model)}", max_results=1000, page_token=token
             )
-            for mv in page:
-                self.refresh(model, mv.version, leaving=True)
-                count += 1
+            yield from page
             token = page.token
             if not token:
-                return count
+                return
 
 
 def tags_of(status: GovernanceStatus) -> dict[str, str]:

@@ -31,6 +31,7 @@ from mlflow_registry_ext.governance.approvals import ApprovalStore
 from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
 from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag
+from mlflow_registry_ext.governance.version_state import alias_version
 from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
@@ -277,13 +278,46 @@ class GovernedRegistryStore(AbstractStore):
 
     def transition_model_version_stage(self, name, version, stage, archive_existing_versions):
         grant = self.gate.before_transition(name, version, stage)
+        moving = self._stage_holders(name, version, stage, archive_existing_versions)
         details = {"archive_existing_versions": bool(archive_existing_versions)}
         with self._governed(
             grant, "model_version.stage_transitioned", model=name, version=version, details=details
         ):
-            return self._inner.transition_model_version_stage(
+            result = self._inner.transition_model_version_stage(
                 name, version, stage, archive_existing_versions
             )
+        self._refresh_versions(name, moving)
+        return result
+
+    def _stage_holders(self, name, version, stage, archive_existing) -> list[str]:
+        """The versions whose ``gov.stage.*`` tags a transition changes: the version, when it
+        enters or leaves a protected stage, and the versions it archives out of one."""
+        rule = self.gate.covering_rule(name)
+        if rule is None or not rule.protected_stages:
+            return []
+        leaving = self._inner.get_model_version(name, str(version)).current_stage
+        if not (rule.protects_stage(stage) or rule.protects_stage(leaving)):
+            return []
+        versions = [str(version)]
+        if archive_existing and rule.protects_stage(stage):
+            versions += [
+                str(mv.version)
+                for mv in self.status_tags.versions_of(name)
+                if (mv.current_stage or "").lower() == stage.lower() and str(mv.version) != str(version)
+            ]
+        return versions
+
+    def _alias_holder(self, name, alias) -> str | None:
+        """The version a protected alias of a covered model points to now (its ``gov.<alias>``
+        tag changes when the alias moves)."""
+        rule = self.gate.covering_rule(name)
+        if rule is None or not rule.protects_alias(alias):
+            return None
+        return alias_version(self._inner, name, alias)
+
+    def _refresh_versions(self, name, versions) -> None:
+        for version in dict.fromkeys(v for v in versions if v is not None):
+            self.status_tags.refresh(name, version)
 
     def delete_model_version(self, name, version):
         grant = self.gate.before_delete_version(name, version)
@@ -352,15 +386,22 @@ class GovernedRegistryStore(AbstractStore):
 
     def set_registered_model_alias(self, name, alias, version):
         grant = self.gate.before_set_alias(name, alias, version)
+        held = self._alias_holder(name, alias) if grant is not None else None
         with self._governed(
             grant, "model_version_alias.created", model=name, alias=alias, version=version
         ):
-            return self._inner.set_registered_model_alias(name, alias, version)
+            result = self._inner.set_registered_model_alias(name, alias, version)
+        if grant is not None:
+            self._refresh_versions(name, [held, str(version)])
+        return result
 
     def delete_registered_model_alias(self, name, alias):
         grant = self.gate.before_delete_alias(name, alias)
+        held = self._alias_holder(name, alias)
         with self._governed(grant, "model_version_alias.deleted", model=name, alias=alias):
-            return self._inner.delete_registered_model_alias(name, alias)
+            result = self._inner.delete_registered_model_alias(name, alias)
+        self._refresh_versions(name, [held])
+        return result
 
     def get_model_version_by_alias(self, name, alias):
         return self._inner.get_model_version_by_alias(name, alias)

@@ -107,8 +107,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
                                  "artifact_digest": _NSTR, "request_id": _NSTR, "page_link": _NSTR,
                                  "targets": {"type": "array", "items": _object(
                                      {"target_kind": _STR, "target": _STR, "status": _STR, "approvals": _STR,
-                                      "request_id": _NSTR, "tag": _STR, "value": _STR},
-                                     ("target_kind", "target", "status", "tag", "value"))},
+                                      "request_id": _NSTR, "live": _BOOL, "tag": _STR, "value": _STR},
+                                     ("target_kind", "target", "status", "live", "tag", "value"))},
                                  "tags": _OBJ},
                                 ("model", "version", "covered", "status")),
     "PromotionResult": _object({"model": _STR, "version": _STR, "target_kind": _STR, "target": _STR,

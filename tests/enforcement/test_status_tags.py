@@ -38,15 +38,15 @@ def test_status_values():
     assert initial_tags(rule) == {"gov.production": "no request", "gov.champion": "no request",
                                   "gov.stage.Production": "no request"}
     assert [target_tag("alias", "champion"), target_tag("stage", "Production")] == ["gov.champion", "gov.stage.Production"]
-    assert [target_value(None, 2), target_value(_request("pending", approvals=1), 2),
-            target_value(_request("approved", approvals=2), 2), target_value(_request("applied"), 2),
-            target_value(_request("applied", action="rollback"), 2), target_value(_request("rejected"), 2),
-            target_value(_request("expired"), 2)] == [
-        "no request", "pending 1/2", "approved", "promoted", "rolled back", "rejected", "expired"]
+    assert [target_value(None), target_value(_request("pending", approvals=1)),
+            target_value(_request("approved", approvals=2)), target_value(_request("applied")),
+            target_value(_request("rejected")), target_value(_request("expired")),
+            target_value(_request("pending"), live=True), target_value(None, live=True)] == [
+        "no request", "pending 1/2", "approved", "was live", "rejected", "expired", "live", "live"]
     # A fairness shortfall is named while it still stands in the way.
-    assert target_value(_request("approved", approvals=2), 2, "failed") == "approved, fairness failed"
-    assert target_value(_request("pending"), 2, "missing") == "pending 0/2, fairness missing"
-    assert target_value(_request("applied"), 2, "failed") == "promoted"
+    assert target_value(_request("approved", approvals=2), "failed") == "approved, fairness failed"
+    assert target_value(_request("pending"), "missing") == "pending 0/2, fairness missing"
+    assert target_value(_request("applied"), "failed") == "was live"
     assert page_link("fraud model/x", 7) == "/governance/#/version/fraud%20model%2Fx/7"
     # No thresholds in the rule: the records' own verdicts.
     assert fairness_of(rule, []) == "missing"
@@ -115,11 +115,39 @@ def test_approved_for_champion_is_not_approved_for_production(store):
         store.approvals.approve(pending.id)
     status = store.status_tags.compute("fraud-model", version)
     assert {t.target: (t.status, t.value) for t in status.targets} == {
-        "champion": ("applied", "promoted"), "production": ("pending", "pending 1/2"),
+        "champion": ("applied", "live"), "production": ("pending", "pending 1/2"),
         "Production": ("none", "no request")}
     assert _status_tags(store, "fraud-model", version) == {
-        "gov.champion": "promoted", "gov.production": "pending 1/2", "gov.stage.Production": "no request",
+        "gov.champion": "live", "gov.production": "pending 1/2", "gov.stage.Production": "no request",
         "gov": f"/governance/#/version/fraud-model/{version}"}
+
+
+def test_tags_follow_the_alias_and_the_stage(store):
+    v1, v2 = add_version(store), add_version(store)
+    for version in (v1, v2):
+        approved_request(store, "fraud-model", version, alias="production")
+    with as_user("erin"):
+        store.set_registered_model_alias("fraud-model", "production", v1)
+        store.set_registered_model_alias("fraud-model", "production", v2)
+    assert [_status_tags(store, "fraud-model", v)["gov.production"] for v in (v1, v2)] == ["was live", "live"]
+    with as_user("root"), admin_override("withdrawn"):
+        store.delete_registered_model_alias("fraud-model", "production")
+    assert _status_tags(store, "fraud-model", v2)["gov.production"] == "was live"
+
+    for version in (v1, v2):
+        with as_user("erin"):
+            request = store.approvals.create("fraud-model", version, stage="Production")
+        for reviewer in ("alice", "bob"):
+            with as_user(reviewer):
+                store.approvals.approve(request.id)
+    with as_user("erin"):
+        store.transition_model_version_stage("fraud-model", v1, "Production", False)
+        assert _status_tags(store, "fraud-model", v1)["gov.stage.Production"] == "live"
+        store.transition_model_version_stage("fraud-model", v2, "Production", True)  # archives v1
+    assert [_status_tags(store, "fraud-model", v)["gov.stage.Production"] for v in (v1, v2)] == ["was live", "live"]
+    with as_user("erin"):
+        store.transition_model_version_stage("fraud-model", v2, "Archived", False)  # leaving is not governed
+    assert _status_tags(store, "fraud-model", v2)["gov.stage.Production"] == "was live"
 
 
 def test_tags_follow_requests_and_fairness_records(store):
@@ -168,7 +196,7 @@ def test_a_model_created_again_under_the_same_name_starts_from_nothing(store):
     approved_request(store, "fraud-model", version)
     with as_user("erin"):
         store.set_registered_model_alias("fraud-model", "production", version)
-    assert _status_tags(store, "fraud-model", version)["gov.production"] == "promoted"
+    assert _status_tags(store, "fraud-model", version)["gov.production"] == "live"
     with as_user("root"), admin_override("retired"):
         store.delete_registered_model("fraud-model")
     again = add_version(store)
