@@ -33,6 +33,11 @@ models:
       required: 1
       reviewers: ["group:risk-reviewers"]
       allow_self_approval: false
+  - match: "gov-ui-*"
+    protected_aliases: [production, champion]
+    approvals:
+      required: 1
+      reviewers: ["group:risk-reviewers"]
   - match: "*"
     protected_aliases: []
 """
