@@ -160,7 +160,7 @@ class ApprovalStore:
         db: The governance database.
         inner_store: The wrapped MLflow store, to read model versions.
         on_change: Called with ``(model, version)`` after a request's state changed (the
-            registry store refreshes the ``governance.*`` tags there).
+            registry store refreshes the status tags there).
         clock: Milliseconds since the epoch; tests pass their own.
     """
 
