@@ -30,7 +30,7 @@ from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore
 from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
-from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag
+from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag, target_tag
 from mlflow_registry_ext.governance.version_state import alias_version
 from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
@@ -43,6 +43,16 @@ from mlflow_registry_ext.security.service import scan_on_create, scan_version
 __all__ = ["GovernedRegistryStore", "build_inner_store"]
 
 _log = logging.getLogger(__name__)
+
+
+def _left_a_live_stage(mv) -> bool:
+    """Whether a transitioned version's tags still say it is live in a stage it has left (an
+    ungoverned move out of a protected stage)."""
+    prefix = target_tag("stage", "")
+    return any(
+        key.startswith(prefix) and value == "live" and key[len(prefix):].lower() != (mv.current_stage or "").lower()
+        for key, value in (mv.tags or {}).items()
+    )
 
 
 def build_inner_store(inner_uri: str, tracking_uri: str | None = None):
@@ -278,7 +288,7 @@ class GovernedRegistryStore(AbstractStore):
 
     def transition_model_version_stage(self, name, version, stage, archive_existing_versions):
         grant = self.gate.before_transition(name, version, stage)
-        moving = self._stage_holders(name, version, stage, archive_existing_versions)
+        archived = self._stage_holders(name, version, stage) if grant and archive_existing_versions else []
         details = {"archive_existing_versions": bool(archive_existing_versions)}
         with self._governed(
             grant, "model_version.stage_transitioned", model=name, version=version, details=details
@@ -286,26 +296,19 @@ class GovernedRegistryStore(AbstractStore):
             result = self._inner.transition_model_version_stage(
                 name, version, stage, archive_existing_versions
             )
-        self._refresh_versions(name, moving)
+        if grant is not None or _left_a_live_stage(result):
+            archived.append(str(version))
+        self._refresh_versions(name, archived)
         return result
 
-    def _stage_holders(self, name, version, stage, archive_existing) -> list[str]:
-        """The versions whose ``gov.stage.*`` tags a transition changes: the version, when it
-        enters or leaves a protected stage, and the versions it archives out of one."""
-        rule = self.gate.covering_rule(name)
-        if rule is None or not rule.protected_stages:
-            return []
-        leaving = self._inner.get_model_version(name, str(version)).current_stage
-        if not (rule.protects_stage(stage) or rule.protects_stage(leaving)):
-            return []
-        versions = [str(version)]
-        if archive_existing and rule.protects_stage(stage):
-            versions += [
-                str(mv.version)
-                for mv in self.status_tags.versions_of(name)
-                if (mv.current_stage or "").lower() == stage.lower() and str(mv.version) != str(version)
-            ]
-        return versions
+    def _stage_holders(self, name, version, stage) -> list[str]:
+        """The other versions in ``stage``, which a transition with ``archive_existing_versions``
+        moves out (their ``gov.stage.*`` tags change)."""
+        return [
+            str(mv.version)
+            for mv in self.status_tags.versions_of(name)
+            if (mv.current_stage or "").lower() == stage.lower() and str(mv.version) != str(version)
+        ]
 
     def _alias_holder(self, name, alias) -> str | None:
         """The version a protected alias of a covered model points to now (its ``gov.<alias>``
