@@ -99,10 +99,21 @@ def is_status_tag(key: str | None) -> bool:
     return bool(key) and (key == LINK_TAG or key.startswith((TARGET_PREFIX, TAG_PREFIX)))
 
 
-def _managed(key: str) -> bool:
+_VALUES = ("live", "no request", "was live", "approved", "rejected", "expired")
+
+
+def _managed(key: str, value: str) -> bool:
     # What a refresh may write or remove: the gov tags, the digest and the legacy status tags
-    # (governance.scan and governance.artifacts have writers of their own).
-    return key == LINK_TAG or key.startswith(TARGET_PREFIX) or key == DIGEST_TAG or key in LEGACY_TAGS
+    # (governance.scan and governance.artifacts have writers of their own). A gov tag is only
+    # taken for the plugin's when its value is one the plugin writes, so a user's own tag on a
+    # model a new policy starts to cover survives.
+    if key == DIGEST_TAG or key in LEGACY_TAGS:
+        return True
+    if key == LINK_TAG:
+        return "#/version/" in value
+    if key.startswith(TARGET_PREFIX):
+        return value.startswith(("pending ", *_VALUES))
+    return False
 
 
 def covers(rule: Rule | None) -> bool:
@@ -287,10 +298,10 @@ class StatusTags:
         for key, value in wanted.items():
             if status.tags.get(key) != value:
                 self.inner.set_model_version_tag(model, str(version), ModelVersionTag(key, value))
-        for key in status.tags:
-            if key not in wanted and _managed(key):
+        for key, value in status.tags.items():
+            if key not in wanted and _managed(key, value):
                 self.inner.delete_model_version_tag(model, str(version), key)
-        written = {k: v for k, v in status.tags.items() if not _managed(k)}
+        written = {k: v for k, v in status.tags.items() if k not in wanted and not _managed(k, v)}
         written.update(wanted)
         return dataclasses.replace(status, tags=written)
 

@@ -191,6 +191,19 @@ def test_a_refresh_replaces_the_per_version_tags_of_earlier_releases(store):
         "gov", "gov.champion", "gov.production", "gov.stage.Production"]
 
 
+def test_a_users_own_gov_tags_survive_when_a_policy_starts_covering_the_model(store):
+    version = add_version(store, "other-model", tags={"gov.team": "risk", "gov": "see the wiki"})
+    store.policy = store.status_tags.policy = store.gate.policy = _covering_every_model()
+    store.status_tags.refresh("other-model", version)
+    tags = _status_tags(store, "other-model", version)
+    assert (tags["gov.team"], tags["gov.production"]) == ("risk", "no request")
+    assert tags["gov"] == f"/governance/#/version/other-model/{version}"  # the plugin's now
+
+
+def _covering_every_model():
+    return parse_policy("version: 1\nmodels: [{match: '*', protected_aliases: [production]}]")
+
+
 def test_a_model_created_again_under_the_same_name_starts_from_nothing(store):
     version = add_version(store)
     approved_request(store, "fraud-model", version)
