@@ -360,14 +360,14 @@ class GovernanceClient:
     # -- status and promotion ---------------------------------------------------------------
 
     def get_status(self, model: str, version: str | int) -> GovernanceStatus:
-        """The governance state of a version (what its ``governance.*`` tags show)."""
+        """The governance state of a version (what its ``gov`` tags show, per protected target)."""
         if self._rest:
             data = self._rest.call("status_get", query={"model": model, "version": str(version)})
             return GovernanceStatus.from_dict(data)
         return self.registry_store().status_tags.compute(model, str(version))
 
     def refresh_status(self, model: str, version: str | int) -> GovernanceStatus:
-        """Recompute a version's state and rewrite its ``governance.*`` tags (e.g. after a
+        """Recompute a version's state and rewrite its ``gov`` tags (e.g. after a
         fairness check was recorded)."""
         if self._rest:
             body = {"model": model, "version": str(version)}

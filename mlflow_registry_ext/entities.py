@@ -17,6 +17,7 @@ __all__ = [
     "ApprovalComment",
     "ApprovalRequest",
     "GovernanceStatus",
+    "TargetStatus",
     "PromotionResult",
     "PromotionCheck",
 ]
@@ -269,8 +270,39 @@ class ApprovalRequest:
 
 
 @dataclasses.dataclass(frozen=True)
+class TargetStatus:
+    """Where one version stands for one protected alias or stage, as its ``gov.<target>`` tag
+    shows it.
+
+    Attributes:
+        target_kind: ``alias`` or ``stage``.
+        target: The alias, or the stage in MLflow's spelling.
+        status: ``none``, ``pending``, ``approved``, ``applied``, ``rejected`` or ``expired``:
+            the newest promotion or rollback request of the version for this target that was
+            not cancelled.
+        approvals: ``counted/required`` of that request (``0/required`` without one).
+        request_id: That request, if any.
+        live: Whether the alias points to this version (the version is in the stage) now.
+        tag: The tag key, e.g. ``gov.production`` or ``gov.stage.Production``.
+        value: The tag value, e.g. ``live``, ``pending 1/2`` or ``approved, fairness failed``.
+    """
+
+    target_kind: str
+    target: str
+    status: str
+    approvals: str
+    request_id: str | None
+    live: bool
+    tag: str
+    value: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class GovernanceStatus:
-    """The governance state of one model version, as its read-only ``governance.*`` tags show it.
+    """The governance state of one model version, as its read-only ``gov`` tags show it.
 
     Attributes:
         model: Registered model name.
@@ -283,7 +315,9 @@ class GovernanceStatus:
         artifact_digest: The artifact digest the newest request was made for (before any
             request: the one recorded when the version was created), if known.
         request_id: The newest request that is not cancelled, if any.
-        tags: The ``governance.*`` tags as they are set on the version.
+        targets: One :class:`TargetStatus` per protected alias and stage of the rule.
+        page_link: The version's page on the reviewer page (the ``gov`` tag).
+        tags: The plugin's read-only tags as they are set on the version.
     """
 
     model: str
@@ -295,15 +329,23 @@ class GovernanceStatus:
     fairness: str | None = None
     artifact_digest: str | None = None
     request_id: str | None = None
+    targets: tuple[TargetStatus, ...] = ()
+    page_link: str | None = None
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data["targets"] = [t.to_dict() for t in self.targets]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GovernanceStatus:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        values["targets"] = tuple(
+            t if isinstance(t, TargetStatus) else TargetStatus(**t) for t in data.get("targets") or ()
+        )
+        return cls(**values)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -151,10 +151,10 @@ def show(cli: CliContext, request_id):
 @approvals.command()
 @click.argument("model")
 @click.argument("version", type=MODEL_VERSION)
-@click.option("--refresh", is_flag=True, help="Also rewrite the version's governance.* tags.")
+@click.option("--refresh", is_flag=True, help="Also rewrite the version's read-only gov tags.")
 @pass_cli
 def status(cli: CliContext, model, version, refresh):
-    """Show the governance state of VERSION of MODEL (its governance.* tags)."""
+    """Show the governance state of VERSION of MODEL, per protected alias and stage (its gov tags)."""
     client = cli.client()
     state = client.refresh_status(model, version) if refresh else client.get_status(model, version)
 
@@ -165,7 +165,11 @@ def status(cli: CliContext, model, version, refresh):
         if s.artifact_digest:
             parts.append(f"artifacts {s.artifact_digest}")
         request_text = f"; request {s.request_id}" if s.request_id else ""
-        return f"{model} v{version} ({s.rule}): " + ", ".join(parts) + request_text
+        lines = [f"{model} v{version} ({s.rule}): " + ", ".join(parts) + request_text]
+        lines += [f"  {_target(t.target_kind, t.target)}: {t.value}" for t in s.targets]
+        if s.page_link:
+            lines.append(f"  reviewer page: {s.page_link}")
+        return "\n".join(lines)
 
     cli.emit(state, human)
 

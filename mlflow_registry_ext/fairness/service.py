@@ -339,7 +339,7 @@ def evaluate_fairness(
 
 
 def _refresh_status_tags(client, model: str, version: str) -> None:
-    # A governed registry shows governance.fairness on the version; keep it current.
+    # A governed registry names a failed or missing check in the version's gov tags; keep them current.
     store = getattr(client._get_registry_client(), "store", None)
     status_tags = getattr(store, "status_tags", None)
     if status_tags is not None:

@@ -160,7 +160,7 @@ class ApprovalStore:
         db: The governance database.
         inner_store: The wrapped MLflow store, to read model versions.
         on_change: Called with ``(model, version)`` after a request's state changed (the
-            registry store refreshes the ``governance.*`` tags there).
+            registry store refreshes the status tags there).
         clock: Milliseconds since the epoch; tests pass their own.
     """
 
@@ -266,6 +266,33 @@ class ApprovalStore:
         with self.db.reading() as engine, engine.connect() as conn:
             row = conn.execute(stmt).mappings().first()
         return request_from_row(row) if row else None
+
+    def latest_per_target(
+        self, model: str, version: str, created_ms: int | None = None, model_created_ms: int | None = None
+    ) -> dict[tuple[str, str], ApprovalRequest]:
+        """The newest promotion or rollback request of the version for each target that was not
+        cancelled, keyed by ``(target_kind, target)`` (what its per-target tags show).
+
+        ``created_ms`` and ``model_created_ms`` ignore requests of an earlier version or model of
+        the same name, as in :meth:`latest_for_version`.
+        """
+        t = requests_table
+        conds = [
+            in_workspace(t),
+            t.c.model == model,
+            t.c.version == str(version),
+            t.c.status != "cancelled",
+            t.c.action.in_(("promote", "rollback")),
+            of_incarnation(t, model_created_ms),
+        ]
+        if created_ms is not None:
+            conds.append(or_(t.c.version_created_ms == created_ms, t.c.version_created_ms.is_(None)))
+        stmt = select(t).where(and_(*conds)).order_by(t.c.created_at_ms.desc(), t.c.id)
+        newest: dict[tuple[str, str], ApprovalRequest] = {}
+        with self.db.reading() as engine, engine.connect() as conn:
+            for row in conn.execute(stmt).mappings():
+                newest.setdefault((row["target_kind"], row["target"]), request_from_row(row))
+        return newest
 
     # -- requesting -------------------------------------------------------------------------
 

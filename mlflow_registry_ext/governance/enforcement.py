@@ -45,10 +45,12 @@ from mlflow_registry_ext.governance.incarnation import belongs_to, live_model_cr
 from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
 from mlflow_registry_ext.governance.status_tags import (
     DIGEST_TAG,
+    LINK_TAG,
     StatusTags,
     covers,
     initial_tags,
     is_status_tag,
+    page_link,
 )
 from mlflow_registry_ext.governance.version_state import (
     VersionState,
@@ -260,7 +262,7 @@ class Gate:
         db: The governance database.
         inner_store: The wrapped MLflow store (reads only).
         approvals: The approval store.
-        status_tags: Keeps ``governance.*`` tags current after a change.
+        status_tags: Keeps the read-only status tags current after a change.
         signer: Signs what an applied request promotes (``None``: nothing is signed).
     """
 
@@ -306,7 +308,8 @@ class Gate:
     # -- tags -------------------------------------------------------------------------------
 
     def check_tag_write(self, name: str, key: str) -> Rule | None:
-        """Refuse a user's write to a ``governance.*`` tag of a covered model; returns the rule.
+        """Refuse a user's write to a ``gov``, ``gov.*`` or ``governance.*`` tag of a covered
+        model; returns the rule.
 
         Raises:
             PermissionDenied: The key is a status tag and the model is covered.
@@ -329,9 +332,13 @@ class Gate:
         return list(tags or ()) + [ModelVersionTag(k, v) for k, v in initial_tags(rule).items()]
 
     def after_version_created(self, name: str, version: str) -> None:
-        """Record the artifact digest of a new version whose rule binds approvals to it."""
+        """Link a new version of a covered model to its reviewer page, and record its artifact
+        digest when the rule binds approvals to it."""
         rule = self.covering_rule(name)
-        if rule is None or not rule.require.artifact_digest:
+        if rule is None:
+            return
+        self.inner.set_model_version_tag(name, str(version), ModelVersionTag(LINK_TAG, page_link(name, version)))
+        if not rule.require.artifact_digest:
             return
         reading = read_digest(self.inner, name, version)
         if reading.digest:
@@ -483,7 +490,8 @@ class Gate:
         if covers(self.rule_for(model)):
             self.approvals.close_open(model, followup.get("version"), followup["reason"])
         new_name = followup.get("new_name")
-        if new_name and self.rule_for(model) != self.rule_for(new_name):
+        if new_name:
+            # Under another rule the targets differ; under the same one the links name the model.
             self.status_tags.refresh_model(new_name)
 
     def ungoverned_rollback(self, name: str, alias: str, version) -> list[AuditDraft]:

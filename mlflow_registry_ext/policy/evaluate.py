@@ -115,8 +115,7 @@ def bound_state_hash(rule: Rule | None, tags: Mapping[str, str], description: st
 def fairness_status(rule: Rule | None, records: Iterable[FairnessFact]) -> str | None:
     """``passed``, ``failed`` or ``missing`` against the rule's fairness thresholds.
 
-    ``None`` when the rule asks for no fairness check (the ``governance.fairness`` tag is then
-    not set).
+    ``None`` when the rule asks for no fairness check (the status tags then never name fairness).
 
     Example:
         >>> fairness_status(rule, [FairnessFact("demographic_parity_difference", "sex", 0.04)])

@@ -242,7 +242,7 @@ class Decision:
 
     @property
     def approvals_text(self) -> str:
-        """``counted/required``, the value of the ``governance.approvals`` tag."""
+        """``counted/required``, as a pending ``gov.<target>`` tag shows it."""
         return f"{self.counted}/{self.required}"
 
     def to_dict(self) -> dict[str, Any]:

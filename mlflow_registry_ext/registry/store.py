@@ -30,7 +30,8 @@ from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore
 from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
-from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag
+from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag, target_tag
+from mlflow_registry_ext.governance.version_state import alias_version
 from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
@@ -42,6 +43,16 @@ from mlflow_registry_ext.security.service import scan_on_create, scan_version
 __all__ = ["GovernedRegistryStore", "build_inner_store"]
 
 _log = logging.getLogger(__name__)
+
+
+def _left_a_live_stage(mv) -> bool:
+    """Whether a transitioned version's tags still say it is live in a stage it has left (an
+    ungoverned move out of a protected stage)."""
+    prefix = target_tag("stage", "")
+    return any(
+        key.startswith(prefix) and value == "live" and key[len(prefix):].lower() != (mv.current_stage or "").lower()
+        for key, value in (mv.tags or {}).items()
+    )
 
 
 def build_inner_store(inner_uri: str, tracking_uri: str | None = None):
@@ -280,13 +291,39 @@ class GovernedRegistryStore(AbstractStore):
 
     def transition_model_version_stage(self, name, version, stage, archive_existing_versions):
         grant = self.gate.before_transition(name, version, stage)
+        archived = self._stage_holders(name, version, stage) if grant and archive_existing_versions else []
         details = {"archive_existing_versions": bool(archive_existing_versions)}
         with self._governed(
             grant, "model_version.stage_transitioned", model=name, version=version, details=details
         ):
-            return self._inner.transition_model_version_stage(
+            result = self._inner.transition_model_version_stage(
                 name, version, stage, archive_existing_versions
             )
+        if grant is not None or _left_a_live_stage(result):
+            archived.append(str(version))
+        self._refresh_versions(name, archived)
+        return result
+
+    def _stage_holders(self, name, version, stage) -> list[str]:
+        """The other versions in ``stage``, which a transition with ``archive_existing_versions``
+        moves out (their ``gov.stage.*`` tags change)."""
+        return [
+            str(mv.version)
+            for mv in self.status_tags.versions_of(name)
+            if (mv.current_stage or "").lower() == stage.lower() and str(mv.version) != str(version)
+        ]
+
+    def _alias_holder(self, name, alias) -> str | None:
+        """The version a protected alias of a covered model points to now (its ``gov.<alias>``
+        tag changes when the alias moves)."""
+        rule = self.gate.covering_rule(name)
+        if rule is None or not rule.protects_alias(alias):
+            return None
+        return alias_version(self._inner, name, alias)
+
+    def _refresh_versions(self, name, versions) -> None:
+        for version in dict.fromkeys(v for v in versions if v is not None):
+            self.status_tags.refresh(name, version)
 
     def delete_model_version(self, name, version):
         grant = self.gate.before_delete_version(name, version)
@@ -338,8 +375,10 @@ class GovernedRegistryStore(AbstractStore):
 
     def copy_model_version(self, src_mv, dst_name):
         details = {"copied_from": f"models:/{src_mv.name}/{src_mv.version}"}
-        if any(is_status_tag(key) for key in (src_mv.tags or {})):
-            # The source's governance state says nothing about the copy.
+        covered = self.gate.covering_rule(src_mv.name) is not None or self.gate.covering_rule(dst_name) is not None
+        if covered and any(is_status_tag(key) for key in (src_mv.tags or {})):
+            # The source's governance state says nothing about the copy (and a covered
+            # destination reserves these keys).
             src_mv = copy.copy(src_mv)
             src_mv._tags = {k: v for k, v in src_mv.tags.items() if not is_status_tag(k)}
         with self._operation("model_version.created", model=dst_name, details=details):
@@ -354,15 +393,22 @@ class GovernedRegistryStore(AbstractStore):
     def set_registered_model_alias(self, name, alias, version):
         grant = self.gate.before_set_alias(name, alias, version)
         follow = self.gate.ungoverned_rollback(name, alias, version) if grant is None else []
+        held = self._alias_holder(name, alias) if grant is not None else None
         with self._governed(
             grant, "model_version_alias.created", model=name, alias=alias, version=version, follow=follow
         ):
-            return self._inner.set_registered_model_alias(name, alias, version)
+            result = self._inner.set_registered_model_alias(name, alias, version)
+        if grant is not None:
+            self._refresh_versions(name, [held, str(version)])
+        return result
 
     def delete_registered_model_alias(self, name, alias):
         grant = self.gate.before_delete_alias(name, alias)
+        held = self._alias_holder(name, alias)
         with self._governed(grant, "model_version_alias.deleted", model=name, alias=alias):
-            return self._inner.delete_registered_model_alias(name, alias)
+            result = self._inner.delete_registered_model_alias(name, alias)
+        self._refresh_versions(name, [held])
+        return result
 
     def get_model_version_by_alias(self, name, alias):
         return self._inner.get_model_version_by_alias(name, alias)

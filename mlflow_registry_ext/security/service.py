@@ -151,7 +151,7 @@ def _tag(inner_store: Any, policy: Policy | None, report: ScanReport) -> None:
 
     from mlflow_registry_ext.governance.status_tags import covers
 
-    # Like the other governance.* tags: only models a rule protects show anything.
+    # Like the status tags: only models a rule protects show anything.
     if policy is None or not covers(policy.rule_for(report.model)):
         return
     inner_store.set_model_version_tag(report.model, report.version, ModelVersionTag(SCAN_TAG, report.tag_value))

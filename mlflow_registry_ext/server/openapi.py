@@ -109,7 +109,12 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "ApprovalRequestPage": _list_of("requests", "ApprovalRequest", {"next_page_token": _NSTR}),
     "GovernanceStatus": _object({"model": _STR, "version": _STR, "covered": _BOOL, "rule": _NSTR,
                                  "status": _STR, "approvals": _NSTR, "fairness": _NSTR,
-                                 "artifact_digest": _NSTR, "request_id": _NSTR, "tags": _OBJ},
+                                 "artifact_digest": _NSTR, "request_id": _NSTR, "page_link": _NSTR,
+                                 "targets": {"type": "array", "items": _object(
+                                     {"target_kind": _STR, "target": _STR, "status": _STR, "approvals": _STR,
+                                      "request_id": _NSTR, "live": _BOOL, "tag": _STR, "value": _STR},
+                                     ("target_kind", "target", "status", "live", "tag", "value"))},
+                                 "tags": _OBJ},
                                 ("model", "version", "covered", "status")),
     "PromotionResult": _object({"model": _STR, "version": _STR, "target_kind": _STR, "target": _STR,
                                 "action": _STR, "previous_version": _NSTR, "request_id": _NSTR,

@@ -149,7 +149,7 @@ OPERATIONS: dict[str, Operation] = {
         # -- status and promotion --------------------------------------------------------------
         _op("status_get", "The governance status of a model version", "status", "read",
             query=(_MODEL, _VERSION), response="GovernanceStatus"),
-        _op("status_refresh", "Recompute a version's status and rewrite its governance.* tags", "status",
+        _op("status_refresh", "Recompute a version's status and rewrite its gov tags", "status",
             "update", body=(_MODEL, _VERSION), response="GovernanceStatus"),
         _op("promote", "Put a version under a protected alias or stage (applies its approved request)",
             "promotion", "update",

@@ -48,8 +48,7 @@ def test_a_request_is_approved_once_the_quorum_of_distinct_reviewers_is_reached(
     assert approved.details["rule"] == "models[0] (match 'fraud-*')"
     assert approved.details["policy_digest"] == store.policy.digest
     assert approved.details["approvers"] == ["alice", "dave"]
-    assert store.get_model_version("fraud-model", version).tags["governance.status"] == "approved"
-    assert store.get_model_version("fraud-model", version).tags["governance.approvals"] == "2/2"
+    assert store.get_model_version("fraud-model", version).tags["gov.production"] == "approved"
 
 
 def test_who_may_decide(store):
@@ -127,7 +126,7 @@ def test_a_rejection_closes_the_request(store):
     entry = _entries(store, "approval_request.rejected")[0]
     assert (entry.before, entry.after["status"], entry.details["comment"]) == (
         {"status": "pending"}, "rejected", "fails the backtest")
-    assert store.get_model_version("fraud-model", version).tags["governance.status"] == "rejected"
+    assert store.get_model_version("fraud-model", version).tags["gov.production"] == "rejected"
     assert [r.status for r in store.approvals.list(model="fraud-model", status="rejected")] == ["rejected"]
 
 
@@ -147,7 +146,7 @@ def test_requests_expire_after_the_rules_duration(store):
     with as_user("carol"), pytest.raises(MlflowException) as err:
         store.approvals.approve(request.id)
     assert "expired" in err.value.message
-    assert store.get_model_version("fraud-model", version).tags["governance.status"] == "expired"
+    assert store.get_model_version("fraud-model", version).tags["gov.production"] == "expired"
 
 
 def test_approvals_go_stale_when_a_required_tag_or_the_description_changes(store):
@@ -160,7 +159,7 @@ def test_approvals_go_stale_when_a_required_tag_or_the_description_changes(store
     reopened = _entries(store, "approval_request.reopened")[0]
     assert "stale" in reopened.details["reason"]
     tags = store.get_model_version("fraud-model", version).tags
-    assert (tags["governance.status"], tags["governance.approvals"]) == ("pending", "0/2")
+    assert tags["gov.production"] == "pending 0/2"
     with as_user("erin"), pytest.raises(MlflowException) as err:
         store.set_registered_model_alias("fraud-model", "production", version)
     assert "stale" not in err.value.message and "has 0" in err.value.message

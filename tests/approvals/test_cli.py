@@ -53,6 +53,8 @@ def test_request_review_and_promote_from_the_command_line(store, run):
     assert [r["id"] for r in json.loads(out)] == [rid]
     code, out, _ = run("erin", "approvals", "status", "fraud-model", version)
     assert f"status approved, approvals 2/2, fairness missing; request {rid}" in out
+    assert "  @production: approved\n  @champion: no request\n  stage Production: no request\n" in out
+    assert f"  reviewer page: /governance/#/version/fraud-model/{version}" in out
     code, out, _ = run("erin", "policy", "show", "fraud-model", "--alias", "production", "--version", version)
     assert code == 0 and f"alias 'production': allowed (request {rid})" in out
 

@@ -146,9 +146,9 @@ def test_the_stock_ui_refuses_the_unapproved_version_and_accepts_the_approved_on
         dialog.wait_for(state="hidden", timeout=30_000)
         page.reload()
         page.get_by_role("heading", name="Version 1").wait_for(timeout=60_000)
-        tags = page.get_by_role("row").filter(has=page.get_by_role("cell", name="governance.status", exact=True))
+        tags = page.get_by_role("row").filter(has=page.get_by_role("cell", name="gov.production", exact=True))
         tags.first.wait_for(timeout=30_000)
-        assert "applied" in tags.first.inner_text() or "approved" in tags.first.inner_text()
+        assert "live" in tags.first.inner_text()
         _shot(page, "stock-ui-alias-set.png")
     finally:
         context.close()

@@ -83,7 +83,8 @@ def test_an_approval_is_applied_once(store):
         error = _refused(lambda: store.set_registered_model_alias("fraud-model", "production", v1))
     assert "needs 2 approvals" in error.message
     assert _alias(store) == v2
-    assert store.get_model_version("fraud-model", v1).tags["governance.status"] == "approved"
+    tags = [store.get_model_version("fraud-model", v).tags["gov.production"] for v in (v1, v2)]
+    assert tags == ["was live", "live"]
 
 
 def test_a_failed_change_gives_its_request_back(store):

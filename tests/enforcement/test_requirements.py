@@ -65,7 +65,8 @@ def test_fairness_checks_gate_the_promotion(gated, tmp_path):
     assert check_promotion(gated, "fraud-model", version, alias="production").allowed
     with as_user("erin"):
         gated.set_registered_model_alias("fraud-model", "production", version)
-    assert gated.get_model_version("fraud-model", version).tags["governance.fairness"] == "passed"
+    assert gated.get_model_version("fraud-model", version).tags["gov.production"] == "live"
+    assert gated.status_tags.compute("fraud-model", version).fairness == "passed"
 
 
 def test_approvals_are_bound_to_the_artifacts(gated, tmp_path):
@@ -98,7 +99,7 @@ def test_unreadable_artifacts_are_a_clear_refusal_not_a_crash(gated, tmp_path):
     assert "cannot read the artifacts of version 1" in message
 
 
-def test_recording_a_check_updates_the_version_fairness_tag(gated, tmp_path):
+def test_recording_a_check_updates_the_version_status_tag(gated, tmp_path):
     # The "done when": a breaching version cannot be promoted even with every approval,
     # the same version after a passing check can, and the stock UI shows it on the version.
     from mlflow import MlflowClient
@@ -109,7 +110,7 @@ def test_recording_a_check_updates_the_version_fairness_tag(gated, tmp_path):
     approved_request(gated, "fraud-model", version, reviewers=("alice",))
     client = MlflowClient(registry_uri=gated.store_uri, tracking_uri=gated.inner_uri)
     tags = lambda: gated.get_model_version("fraud-model", version).tags  # noqa: E731
-    assert tags()["governance.fairness"] == "missing"
+    assert tags()["gov.production"] == "approved, fairness missing"
     sex = ["f", "f", "f", "f", "m", "m", "m", "m"]
     y_true = [1, 0, 1, 0, 1, 0, 1, 0]
     biased = [1, 1, 1, 0, 0, 0, 0, 1]
@@ -117,11 +118,11 @@ def test_recording_a_check_updates_the_version_fairness_tag(gated, tmp_path):
     evaluate_fairness(gated.governance_db, "fraud-model", version, y_true, biased, {"sex": sex},
                       metrics=["demographic_parity_difference"], client=client, log_charts=False,
                       policy=gated.policy)
-    assert tags()["governance.fairness"] == "failed"
+    assert tags()["gov.production"] == "approved, fairness failed"
     assert "demographic_parity_difference on sex failed" in _refusal(gated, version)
     evaluate_fairness(gated.governance_db, "fraud-model", version, y_true, fair, {"sex": sex},
                       metrics=["demographic_parity_difference"], client=client, log_charts=False,
                       policy=gated.policy)
-    assert tags()["governance.fairness"] == "passed"
+    assert tags()["gov.production"] == "approved"
     with as_user("erin"):
         gated.set_registered_model_alias("fraud-model", "production", version)

@@ -63,7 +63,7 @@ def test_rest_and_ajax_calls_are_refused_with_mlflows_error_json(server, tmp_pat
         "name": "fraud-model", "version": "1", "stage": "Production", "archive_existing_versions": False})
     assert (status, body["error_code"]) == (403, "PERMISSION_DENIED")
     status, body = _post(server, "/model-versions/set-tag", {
-        "name": "fraud-model", "version": "1", "key": "governance.status", "value": "approved"})
+        "name": "fraud-model", "version": "1", "key": "gov.production", "value": "approved"})
     assert (status, body["error_code"]) == (403, "PERMISSION_DENIED")
 
     # Reviewed (here, in-process on the same database), the same call goes through.
@@ -86,8 +86,8 @@ def test_the_stock_ui_shows_the_refusal(server):
             page = browser.new_page()
             page.goto(f"{server.url}/#/models/fraud-model/versions/2")
             page.get_by_role("heading", name="Version 2").wait_for(timeout=60_000)
-            tags = page.get_by_role("row").filter(has=page.get_by_role("cell", name="governance.status", exact=True))
-            assert "none" in tags.first.inner_text()
+            tags = page.get_by_role("row").filter(has=page.get_by_role("cell", name="gov.production", exact=True))
+            assert "no request" in tags.first.inner_text()
             page.get_by_title("Add aliases").or_(page.get_by_title("Edit aliases")).first.click()
             dialog = page.get_by_role("dialog", name="Add/Edit alias for model version 2")
             dialog.get_by_role("combobox").fill("production")

@@ -43,6 +43,11 @@ models:
     rollback:
       required: 0
       allowed: ["group:on-call"]
+  - match: "gov-ui-*"
+    protected_aliases: [production, champion]
+    approvals:
+      required: 1
+      reviewers: ["group:risk-reviewers"]
   - match: "*"
     protected_aliases: []
 """
