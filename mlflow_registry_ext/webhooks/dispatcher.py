@@ -328,9 +328,12 @@ class Dispatcher:
         flight (up to the transport's timeout) and return.
 
         Claims and results are batched: a subscription's deliveries are claimed once a batch of
-        them fits its window (two times :attr:`per_webhook`: one sending, one waiting), and
-        results are written every :attr:`record_batch` outcomes or :attr:`record_delay`
-        seconds, together with the next claim, so the database sees one transaction per batch.
+        them fits its window (two times :attr:`per_webhook`: one sending, one waiting); after a
+        claim that found deliveries the next look waits for :attr:`claim_interval` (unless the
+        claim was a full batch), so a burst of registry writes is claimed an interval at a
+        time; results are written every :attr:`record_batch` outcomes or :attr:`record_delay`
+        seconds (on engines whose claims write, also with the next claim), so the database sees
+        one transaction per batch, never one per registry write, and none is open while sending.
         Database outages are waited out: the loop backs off and retries.
         """
         done: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
