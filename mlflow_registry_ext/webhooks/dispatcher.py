@@ -95,6 +95,20 @@ OUTBOX_LEASE = "sqlite-outbox"
 #: The actor of the audit entries a dispatcher writes (``webhook.disabled``).
 DISPATCHER_ACTOR = "webhook-dispatcher"
 _DUE = (PENDING, SENDING)
+# Built once: the dispatcher asks this every poll, and building a statement costs more CPU than
+# the query. Empty expanding lists exclude nothing.
+_DUE_STMT = (
+    select(deliveries.c.id)
+    .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+    .where(
+        webhooks.c.status == ACTIVE,
+        deliveries.c.status.in_(_DUE),
+        deliveries.c.next_attempt_ms <= bindparam("d_now"),
+        deliveries.c.webhook_id.not_in(bindparam("d_exclude", expanding=True)),
+        deliveries.c.id.not_in(bindparam("d_claimed", expanding=True)),
+    )
+    .limit(1)
+)
 _HINT_RECHECKS = 3  # quick looks after an in-process enqueue, before falling back to polling
 
 
@@ -208,6 +222,11 @@ class Dispatcher:
             a claimed delivery that waited so long that less than that is left is handed back
             unsent.
         poll_interval: Seconds between looks at the outbox while idle.
+        claim_interval: Least seconds between two looks at the outbox while deliveries keep
+            arriving (a look right after the previous one only if it claimed a full batch): a
+            burst of registry writes is claimed a batch per interval, not a row per write.
+        record_delay: Most seconds an attempt's outcome waits to be written together with
+            others (also written once :attr:`record_batch` are waiting).
         disable_after_seconds: Disable a subscription whose attempts all failed for this long.
     """
 
@@ -225,6 +244,8 @@ class Dispatcher:
         batch_size: int = 64,
         lease_seconds: float = 60.0,
         poll_interval: float = 0.05,
+        claim_interval: float = 0.1,
+        record_delay: float = 0.25,
         disable_after_seconds: float = 5 * 24 * 3600,
         sweep_interval: float = 300.0,
     ):
@@ -243,8 +264,9 @@ class Dispatcher:
         self.poll_interval = poll_interval
         self.disable_after_ms = int(disable_after_seconds * 1000)
         self.sweep_interval = sweep_interval
+        self.claim_interval = claim_interval
         self.record_batch = max(1, concurrency)
-        self.record_delay = 0.25
+        self.record_delay = record_delay
         self._skip_locked = db.dialect in ("postgresql", "mysql", "mariadb")
         # SQLite has one writer at a time: rather than a write per claim, one dispatcher at a
         # time holds the outbox lease and claims by reading, tracking its claims in memory.
@@ -306,9 +328,12 @@ class Dispatcher:
         flight (up to the transport's timeout) and return.
 
         Claims and results are batched: a subscription's deliveries are claimed once a batch of
-        them fits its window (two times :attr:`per_webhook`: one sending, one waiting), and
-        results are written every :attr:`record_batch` outcomes or :attr:`record_delay`
-        seconds, together with the next claim, so the database sees one transaction per batch.
+        them fits its window (two times :attr:`per_webhook`: one sending, one waiting); after a
+        claim that found deliveries the next look waits for :attr:`claim_interval` (unless the
+        claim was a full batch), so a burst of registry writes is claimed an interval at a
+        time; results are written every :attr:`record_batch` outcomes or :attr:`record_delay`
+        seconds (on engines whose claims write, also with the next claim), so the database sees
+        one transaction per batch, never one per registry write, and none is open while sending.
         Database outages are waited out: the loop backs off and retries.
         """
         done: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
@@ -318,6 +343,8 @@ class Dispatcher:
         backlog = False
         backoff = 0.0
         claim_at = max(1, self.concurrency // 4)
+        last_look = -1e9  # when the outbox was last read for due deliveries
+        last_claim = -1e9  # when a look last found some
 
         def finished(future: concurrent.futures.Future) -> None:
             done.put(future.result())
@@ -352,23 +379,31 @@ class Dispatcher:
                 room.update({w: 0 for w in blocked})
                 free = 2 * self.concurrency - sum(held.values())
                 claimed: list[_Job] = []
+                now = time.monotonic()
+                # While the registry writes a burst, look at most once per claim interval (unless
+                # the last claim was a full batch): the events of the interval are claimed, sent
+                # and recorded together, rather than a read and a write per registry write.
+                paced = not backlog and now - last_claim < self.claim_interval
                 try:
                     limit = 0
-                    if free >= claim_at or (free > 0 and not held):
+                    if not paced and (free >= claim_at or (free > 0 and not held)):
+                        last_look = now
                         if backlog or self.due(exclude=blocked):
                             limit = min(free, self.batch_size)
                     flush = bool(unrecorded) and (
-                        limit > 0
-                        or len(unrecorded) >= self.record_batch
-                        or time.monotonic() - oldest >= self.record_delay
-                        or not held
+                        len(unrecorded) >= self.record_batch
+                        or now - oldest >= self.record_delay
+                        # a claim's transaction writes anyway (not on SQLite, where it reads)
+                        or (limit > 0 and self._outbox_lease is None)
                     )
                     if limit or flush:
                         claimed = self._cycle(unrecorded if flush else [], limit, room)
                         if flush:
                             unrecorded = []
                         if limit:
-                            backlog = bool(claimed)
+                            backlog = len(claimed) >= limit
+                        if claimed:
+                            last_claim = now
                     self._maybe_sweep()
                     backoff = 0.0
                 except (SQLAlchemyError, GovernanceError) as exc:
@@ -377,16 +412,24 @@ class Dispatcher:
                     stop.wait(backoff)
                     continue
                 senders.add(claimed)
-                if not claimed:
-                    timeout = self.poll_interval
-                    if hinted[1] < _HINT_RECHECKS and time.monotonic() - hinted[0] < self.poll_interval:
-                        # Rows were queued in this process but may not be committed yet: look
-                        # again in a moment (2, 4, 8 ms) rather than at the next poll.
-                        timeout = min(timeout, 0.002 * 2 ** hinted[1])
+                if backlog:
+                    continue
+                now = time.monotonic()
+                paced_until = last_claim + self.claim_interval
+                next_look = max(last_look + self.poll_interval, paced_until)
+                if hinted[1] < _HINT_RECHECKS and now - hinted[0] < self.poll_interval:
+                    # Rows were queued in this process but may not be committed yet: look again
+                    # in a moment (2, 4, 8 ms) rather than at the next poll, but not before the
+                    # claim interval since the last claim is over.
+                    soon = max(now + 0.002 * 2 ** hinted[1], paced_until)
+                    if soon < next_look:
+                        next_look = soon
                         hinted[1] += 1
-                    if unrecorded:
-                        timeout = min(timeout, max(0.0, oldest + self.record_delay - time.monotonic()))
-                    wake.wait(timeout)
+                # No look was due, or no sender was free for one: a finished send wakes us.
+                timeout = next_look - now if next_look > now else self.poll_interval
+                if unrecorded:
+                    timeout = min(timeout, max(0.0, oldest + self.record_delay - now))
+                wake.wait(timeout)
         finally:
             unsubscribe()
             unrecorded.extend(_Outcome(job, self.clock.now_ms(), 0, kind="released") for job in senders.close())
@@ -428,22 +471,9 @@ class Dispatcher:
 
     def due(self, exclude: list[str] | tuple[str, ...] = ()) -> bool:
         """Whether any delivery of an active subscription is due (a cheap read, no lock)."""
-        stmt = (
-            select(deliveries.c.id)
-            .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
-            .where(
-                webhooks.c.status == ACTIVE,
-                deliveries.c.status.in_(_DUE),
-                deliveries.c.next_attempt_ms <= self.clock.now_ms(),
-            )
-            .limit(1)
-        )
-        if exclude:
-            stmt = stmt.where(deliveries.c.webhook_id.not_in(list(exclude)))
-        if self._claimed_ids:
-            stmt = stmt.where(deliveries.c.id.not_in(sorted(self._claimed_ids)))
+        params = {"d_now": self.clock.now_ms(), "d_exclude": list(exclude), "d_claimed": sorted(self._claimed_ids)}
         with self.db.reading() as engine, engine.connect() as conn:
-            return conn.execute(stmt).first() is not None
+            return conn.execute(_DUE_STMT, params).first() is not None
 
     def claim(self, limit: int, room: Mapping[str, int] | None = None) -> list[_Job]:
         """Claim up to ``limit`` due deliveries of active subscriptions for this dispatcher.
@@ -472,7 +502,13 @@ class Dispatcher:
         # Over-fetch: candidates beyond a subscription's room are locked but left untouched,
         # which releases them at commit.
         stmt = (
-            select(deliveries.c.id, deliveries.c.webhook_id)
+            select(
+                deliveries.c.id,
+                deliveries.c.webhook_id,
+                deliveries.c.event_id,
+                deliveries.c.payload,
+                deliveries.c.attempts,
+            )
             .where(
                 deliveries.c.status.in_(_DUE),
                 deliveries.c.next_attempt_ms <= now,
@@ -485,15 +521,16 @@ class Dispatcher:
             stmt = stmt.with_for_update(skip_locked=True)
         elif self._claimed_ids:
             stmt = stmt.where(deliveries.c.id.not_in(sorted(self._claimed_ids)))
-        picked: list[str] = []
-        for delivery_id, webhook_id in conn.execute(stmt).all():
-            if len(picked) == limit:
+        rows = []
+        for row in conn.execute(stmt).all():
+            if len(rows) == limit:
                 break
-            if left.get(webhook_id, self.per_webhook) > 0:
-                left[webhook_id] = left.get(webhook_id, self.per_webhook) - 1
-                picked.append(delivery_id)
-        if not picked:
+            if left.get(row.webhook_id, self.per_webhook) > 0:
+                left[row.webhook_id] = left.get(row.webhook_id, self.per_webhook) - 1
+                rows.append(row)
+        if not rows:
             return []
+        picked = [r.id for r in rows]
         if self._outbox_lease is None:
             conn.execute(
                 update(deliveries)
@@ -502,22 +539,10 @@ class Dispatcher:
             )
         else:
             self._claimed_ids.update(picked)
-        rows = conn.execute(
-            select(
-                deliveries.c.id,
-                deliveries.c.webhook_id,
-                deliveries.c.event_id,
-                deliveries.c.payload,
-                deliveries.c.attempts,
-            ).where(deliveries.c.id.in_(picked))
-        ).all()
-        order = {delivery_id: i for i, delivery_id in enumerate(picked)}
         signing = {w: self._secrets(hooks[w], now) for w in {r.webhook_id for r in rows}}
         # Under the outbox lease a claim never expires by itself (the lease does).
         expires = now + self.lease_ms if self._outbox_lease is None else 2**62
-        jobs = [self._job(r, hooks[r.webhook_id], token, signing[r.webhook_id], expires) for r in rows]
-        jobs.sort(key=lambda j: order[j.delivery_id])
-        return jobs
+        return [self._job(r, hooks[r.webhook_id], token, signing[r.webhook_id], expires) for r in rows]
 
     @staticmethod
     def _secrets(hook: Any, now: int) -> tuple[list[str], str | None]:
