@@ -46,6 +46,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "audit_verify": ("POST", "/audit/verify"),
     "audit_export": ("GET", "/audit/export"),
     "alias_history": ("GET", "/audit/alias-history"),
+    "audit_reconcile": ("POST", "/audit/reconcile"),
+    "audit_drift": ("GET", "/audit/drift"),
     # webhooks
     "webhooks_list": ("GET", "/webhooks"),
     "webhooks_create": ("POST", "/webhooks"),
