@@ -8,6 +8,8 @@
 * starts the webhook dispatcher: one thread per server process, of which only the holder of the
   ``server-dispatcher`` lease dispatches, so a deployment sends from one process however many
   workers it runs (``webhooks worker`` processes can add capacity beside it);
+* starts the periodic reconcile (:mod:`mlflow_registry_ext.audit.periodic`), likewise once per
+  deployment, every ``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL`` seconds;
 * registers the REST API, its OpenAPI document and the reviewer page
   (:mod:`mlflow_registry_ext.server.blueprint`), and with ``MLFLOW_GOVERNANCE_AUTH=basic`` first
   installs MLflow's basic-auth app (:mod:`mlflow_registry_ext.server.auth`);
@@ -48,6 +50,7 @@ class GovernanceAppState:
         auth_app: What MLflow's basic-auth factory returned, when ``MLFLOW_GOVERNANCE_AUTH=basic``.
         db: The governance database, when one could be derived from it.
         dispatcher: The background webhook dispatcher of this process.
+        reconciler: The periodic reconcile of this process (``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL``).
         pid: The process that started the dispatcher (a forked child starts its own).
     """
 
@@ -55,6 +58,7 @@ class GovernanceAppState:
     auth_app: object | None = None
     db: object | None = None
     dispatcher: object | None = None
+    reconciler: object | None = None
     pid: int = 0
 
 
@@ -121,6 +125,22 @@ def _start_dispatcher(state: GovernanceAppState) -> None:
     runner.start()
     state.db, state.dispatcher = db, runner
     atexit.register(runner.stop, 20.0)
+    _start_reconciler(state, db)
+
+
+def _start_reconciler(state: GovernanceAppState, db) -> None:
+    from mlflow_registry_ext.audit.periodic import PeriodicReconciler, interval_from_env
+    from mlflow_registry_ext.db.engine import get_engine
+    from mlflow_registry_ext.governance.database import inner_registry_uri
+
+    interval = interval_from_env()
+    if interval <= 0 or not (state.registry_uri or "").startswith("governed+"):
+        return
+    engine = get_engine(inner_registry_uri(state.registry_uri), for_reads=True)
+    reconciler = PeriodicReconciler(db, engine, interval)
+    reconciler.start()
+    state.reconciler = reconciler
+    atexit.register(reconciler.stop, 5.0)
 
 
 def _bind_identity():
