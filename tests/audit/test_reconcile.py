@@ -4,13 +4,14 @@ predates the plugin."""
 
 from __future__ import annotations
 
-import multiprocessing
+import threading
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from mlflow import MlflowClient
 
+from mlflow_registry_ext.audit.baseline import ensure_baseline
 from mlflow_registry_ext.audit.reconcile import last_result, reconcile
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditQuery
@@ -195,22 +196,28 @@ def test_an_empty_database_gets_no_baseline_and_a_log_with_entries_is_never_reba
     assert [(d.kind, d.model, d.actual) for d in result.differences] == [("model", "sneaky", "present")]
 
 
-def _open_store(uri: str) -> None:
-    GovernedRegistryStore(f"governed+{uri}")
-
-
-def test_processes_starting_at_once_write_one_baseline(database):
+def test_stores_starting_at_once_write_one_baseline(database):
     before = plain(database.uri)
     for name in ("a", "b"):
         before.create_registered_model(name)
         before.create_model_version(name, "s3://b/x")
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_open_store, args=(database.uri,)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
+    store = GovernedRegistryStore(f"governed+{database.uri}")
+    with store.governance_db.transaction() as conn:  # as if the plugin were only now installed
+        conn.execute(sa.text("DELETE FROM gov_audit_log"))
+        conn.execute(sa.text("UPDATE gov_audit_head SET seq = 0"))
+    barrier = threading.Barrier(4)
+    written = []
+
+    def start():
+        barrier.wait()
+        written.append(ensure_baseline(store.governance_db, store.inner.engine))
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(written) == [0, 0, 0, 2]
     assert sorted(e.model for e in entries(database.uri, "audit.baseline")) == ["a", "b"]
     assert run(database.uri).ok
 
