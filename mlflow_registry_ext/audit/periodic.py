@@ -99,7 +99,7 @@ class PeriodicReconciler:
         # Checked again under the lease: another process may have just finished a run.
         if self._clock() < self.next_due():
             return None
-        results = self._run(self.db, self.registry_engine)
+        results = self._run(self.db, self.registry_engine, now_ms=int(self._clock() * 1000))
         for result in results:
             if not result.ok:
                 _log.warning(

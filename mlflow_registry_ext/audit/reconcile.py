@@ -161,7 +161,8 @@ def _read(db, registry_engine: Engine, workspace: str) -> tuple[RegistryState, R
     return expected, actual, count
 
 
-def reconcile(db, registry_engine: Engine, workspace: str | None = None, *, record: bool = True) -> ReconcileResult:
+def reconcile(db, registry_engine: Engine, workspace: str | None = None, *, record: bool = True,
+              now_ms: int | None = None) -> ReconcileResult:
     """Compare the registry of ``workspace`` (default: the caller's) with its audit log.
 
     Args:
@@ -169,9 +170,10 @@ def reconcile(db, registry_engine: Engine, workspace: str | None = None, *, reco
         registry_engine: An engine on MLflow's registry database.
         workspace: The workspace to reconcile.
         record: Record the run (a ``gov_audit_reconciles`` row; new drift as entries).
+        now_ms: The run's time (default: now).
     """
     workspace = workspace or current_workspace()
-    ran_ms = int(time.time() * 1000)
+    ran_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     expected, actual, count = _read(db, registry_engine, workspace)
     differences = tuple(compare(expected, actual, workspace))
     result = ReconcileResult(
@@ -189,7 +191,7 @@ def reconcile(db, registry_engine: Engine, workspace: str | None = None, *, reco
     return result
 
 
-def reconcile_all(db, registry_engine: Engine) -> list[ReconcileResult]:
+def reconcile_all(db, registry_engine: Engine, *, now_ms: int | None = None) -> list[ReconcileResult]:
     """Reconcile every workspace that has registered models or audit entries (the server's
     periodic run)."""
     found: set[str] = set()
@@ -198,7 +200,7 @@ def reconcile_all(db, registry_engine: Engine) -> list[ReconcileResult]:
             found.update(workspaces(conn))
     with db.reading() as engine, engine.connect() as conn:
         found.update(conn.execute(select(audit_log.c.workspace).distinct()).scalars())
-    return [reconcile(db, registry_engine, ws) for ws in sorted(found)]
+    return [reconcile(db, registry_engine, ws, now_ms=now_ms) for ws in sorted(found)]
 
 
 def _previous(conn: Connection, workspace: str):

@@ -106,6 +106,7 @@ function describeChange(entry) {
   // A refusal changes nothing: its reason is what the reader needs.
   const reason = entry.details && entry.details.reason;
   if (entry.action === "promotion.blocked" && reason) return reason;
+  if (entry.action === "audit.drift_detected") return driftText((entry.details || {}).differences || []);
   const keys = new Set([...Object.keys(entry.before || {}), ...Object.keys(entry.after || {})]);
   const parts = [];
   for (const key of keys) {
@@ -439,6 +440,11 @@ async function showVersion(root, model, version) {
 
 // What the latest reconcile found: changes made around the governed store (plain MLflow, SQL).
 function driftValue(v) { return v === null || v === undefined ? "(none)" : String(v); }
+function driftLine(d) {
+  return d.model + (d.version ? " v" + d.version : "") + " " + d.kind + (d.key ? " " + d.key : "") +
+    ": log " + driftValue(d.expected) + ", database " + driftValue(d.actual);
+}
+function driftText(differences) { return "changed around the governed store: " + differences.map(driftLine).join("; "); }
 function driftNotice(drift, scope) {
   if (!drift || !drift.ran_ms) return null;
   if (!drift.differences.length) {
@@ -448,9 +454,7 @@ function driftNotice(drift, scope) {
   return h("div", { class: "banner bad drift", role: "alert" },
     (scope ? scope + " was changed around the governed store" : "Registry drift: " + drift.differences.length +
       " change(s) made around the governed store") + " (found " + when(drift.ran_ms) + "; the audit log does not describe them):",
-    h("ul", {}, drift.differences.map((d) => h("li", {},
-      d.model + (d.version ? " v" + d.version : "") + " " + d.kind + (d.key ? " " + d.key : "") +
-      ": log " + driftValue(d.expected) + ", database " + driftValue(d.actual)))));
+    h("ul", {}, drift.differences.map((d) => h("li", {}, driftLine(d)))));
 }
 
 // -- audit search ----------------------------------------------------------------------------------
