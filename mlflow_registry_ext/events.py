@@ -612,10 +612,12 @@ class AuditDriftPayload(_Payload):
     (a change made around the governed store).
 
     Attributes:
-        count: How many differences were found.
-        differences: Each difference: ``workspace``, ``kind`` (model, version, stage, alias, tag,
-            description), ``model``, ``version``, ``key``, ``expected`` (from the log) and
-            ``actual`` (in the database).
+        count: How many new differences this entry reports (one entry per model; a difference
+            that persists is reported by every ``audit reconcile`` but delivered once).
+        differences: Each difference: ``workspace``, ``kind`` (model, version, stage,
+            description, source, run_id, tag, alias), ``model``, ``version``, ``key`` (the tag
+            key or alias), ``expected`` (from the log) and ``actual`` (in the database); for a
+            model or version, ``present`` or ``absent``.
 
     Example:
         ``{"count": 1, "differences": [{"kind": "alias", "model": "fraud", "key": "production",
