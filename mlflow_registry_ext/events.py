@@ -913,6 +913,9 @@ def _audit(e: AuditEntry) -> _Payload:
         )
     if e.action == "audit.drift_detected":
         return AuditDriftPayload(count=merged.get("count"), differences=list(merged.get("differences") or []))
+    if e.action == "audit.baseline":
+        # Written only into an empty log (so before any subscription exists); never an event type.
+        return GenericPayload(before=dict(e.before), after=dict(e.after), details=dict(e.details))
     return AuditVerificationFailedPayload(
         first_bad_seq=merged.get("first_bad_seq"),
         reason=merged.get("reason"),
