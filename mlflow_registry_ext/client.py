@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from typing import Iterator
@@ -249,6 +250,44 @@ class GovernanceClient:
         from mlflow_registry_ext.policy import policy_from_env
 
         return health_report(self.database, policy_from_env())
+    def reconcile(self):
+        """Compare the registry of the caller's workspace with the state its audit log describes.
+
+        Every difference (a change made around the governed store) is in the result; those the
+        previous run had not found are recorded as ``audit.drift_detected`` entries, which
+        webhooks deliver.
+
+        Returns:
+            A :class:`~mlflow_registry_ext.audit.reconcile.ReconcileResult` (``ok`` is False
+            when anything differs).
+
+        Example:
+            >>> result = client.reconcile()
+            >>> result.ok, [d.describe() for d in result.differences]
+            (True, [])
+        """
+        from mlflow_registry_ext.audit.reconcile import ReconcileResult, reconcile
+
+        if self._rest:
+            return ReconcileResult.from_dict(self._rest.call("audit_reconcile"))
+        return reconcile(self.database, self.registry_store().inner.engine)
+
+    def drift(self, model: str | None = None):
+        """What the latest reconcile of the caller's workspace found (about ``model`` only when
+        given), without running one; ``ran_ms`` is 0 when none ran yet."""
+        from mlflow_registry_ext.audit.reconcile import ReconcileResult, last_result
+
+        if self._rest:
+            return ReconcileResult.from_dict(self._rest.call("audit_drift", query={"model": model}))
+        result = last_result(self.database)
+        if result is None:
+            from mlflow_registry_ext.workspace import current_workspace
+
+            return ReconcileResult(workspace=current_workspace(), ok=True)
+        if model is not None:
+            kept = tuple(d for d in result.differences if d.model == model)
+            result = dataclasses.replace(result, differences=kept, ok=not kept)
+        return result
 
     def iter_audit(self) -> Iterator[AuditEntry]:
         """Every entry, oldest first (for export)."""

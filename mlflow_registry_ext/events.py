@@ -671,10 +671,12 @@ class AuditDriftPayload(_Payload):
     (a change made around the governed store).
 
     Attributes:
-        count: How many differences were found.
-        differences: Each difference: ``workspace``, ``kind`` (model, version, stage, alias, tag,
-            description), ``model``, ``version``, ``key``, ``expected`` (from the log) and
-            ``actual`` (in the database).
+        count: How many new differences this entry reports (one entry per model; a difference
+            that persists is reported by every ``audit reconcile`` but delivered once).
+        differences: Each difference: ``workspace``, ``kind`` (model, version, stage,
+            description, source, run_id, tag, alias), ``model``, ``version``, ``key`` (the tag
+            key or alias), ``expected`` (from the log) and ``actual`` (in the database); for a
+            model or version, ``present`` or ``absent``.
 
     Example:
         ``{"count": 1, "differences": [{"kind": "alias", "model": "fraud", "key": "production",
@@ -984,6 +986,9 @@ def _audit(e: AuditEntry) -> _Payload:
         )
     if e.action == "audit.drift_detected":
         return AuditDriftPayload(count=merged.get("count"), differences=list(merged.get("differences") or []))
+    if e.action == "audit.baseline":
+        # Written only into an empty log (so before any subscription exists); never an event type.
+        return GenericPayload(before=dict(e.before), after=dict(e.after), details=dict(e.details))
     return AuditVerificationFailedPayload(
         first_bad_seq=merged.get("first_bad_seq"),
         reason=merged.get("reason"),

@@ -52,6 +52,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "audit_consistency": ("GET", "/audit/consistency"),
     # how governance is running
     "health_get": ("GET", "/health"),
+    "audit_reconcile": ("POST", "/audit/reconcile"),
+    "audit_drift": ("GET", "/audit/drift"),
     # webhooks
     "webhooks_list": ("GET", "/webhooks"),
     "webhooks_create": ("POST", "/webhooks"),

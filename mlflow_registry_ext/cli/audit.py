@@ -1,4 +1,4 @@
-"""``mlflow-registry-ext audit ...``: list, verify, export, alias history."""
+"""``mlflow-registry-ext audit ...``: list, verify, export, alias history, reconcile."""
 
 from __future__ import annotations
 
@@ -181,3 +181,25 @@ def _register_witness() -> None:
 
 
 _register_witness()
+@audit.command()
+@pass_cli
+def reconcile(cli: CliContext):
+    """Compare the registry with the state the audit log describes; exit 1 on any difference.
+
+    A difference is a change made around the governed store (a plain MLflow client, SQL). New
+    ones are recorded as audit.drift_detected entries, which webhooks deliver.
+    """
+    result = cli.client().reconcile()
+
+    def human(r):
+        if r.ok:
+            return (f"registry matches the audit log: {r.models} models, {r.versions} versions "
+                    f"({r.entries} entries replayed)")
+        lines = [f"registry DRIFT: {len(r.differences)} difference(s) from the audit log "
+                 f"({r.new} new, recorded as audit.drift_detected)"]
+        lines += [f"  {d.describe()}" for d in r.differences]
+        return "\n".join(lines)
+
+    cli.emit(result, human)
+    if not result.ok:
+        raise CheckFailedExit(f"{len(result.differences)} difference(s) between the registry and its audit log")

@@ -41,6 +41,13 @@ class RowChange:
             return self.before[column]
         return inspect(self.obj).dict.get(column)
 
+    def identity(self) -> dict[str, Any]:
+        """The row's primary key after the change (the workspace left out, as everywhere)."""
+        state = inspect(self.obj)
+        mapper = state.mapper
+        keys = (mapper.get_property_by_column(column).key for column in mapper.primary_key)
+        return {key: state.dict.get(key) for key in keys if key not in _NOISE}
+
 
 def _loaded(state) -> dict[str, Any]:
     values = {}

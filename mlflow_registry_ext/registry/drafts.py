@@ -2,7 +2,8 @@
 
 Each action names its target and a compact before/after: the alias's previous version, the old
 description, the stage it left. Anything an operation touched beyond its primary rows is kept
-under ``details.changes`` so nothing goes unrecorded.
+under ``details.changes`` so nothing goes unrecorded (an updated row with its primary key under
+``row``, so :mod:`mlflow_registry_ext.audit.replay` can apply it).
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ def _rows(changes, table, kind=None):
 
 def _rest(changes, used) -> list[dict[str, Any]]:
     ids = {id(c) for c in used}
-    return [
-        {"table": c.table, "kind": c.kind, "before": c.before, "after": c.after}
-        for c in changes
-        if id(c) not in ids
-    ]
+    return [_described(c) for c in changes if id(c) not in ids]
+
+
+def _described(change: RowChange) -> dict[str, Any]:
+    described = {"table": change.table, "kind": change.kind, "before": change.before, "after": change.after}
+    if change.kind == "update":
+        # before/after hold only the changed columns: name the row, so the change can be replayed.
+        described["row"] = change.identity()
+    return described
 
 
 def _draft(op: Operation, changes, used, **fields) -> AuditDraft:

@@ -24,7 +24,9 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException
 from mlflow.store.model_registry.abstract_store import AbstractStore
+from sqlalchemy.exc import SQLAlchemyError
 
+from mlflow_registry_ext.audit.baseline import ensure_baseline
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore
@@ -104,6 +106,7 @@ class GovernedRegistryStore(AbstractStore):
             self._relay = PendingRelay(self._inner.engine, self.governance_db)
             self._relay.relay()
         install_audit_hook(self._inner, self._relay)
+        self._record_baseline()
         self.policy = policy_from_env()
         self.approvals = ApprovalStore(
             self.policy, self.governance_db, self._inner, on_change=self._status_changed
@@ -121,6 +124,14 @@ class GovernedRegistryStore(AbstractStore):
             is_pinned=lambda name, version: self.pinner.manifest(name, version) is not None,
             signer=self.signer,
         )
+
+    def _record_baseline(self) -> None:
+        # A database that held models before the plugin was installed: record what is there, so
+        # reconciling covers it (a no-op, two cheap reads, once the log has entries).
+        try:
+            ensure_baseline(self.governance_db, self._inner.engine)
+        except SQLAlchemyError as exc:
+            _log.warning("Could not record the registry's baseline yet: %s", exc)
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@
   workers it runs (``webhooks worker`` processes can add capacity beside it);
 * with a log key, starts the audit checkpointer the same way (lease ``server-checkpointer``):
   a signed checkpoint every N entries or T seconds (:mod:`mlflow_registry_ext.audit.auto_checkpoint`);
+* starts the periodic reconcile (:mod:`mlflow_registry_ext.audit.periodic`), likewise once per
+  deployment, every ``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL`` seconds;
 * registers the REST API, its OpenAPI document and the reviewer page
   (:mod:`mlflow_registry_ext.server.blueprint`), and with ``MLFLOW_GOVERNANCE_AUTH=basic`` first
   installs MLflow's basic-auth app (:mod:`mlflow_registry_ext.server.auth`);
@@ -51,6 +53,7 @@ class GovernanceAppState:
         db: The governance database, when one could be derived from it.
         dispatcher: The background webhook dispatcher of this process.
         checkpointer: The background audit checkpointer of this process (with a log key).
+        reconciler: The periodic reconcile of this process (``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL``).
         pid: The process that started the dispatcher (a forked child starts its own).
     """
 
@@ -59,6 +62,7 @@ class GovernanceAppState:
     db: object | None = None
     dispatcher: object | None = None
     checkpointer: object | None = None
+    reconciler: object | None = None
     pid: int = 0
 
 
@@ -137,6 +141,7 @@ def _start_dispatcher(state: GovernanceAppState) -> None:
     atexit.register(runner.stop, 20.0)
     _start_artifact_watch(db)
     _start_checkpointer(state, db)
+    _start_reconciler(state, db)
 
 
 def _start_artifact_watch(db) -> None:
@@ -183,6 +188,21 @@ def _start_checkpointer(state: GovernanceAppState, db) -> None:
     checkpointer.start()
     state.checkpointer = checkpointer
     atexit.register(checkpointer.stop, 10.0)
+
+
+def _start_reconciler(state: GovernanceAppState, db) -> None:
+    from mlflow_registry_ext.audit.periodic import PeriodicReconciler, interval_from_env
+    from mlflow_registry_ext.db.engine import get_engine
+    from mlflow_registry_ext.governance.database import inner_registry_uri
+
+    interval = interval_from_env()
+    if interval <= 0 or not (state.registry_uri or "").startswith("governed+"):
+        return
+    engine = get_engine(inner_registry_uri(state.registry_uri), for_reads=True)
+    reconciler = PeriodicReconciler(db, engine, interval)
+    reconciler.start()
+    state.reconciler = reconciler
+    atexit.register(reconciler.stop, 5.0)
 
 
 def _bind_identity():

@@ -102,6 +102,12 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     "AuditPage": _list_of("entries", "AuditEntry", {"next_after_seq": _NINT}),
     "VerifyResult": _object({"ok": _BOOL, "checked": _INT, "first_bad_seq": _NINT, "reason": _NSTR,
                              "head_seq": _INT, "head_hash": _NSTR, "kind": _NSTR}, ("ok", "checked")),
+    "ReconcileResult": _object({
+        "workspace": _STR, "ok": _BOOL, "new": _INT, "models": _INT, "versions": _INT, "entries": _INT,
+        "ran_ms": _NINT, "drift_seqs": {"type": "array", "items": _INT},
+        "differences": {"type": "array", "items": _object(
+            {"workspace": _STR, "kind": _STR, "model": _STR, "version": _NSTR, "key": _NSTR, "expected": _NSTR,
+             "actual": _NSTR})}}, ("ok", "differences")),
     "AliasHistory": _object({"history": {"type": "array", "items": _object(
         {"model": _STR, "alias": _STR, "version": _NSTR, "since_ms": _INT, "actor": _STR, "seq": _INT,
          "action": _STR})}}, ("history",)),

@@ -251,6 +251,11 @@ OPERATIONS: dict[str, Operation] = {
         # -- health ---------------------------------------------------------------------------------
         _op("health_get", "Policy digest, age of the last checkpoint, dispatcher lag, last reconcile",
             "health", "user", response="Health"),
+        _op("audit_reconcile", "Compare the registry with the state its audit log describes; record new drift",
+            "audit", "user", body=(), response="ReconcileResult"),
+        _op("audit_drift", "The differences the latest reconcile of the workspace found", "audit", "user",
+            query=(dataclasses.replace(_MODEL, required=False, description="Only differences about this model."),),
+            response="ReconcileResult"),
         # -- webhooks -------------------------------------------------------------------------------
         _op("webhooks_list", "Webhook subscriptions (secrets are never shown)", "webhooks", "admin",
             query=(Field("status", description="Only these subscriptions.", enum=("active", "disabled")),),

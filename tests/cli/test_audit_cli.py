@@ -103,3 +103,18 @@ def test_a_failed_verification_is_itself_recorded_for_webhooks(governed, capsys)
     entries = json.loads(out)
     assert len(entries) == 1 and entries[0]["details"]["first_bad_seq"] == 2
     engine.dispose()
+
+
+def test_audit_reconcile_exits_1_on_drift_and_prints_json(governed, capsys):
+    code, out, _ = run(capsys, "audit", "reconcile")
+    assert code == 0 and "registry matches the audit log: 1 models, 2 versions" in out
+    MlflowClient(registry_uri=governed.uri).set_registered_model_alias("fraud-model", "production", "1")
+    code, out, err = run(capsys, "--json", "audit", "reconcile")
+    assert code == 1
+    result = json.loads(out)
+    assert (result["ok"], result["new"]) == (False, 1)
+    assert result["differences"] == [{"workspace": "default", "kind": "alias", "model": "fraud-model",
+                                      "version": None, "key": "production", "expected": "2", "actual": "1"}]
+    assert err.strip() == "mlflow-registry-ext: 1 difference(s) between the registry and its audit log"
+    code, out, _ = run(capsys, "audit", "reconcile")
+    assert code == 1 and "0 new" in out and "fraud-model @production: log says '2', database says '1'" in out

@@ -31,6 +31,7 @@ def server(request, tmp_path_factory):
     env = auth_env(workdir)
     srv = WorkspaceServer(workdir, registry_uri=f"governed+{database.uri}", backend_uri=database.uri, env=env)
     srv.start()
+    srv.database = database
     try:
         create_users(srv)
         status, body, _ = call(f"{srv.url}/api/3.0/mlflow/workspaces", "POST", {"name": "ws2"}, user=ADMIN[0])
@@ -167,3 +168,29 @@ def test_webhooks_and_their_deliveries_stay_in_their_workspace(server):
             assert status == 404, body
             deliveries = _ok(_in(server, workspace, f"{GOV}/deliveries", user=ADMIN[0]))["deliveries"]
             assert deliveries and {d["webhook_id"] for d in deliveries} == {created[workspace]}
+def test_reconcile_is_per_workspace(server):
+    import sqlalchemy as sa
+
+    name = "drift-ws"
+    for workspace in ("default", "ws2"):
+        _in(server, workspace, f"{API}/registered-models/create", "POST", {"name": name})
+        for source in ("s3://b/1", "s3://b/2"):
+            _ok(_in(server, workspace, f"{API}/model-versions/create", "POST", {"name": name, "source": source}))
+        _ok(_in(server, workspace, f"{API}/registered-models/alias", "POST",
+                {"name": name, "alias": "champion", "version": "1"}))
+    for workspace in ("default", "ws2"):
+        result = _ok(_in(server, workspace, f"{GOV}/audit/reconcile", "POST", {}, user=ADMIN[0]))
+        assert result["ok"] and result["workspace"] == workspace, result
+    engine = sa.create_engine(server.database.uri)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE registered_model_aliases SET version = 2 "
+                             "WHERE workspace = 'ws2' AND name = :n AND alias = 'champion'"), {"n": name})
+    engine.dispose()
+    ws2 = _ok(_in(server, "ws2", f"{GOV}/audit/reconcile", "POST", {}, user=ADMIN[0]))
+    assert [(d["workspace"], d["model"], d["key"], d["expected"], d["actual"]) for d in ws2["differences"]] == [
+        ("ws2", name, "champion", "1", "2")]
+    assert _ok(_in(server, "default", f"{GOV}/audit/reconcile", "POST", {}, user=ADMIN[0]))["ok"]
+    entries = _ok(_in(server, "default", f"{GOV}/audit?action=audit.drift_detected", user=ADMIN[0]))["entries"]
+    assert entries == []
+    entries = _ok(_in(server, "ws2", f"{GOV}/audit?action=audit.drift_detected", user=ADMIN[0]))["entries"]
+    assert [e["model"] for e in entries] == [name]

@@ -106,6 +106,7 @@ function describeChange(entry) {
   // A refusal changes nothing: its reason is what the reader needs.
   const reason = entry.details && entry.details.reason;
   if (entry.action === "promotion.blocked" && reason) return reason;
+  if (entry.action === "audit.drift_detected") return driftText((entry.details || {}).differences || []);
   const keys = new Set([...Object.keys(entry.before || {}), ...Object.keys(entry.after || {})]);
   const parts = [];
   for (const key of keys) {
@@ -412,6 +413,7 @@ async function showVersion(root, model, version) {
     api("/fairness-checks" + query({ model, version, latest: "true" })),
     api("/audit" + query({ model, version, limit: 200 })),
   ]);
+  const drift = await api("/audit/drift" + query({ model })).catch(() => null);
   const histories = dossier.governance.alias_history || {};
   root.append(h("p", {}, stockVersionLink(model, version), " · ", h("a", { href: UI + "#/models/" + encodeURIComponent(model) }, "All versions in the MLflow UI"),
     " · ", h("a", { href: API + "/evidence" + q, download: "", title: "Signed zip an auditor checks offline with mlflow-registry-ext evidence verify" }, "Download the evidence bundle"),
@@ -424,6 +426,7 @@ async function showVersion(root, model, version) {
   }
   if (!Object.keys(histories).length) history.append(h("p", { class: "empty" }, "No protected aliases."));
   root.append(
+    driftNotice(drift, model) || "",
     comparisonPart(dossier.comparison),
     h("div", { class: "grid" }, statusPart(policy, requests.requests, status), rulePart(policy)),
     lineagePart(dossier),
@@ -433,6 +436,25 @@ async function showVersion(root, model, version) {
     history,
     h("section", { class: "card", "aria-labelledby": "trail-h" }, h("h3", { id: "trail-h" }, "Audit trail"),
       table(["#", "When", "Who", "Action", "Target", "Change"], auditRows(audit.entries), "No audit entries.")));
+}
+
+// What the latest reconcile found: changes made around the governed store (plain MLflow, SQL).
+function driftValue(v) { return v === null || v === undefined ? "(none)" : String(v); }
+function driftLine(d) {
+  return d.model + (d.version ? " v" + d.version : "") + " " + d.kind + (d.key ? " " + d.key : "") +
+    ": log " + driftValue(d.expected) + ", database " + driftValue(d.actual);
+}
+function driftText(differences) { return "changed around the governed store: " + differences.map(driftLine).join("; "); }
+function driftNotice(drift, scope) {
+  if (!drift || !drift.ran_ms) return null;
+  if (!drift.differences.length) {
+    return scope ? null : h("div", { class: "banner ok", role: "status" },
+      "Registry matches the audit log (reconciled " + when(drift.ran_ms) + ").");
+  }
+  return h("div", { class: "banner bad drift", role: "alert" },
+    (scope ? scope + " was changed around the governed store" : "Registry drift: " + drift.differences.length +
+      " change(s) made around the governed store") + " (found " + when(drift.ran_ms) + "; the audit log does not describe them):",
+    h("ul", {}, drift.differences.map((d) => h("li", {}, driftLine(d)))));
 }
 
 // -- audit search ----------------------------------------------------------------------------------
@@ -449,13 +471,16 @@ async function showAudit(root) {
     field("since", "Since (ISO or ms)", 16), field("until", "Until", 16), h("button", { class: "primary", type: "submit" }, "Search"));
   root.replaceChildren(h("h2", {}, "Audit log"), form);
   const filters = Object.fromEntries(["model", "actor", "action", "since", "until"].map((k) => [k, params.get(k)]));
-  const [verify, page] = await Promise.all([
+  const [verify, page, drift] = await Promise.all([
     api("/audit/verify", { method: "POST", body: {} }),
     api("/audit" + query(Object.assign({ limit: 500 }, filters))),
+    api("/audit/drift").catch(() => null),
   ]);
   root.append(verify.ok
     ? h("div", { class: "banner ok", role: "status" }, "Hash chain intact: " + verify.checked + " entries verified.")
     : h("div", { class: "banner bad", role: "alert" }, "Hash chain BROKEN at entry " + verify.first_bad_seq + ": " + verify.reason));
+  const notice = driftNotice(drift, null);
+  if (notice) root.append(notice);
   root.append(h("div", { class: "card" },
     table(["#", "When", "Who", "Action", "Target", "Change"], auditRows(page.entries), "No entries match.")));
   if (page.next_after_seq) root.append(h("p", { class: "muted" }, "Showing the first 500 entries; narrow the search to see more."));

@@ -1,4 +1,5 @@
-"""Audit views: list (only what the caller may read), verify, export as JSON Lines, alias history."""
+"""Audit views: list (only what the caller may read), verify, export as JSON Lines, alias history,
+reconcile and the drift it found."""
 
 from __future__ import annotations
 
@@ -73,3 +74,29 @@ def audit_export(ctx, access, model, version, alias, actor, action, since, until
 def alias_history(ctx, access, model, alias, at):
     with ctx.db.reading() as engine:
         return {"history": audit_log.alias_history(engine, model, alias, time_ms("at", at))}
+
+
+def _readable(access, result, model=None):
+    """``result`` with only the differences the caller may read (about ``model`` when given)."""
+    kept = tuple(d for d in result.differences if (model is None or d.model == model) and access.can_read(d.model))
+    return dataclasses.replace(result, differences=kept, ok=not kept)
+
+
+def audit_reconcile(ctx, access):
+    from mlflow_registry_ext.audit.reconcile import reconcile
+
+    # Every difference of the workspace is recorded; the answer shows those the caller may read.
+    result = reconcile(ctx.db, ctx.governed_store().inner.engine)
+    return _readable(access, result)
+
+
+def audit_drift(ctx, access, model=None):
+    from mlflow_registry_ext.audit.reconcile import ReconcileResult, last_result
+
+    if model is not None:
+        access.require_read(model)
+    result = last_result(ctx.db)
+    if result is None:
+        # Never reconciled: nothing found (yet); ran_ms 0 says so.
+        result = ReconcileResult(workspace=current_workspace(), ok=True)
+    return _readable(access, result, model)

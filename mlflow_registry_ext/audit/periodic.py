@@ -1,0 +1,138 @@
+"""The server's periodic reconcile: every ``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL`` seconds.
+
+Each server process runs one :class:`PeriodicReconciler` thread; a run happens only in the
+process holding the ``server-reconcile`` lease, and only when no run (the server's or
+``audit reconcile``'s) was recorded within the interval, so a deployment reconciles once per
+interval however many workers and replicas it has. The first run is due one interval after the
+last recorded one (or after start, on a database never reconciled).
+
+Example:
+    >>> PeriodicReconciler(db, registry_engine, interval=3600).start()    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from mlflow_registry_ext.audit.checkpoint_tables import reconciles
+from mlflow_registry_ext.audit.reconcile import ReconcileResult, reconcile_all
+from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.webhooks.leader import Lease
+
+__all__ = ["INTERVAL_ENV", "DEFAULT_INTERVAL", "RECONCILE_LEASE", "interval_from_env", "PeriodicReconciler"]
+
+_log = logging.getLogger(__name__)
+
+INTERVAL_ENV = "MLFLOW_GOVERNANCE_RECONCILE_INTERVAL"
+#: Seconds between reconciles; 0 turns them off.
+DEFAULT_INTERVAL = 3600.0
+RECONCILE_LEASE = "server-reconcile"
+
+
+def interval_from_env() -> float:
+    """``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL`` in seconds (default 3600; 0 turns it off)."""
+    raw = os.environ.get(INTERVAL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_INTERVAL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0 or value != value:
+        raise InvalidInput(f"{INTERVAL_ENV} must be a number of seconds (0 turns reconciling off), got {raw!r}")
+    return value
+
+
+class PeriodicReconciler:
+    """Reconciles every workspace once per ``interval`` on a daemon thread, under a lease.
+
+    Args:
+        db: The governance database.
+        registry_engine: An engine on MLflow's registry database.
+        interval: Seconds between runs.
+        lease: The lease to hold while running (default ``server-reconcile``).
+        clock: Seconds since the epoch (tests control time).
+        run: What a run does (default :func:`~.reconcile.reconcile_all`).
+    """
+
+    def __init__(
+        self,
+        db,
+        registry_engine: Engine,
+        interval: float = DEFAULT_INTERVAL,
+        *,
+        lease: Lease | None = None,
+        clock: Callable[[], float] = time.time,
+        run: Callable[..., list[ReconcileResult]] = reconcile_all,
+    ):
+        self.db = db
+        self.registry_engine = registry_engine
+        self.interval = float(interval)
+        self.lease = lease or Lease(db, RECONCILE_LEASE, ttl_seconds=60.0)
+        self._clock = clock
+        self._run = run
+        self._started = clock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _last_run_ms(self) -> int | None:
+        with self.db.reading() as engine, engine.connect() as conn:
+            return conn.execute(select(func.max(reconciles.c.ran_ms))).scalar()
+
+    def next_due(self) -> float:
+        """When the next run is due (seconds since the epoch)."""
+        last = self._last_run_ms()
+        base = self._started if last is None else last / 1000
+        return base + self.interval
+
+    def run_once(self) -> list[ReconcileResult] | None:
+        """Run now if due and this process leads; the results, or ``None`` when it did not run."""
+        if self._clock() < self.next_due() or not self.lease.acquire():
+            return None
+        # Checked again under the lease: another process may have just finished a run.
+        if self._clock() < self.next_due():
+            return None
+        results = self._run(self.db, self.registry_engine, now_ms=int(self._clock() * 1000))
+        for result in results:
+            if not result.ok:
+                _log.warning(
+                    "Registry drift in workspace %s: %d difference(s) from the audit log (%d new), e.g. %s",
+                    result.workspace, len(result.differences), result.new, result.differences[0].describe(),
+                )
+        return results
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running or self.interval <= 0:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._main, name="audit-reconcile", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _main(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wait = self.next_due() - self._clock()
+                if wait <= 0:
+                    self.run_once()
+                    # Followers look again after a while; the leader's row moves the due time.
+                    wait = min(self.interval, 60.0)
+                self._stop.wait(max(0.5, min(wait, 60.0)))
+            except Exception:  # noqa: BLE001 - the thread must outlive any one failure
+                _log.exception("Periodic reconcile failed; retrying in %.0f s", min(self.interval, 60.0))
+                self._stop.wait(min(self.interval, 60.0))
