@@ -10,16 +10,16 @@ from mlflow_registry_ext.cli._context import run_guarded
 from tests.support.servers import free_port
 
 #: Commands that never talk to a server (they work on files or a database only).
-#: (`policy show` reads the local policy file; it asks a server only for a version's checks.)
+#: (`policy show` reads the local policy file; it asks a server only for a version's checks;
+#: `audit witness` asks one only for a consistency proof it is missing.)
 OFFLINE = {"db upgrade", "policy validate", "policy show", "keygen", "webhooks worker", "artifacts gc",
-           "evidence verify", "audit check-proof"}
+           "evidence verify", "audit check-proof", "audit witness"}
 
 #: Commands that need the registry database itself: given only a server, they say so (exit 2).
-DATABASE_ONLY = {"artifacts pin": ["m"], "audit checkpoint": [], "audit prove": ["1"],
-                 "audit consistency": ["1", "2"]}
+DATABASE_ONLY = {"artifacts pin": ["m"]}
 
 ARGS = {
-    "audit export": ["out.jsonl"], "audit history": ["m", "--alias", "a"],
+    "audit export": ["out.jsonl"], "audit prove": ["1"], "audit consistency": ["1", "2"], "audit history": ["m", "--alias", "a"],
     "policy show": ["m"],
     "approvals request": ["m", "1", "--alias", "a"], "approvals approve": ["ar_1"],
     "approvals reject": ["ar_1"], "approvals cancel": ["ar_1"],
