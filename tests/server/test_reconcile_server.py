@@ -133,8 +133,10 @@ def test_the_reviewer_page_shows_the_drift(server):
             assert f"{model} was changed around the governed store" in text
             assert f"{model} v1 tag owner: log (none), database mallory" in text
             page.goto(f"{server.url}{routes.PAGE_PATH}#/audit")
-            page.locator(".banner.drift").wait_for(timeout=30_000)
-            assert "Registry drift:" in page.locator(".banner.drift").inner_text()
+            # The version view stays until the audit view is complete: wait for the audit view's notice.
+            audit_notice = page.locator(".banner.drift", has_text="Registry drift:")
+            audit_notice.wait_for(timeout=30_000)
+            assert f"{model} v1 tag owner" in audit_notice.inner_text()
             artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
             artifacts.mkdir(exist_ok=True)
             page.screenshot(path=str(artifacts / "audit-drift.png"), full_page=True)
