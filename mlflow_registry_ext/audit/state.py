@@ -37,12 +37,13 @@ PRESENT, ABSENT = "present", "absent"
 #: What a difference can be about.
 DIFFERENCE_KINDS = ("model", "version", "stage", "description", "source", "run_id", "tag", "alias")
 
-_DERIVED_TAG_PREFIX = "governance."
+_DERIVED_TAG_PREFIX = ("governance.", "gov.")
+_DERIVED_TAG = "gov"  # the reviewer-page link (status_tags.LINK_TAG)
 
 
 def is_derived_tag(key: str) -> bool:
     """Whether ``key`` is one of the plugin's own tags, which reconciling leaves out."""
-    return key.startswith(_DERIVED_TAG_PREFIX)
+    return key == _DERIVED_TAG or key.startswith(_DERIVED_TAG_PREFIX)
 
 
 @dataclasses.dataclass

@@ -96,7 +96,7 @@ def test_governed_writes_of_every_kind_leave_nothing_to_report(database, policy)
     assert (result.models, result.versions) == (3, 6)
     assert entries(database.uri, "audit.drift_detected") == []
     # The plugin's own governance.* tags exist here and are rewritten without entries.
-    assert "governance.status" in c.get_model_version("fraud-a", "1").tags
+    assert "gov.production" in c.get_model_version("fraud-a", "1").tags
 
 
 def test_a_plain_client_moving_a_protected_alias_is_reported_recorded_and_delivered(database, policy, monkeypatch):
