@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from typing import Callable, Mapping
@@ -30,7 +29,7 @@ from sqlalchemy import desc, select
 
 from mlflow_registry_ext.audit.checkpoint_tables import checkpoints
 from mlflow_registry_ext.db.tables import audit_head, audit_log
-from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.settings import non_negative
 
 __all__ = ["EVERY_ENV", "INTERVAL_ENV", "LEASE_NAME", "Schedule", "backlog", "run_once", "BackgroundCheckpointer"]
 
@@ -40,19 +39,6 @@ EVERY_ENV = "MLFLOW_GOVERNANCE_CHECKPOINT_EVERY"
 INTERVAL_ENV = "MLFLOW_GOVERNANCE_CHECKPOINT_INTERVAL"
 #: The lease the server's checkpointer threads compete for.
 LEASE_NAME = "server-checkpointer"
-
-
-def _number(env: Mapping[str, str], name: str, default: float, kind: type) -> float:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a {'whole ' if kind is int else ''}number >= 0, got {raw!r}") from None
-    if value < 0:
-        raise InvalidInput(f"{name} must be >= 0, got {raw!r}")
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,9 +61,8 @@ class Schedule:
         Raises:
             InvalidInput: A value is not a number >= 0.
         """
-        env = os.environ if environ is None else environ
-        return cls(int(_number(env, EVERY_ENV, cls.every, int)),
-                   float(_number(env, INTERVAL_ENV, cls.interval_seconds, float)))
+        return cls(int(non_negative(EVERY_ENV, cls.every, kind=int, environ=environ)),
+                   float(non_negative(INTERVAL_ENV, cls.interval_seconds, environ=environ)))
 
     @property
     def enabled(self) -> bool:

@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from typing import Callable
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from mlflow_registry_ext.audit.checkpoint_tables import reconciles
 from mlflow_registry_ext.audit.reconcile import ReconcileResult, reconcile_all
-from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.settings import non_negative
 from mlflow_registry_ext.webhooks.leader import Lease
 
 __all__ = ["INTERVAL_ENV", "DEFAULT_INTERVAL", "RECONCILE_LEASE", "interval_from_env", "PeriodicReconciler"]
@@ -38,16 +37,7 @@ RECONCILE_LEASE = "server-reconcile"
 
 def interval_from_env() -> float:
     """``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL`` in seconds (default 3600; 0 turns it off)."""
-    raw = os.environ.get(INTERVAL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0 or value != value:
-        raise InvalidInput(f"{INTERVAL_ENV} must be a number of seconds (0 turns reconciling off), got {raw!r}")
-    return value
+    return non_negative(INTERVAL_ENV, DEFAULT_INTERVAL, off="reconciling")
 
 
 class PeriodicReconciler:

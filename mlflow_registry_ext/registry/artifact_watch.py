@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from typing import Any, Iterator
 
-from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.settings import non_negative
 
 __all__ = ["INTERVAL_ENV_VAR", "DEFAULT_INTERVAL", "LEASE", "check_interval", "check_pinned_versions"]
 
@@ -37,16 +36,7 @@ def check_interval() -> float:
     Raises:
         InvalidInput: The variable is not a number >= 0 (the server refuses to start).
     """
-    raw = os.environ.get(INTERVAL_ENV_VAR, "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise InvalidInput(f"{INTERVAL_ENV_VAR} must be a number of seconds >= 0 (0 turns the check off), got {raw!r}")
-    return value
+    return non_negative(INTERVAL_ENV_VAR, DEFAULT_INTERVAL, off="the check")
 
 
 @contextlib.contextmanager
