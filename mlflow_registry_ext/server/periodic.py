@@ -1,8 +1,8 @@
 """A job the server runs every so often, in one process of the deployment at a time.
 
 Each server process starts one thread per job; the threads compete for the job's lease (the
-lease table the webhook dispatcher uses), and only the holder runs the job: once at once, then
-every ``interval`` seconds while it keeps the lease. A job that fails is logged and tried again
+lease table the webhook dispatcher uses), and only the holder runs the job: first one interval
+after the thread starts, then every ``interval`` seconds while it keeps the lease. A job that fails is logged and tried again
 at the next interval; it never stops the thread or the server.
 
 Example:
@@ -59,6 +59,10 @@ class PeriodicJob:
             self._thread.join(timeout)
 
     def _main(self) -> None:
+        # The first run is one interval after start: a server starting up (and its own store's
+        # initialisation) is left alone, and a short-lived process never runs the job at all.
+        if self._stop.wait(self.interval):
+            return
         try:
             while not self._stop.is_set():
                 if not self.lease.acquire():

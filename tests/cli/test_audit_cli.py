@@ -108,7 +108,7 @@ def test_a_failed_verification_is_itself_recorded_for_webhooks(governed, capsys)
 def test_audit_reconcile_exits_1_on_drift_and_prints_json(governed, capsys):
     code, out, _ = run(capsys, "audit", "reconcile")
     assert code == 0 and "registry matches the audit log: 1 models, 2 versions" in out
-    MlflowClient(registry_uri=governed.uri).set_registered_model_alias("fraud-model", "production", "1")
+    MlflowClient(tracking_uri=governed.uri, registry_uri=governed.uri).set_registered_model_alias("fraud-model", "production", "1")
     code, out, err = run(capsys, "--json", "audit", "reconcile")
     assert code == 1
     result = json.loads(out)
