@@ -49,11 +49,24 @@ _mlflow_uris_restored = pytest.fixture(autouse=True)(_uris_put_back)
 _mlflow_uris_restored_per_module = pytest.fixture(autouse=True, scope="module")(_uris_put_back)
 
 
+_STRAY = ("mlflow.db", "mlruns")
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_mlflow_files_per_test():
+    # The same check after every test, so a failure names the test that wrote the files (a server
+    # a module started may write them later; then the session check below still fails).
+    before = [p for p in _STRAY if not os.path.exists(p)]
+    yield
+    created = [p for p in before if os.path.exists(p)]
+    assert not created, f"this test wrote MLflow's default store into the working directory: {created}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_stray_mlflow_files():
     # Tests use databases of their own: MLflow's defaults in the working directory (mlflow.db,
     # mlruns/) would leak state between runs and between MLflow releases.
-    stray = [p for p in ("mlflow.db", "mlruns") if not os.path.exists(p)]
+    stray = [p for p in _STRAY if not os.path.exists(p)]
     yield
     created = [p for p in stray if os.path.exists(p)]
     assert not created, f"a test wrote MLflow's default store into the working directory: {created}"
