@@ -108,7 +108,7 @@ class GovernanceClient:
     def database(self):
         """The governance database (direct mode only)."""
         if self._db is None:
-            from mlflow_registry_ext.governance.database import GovernanceDatabase
+            from mlflow_registry_ext.db.database import GovernanceDatabase
 
             self._db = GovernanceDatabase.for_registry_uri(self.registry_uri).ensure_schema()
         return self._db
@@ -876,7 +876,7 @@ class GovernanceClient:
         return check_signature(record, public_key_pem, files, model=model, version=version)
 
     def _tracking_uri(self) -> str:
-        from mlflow_registry_ext.governance.database import inner_registry_uri
+        from mlflow_registry_ext.db.database import inner_registry_uri
 
         return self.tracking_uri or inner_registry_uri(self.registry_uri)
 

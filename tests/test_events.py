@@ -20,7 +20,7 @@ from mlflow_registry_ext.events import (
 )
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 
 
 def entry(action, **fields) -> AuditEntry:

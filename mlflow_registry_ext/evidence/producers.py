@@ -77,7 +77,7 @@ def not_available(reason: str) -> Producer:
 
 def scan(sources: Sources) -> Produced:
     from mlflow_registry_ext.security.records import ScanStore
-    from mlflow_registry_ext.governance.incarnation import live_model_created_ms
+    from mlflow_registry_ext.db.incarnation import live_model_created_ms
 
     report = ScanStore(sources.store.governance_db).latest(
         sources.model, sources.version, model_created_ms=live_model_created_ms(sources.store.inner, sources.model)

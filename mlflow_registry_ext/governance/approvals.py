@@ -48,8 +48,8 @@ from mlflow_registry_ext.governance.approval_records import (
 )
 from mlflow_registry_ext.governance.approval_tables import open_key, requests_table
 from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.incarnation import belongs_to, live_model_created_ms, of_incarnation
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.db.incarnation import belongs_to, live_model_created_ms, of_incarnation
 from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
 from mlflow_registry_ext.governance.version_state import (
     VersionState,

@@ -38,10 +38,10 @@ from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore, promotion_facts
 from mlflow_registry_ext.governance.evidence_facts import card_facts, metric_facts
 from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.governance.signatures import SignatureStore
 from mlflow_registry_ext.governance.signing_step import SigningStep
-from mlflow_registry_ext.governance.incarnation import belongs_to, live_model_created_ms
+from mlflow_registry_ext.db.incarnation import belongs_to, live_model_created_ms
 from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
 from mlflow_registry_ext.governance.status_tags import (
     DIGEST_TAG,

@@ -23,7 +23,7 @@ from mlflow_registry_ext.entities import PromotionCheck, PromotionResult
 from mlflow_registry_ext.errors import InvalidInput, NotFound
 from mlflow_registry_ext.governance.approval_inputs import parse_target, parse_version
 from mlflow_registry_ext.governance.approvals import previous_alias_version
-from mlflow_registry_ext.governance.incarnation import live_model_created_ms
+from mlflow_registry_ext.db.incarnation import live_model_created_ms
 from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
 from mlflow_registry_ext.governance.enforcement import GateRequest, gate_request
 from mlflow_registry_ext.governance.version_state import alias_version, read_version

@@ -23,7 +23,7 @@ from mlflow_registry_ext.entities import ApprovalRequest
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance.approval_records import request_from_row
 from mlflow_registry_ext.governance.approval_tables import requests_table
-from mlflow_registry_ext.governance.incarnation import of_incarnation
+from mlflow_registry_ext.db.incarnation import of_incarnation
 from mlflow_registry_ext.governance.version_state import VersionState, read_digest
 
 __all__ = ["current_artifact_digest", "digest_still_matches", "last_approval_for", "check_rollback_target"]

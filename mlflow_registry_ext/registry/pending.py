@@ -24,7 +24,7 @@ from mlflow_registry_ext.db.tables import audit_log as audit_table
 from mlflow_registry_ext.entities import AuditEntry
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.workspace import DEFAULT_WORKSPACE, current_workspace
 
 __all__ = ["PendingRelay"]

@@ -33,7 +33,7 @@ from mlflow_registry_ext.artifacts.verified_repository import verified_uri
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.governance.manifests import Manifest, ManifestStore
 
 __all__ = ["Pinner", "PIN_ROOT_ENV_VAR", "ARTIFACTS_TAG", "pin_root"]

@@ -30,7 +30,7 @@ from mlflow_registry_ext.audit.baseline import ensure_baseline
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore
-from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
+from mlflow_registry_ext.db.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
 from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag, target_tag
 from mlflow_registry_ext.governance.version_state import alias_version

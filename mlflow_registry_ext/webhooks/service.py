@@ -37,7 +37,7 @@ from mlflow_registry_ext.events import (
 )
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft, AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks import encryption, ssrf
 from mlflow_registry_ext.webhooks.entities import (
     ACTIVE,

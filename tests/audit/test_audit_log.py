@@ -11,7 +11,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft, AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
 

@@ -18,7 +18,7 @@ from mlflow_registry_ext.audit.checkpoint_tables import checkpoints as checkpoin
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance import audit_log
 from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks.leader import Lease
 from mlflow_registry_ext.webhooks.service import WebhookService
 from mlflow_registry_ext.webhooks.tables import deliveries

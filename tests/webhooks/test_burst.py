@@ -101,7 +101,7 @@ def test_no_transaction_is_held_across_a_send(database, tmp_path, receiver):
     before the request arrived is still open (PostgreSQL shows every session's transaction)."""
     if database.kind != "postgresql":
         pytest.skip("pg_stat_activity shows when each open transaction began")
-    from mlflow_registry_ext.governance.database import GovernanceDatabase
+    from mlflow_registry_ext.db.database import GovernanceDatabase
 
     db = GovernanceDatabase(database.uri).ensure_schema()
     # Autocommit: the probes of concurrent requests hold no transaction themselves.
