@@ -142,7 +142,7 @@ class GovernanceClient:
                           since=since, until=until, after_seq=after_seq, limit=limit)
             data = self._rest.call("audit_list", query=params)
             return [AuditEntry.from_dict(e) for e in data["entries"]]
-        from mlflow_registry_ext.governance import audit_log
+        from mlflow_registry_ext.audit import log as audit_log
 
         q = audit_log.AuditQuery(
             model=model,
@@ -181,7 +181,7 @@ class GovernanceClient:
                 if verifier_key:
                     body["verifier_key"] = verifier_key
             return VerifyResult(**self._rest.call("audit_verify", body=body))
-        from mlflow_registry_ext.governance import audit_log
+        from mlflow_registry_ext.audit import log as audit_log
 
         if checkpoints is None:
             return audit_log.verify_and_record(self.database)
@@ -306,7 +306,7 @@ class GovernanceClient:
         if self._rest:
             data = self._rest.call("alias_history", query={"model": model, "alias": alias, "at": at})
             return [AliasHistoryItem(**item) for item in data["history"]]
-        from mlflow_registry_ext.governance import audit_log
+        from mlflow_registry_ext.audit import log as audit_log
 
         with self.database.reading() as engine:
             return audit_log.alias_history(engine, model, alias, audit_log.parse_time(at))

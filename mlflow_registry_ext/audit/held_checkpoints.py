@@ -48,7 +48,7 @@ def verify_with_checkpoints(db, notes: list[str], verifier: Verifier, *, full: b
     state still reproduces its signed root) is the starting point; only entries after it are
     read. ``full`` reads everything.
     """
-    from mlflow_registry_ext.governance.audit_log import verify
+    from mlflow_registry_ext.audit.log import verify
 
     held, rejected = open_held(notes, verifier)
     by_size: dict[int, set[bytes]] = {}
@@ -112,7 +112,7 @@ def _start(conn, held):
 
 
 def _verify_tail(engine, start) -> VerifyResult:
-    from mlflow_registry_ext.governance.audit_log import _verify_range, verify_head
+    from mlflow_registry_ext.audit.log import _verify_range, verify_head
 
     size = start[0]
     with engine.connect() as conn:

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any, Callable
 
-from mlflow_registry_ext.governance.audit_log import AuditQuery, query
+from mlflow_registry_ext.audit.log import AuditQuery, query
 
 __all__ = ["Sources", "Produced", "PRODUCERS", "not_available"]
 

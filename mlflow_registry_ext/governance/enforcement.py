@@ -33,11 +33,11 @@ from mlflow.utils.validation import _validate_model_alias_name
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput, PermissionDenied, PolicyViolation
-from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.approvals import ApprovalStore, promotion_facts
 from mlflow_registry_ext.governance.evidence_facts import card_facts, metric_facts
-from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.governance.signatures import SignatureStore
 from mlflow_registry_ext.governance.signing_step import SigningStep

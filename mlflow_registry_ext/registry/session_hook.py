@@ -15,7 +15,7 @@ import contextlib
 from sqlalchemy.orm import Session
 
 from mlflow_registry_ext import identity
-from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.changes import ChangeCollector
 from mlflow_registry_ext.registry.drafts import drafts_for

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mlflow_registry_ext.audit import checkpoints, verify_inclusion
 from mlflow_registry_ext.audit.chain import GENESIS_HASH, encode_entry
 from mlflow_registry_ext.audit.note import Verifier
-from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.db.database import GovernanceDatabase
 
 

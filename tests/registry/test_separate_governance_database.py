@@ -8,8 +8,8 @@ import textwrap
 
 import sqlalchemy as sa
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
 

@@ -83,7 +83,7 @@ def test_signing_failure_refuses_the_promotion_and_leaves_the_request_approved(s
 
 
 def signing_store_audit(store):
-    from mlflow_registry_ext.governance import audit_log
+    from mlflow_registry_ext.audit import log as audit_log
 
     with store.governance_db.reading() as engine:
         return audit_log.query(engine, audit_log.AuditQuery(model="fraud-model"))
