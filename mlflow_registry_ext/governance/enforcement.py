@@ -35,14 +35,14 @@ from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput, PermissionDenied, PolicyViolation
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
-from mlflow_registry_ext.governance.approvals import ApprovalStore, promotion_facts
+from mlflow_registry_ext.approvals.service import ApprovalStore, promotion_facts
 from mlflow_registry_ext.governance.evidence_facts import card_facts, metric_facts
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.governance.signatures import SignatureStore
 from mlflow_registry_ext.governance.signing_step import SigningStep
 from mlflow_registry_ext.db.incarnation import belongs_to, live_model_created_ms
-from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
+from mlflow_registry_ext.approvals.rollback_targets import check_rollback_target
 from mlflow_registry_ext.governance.status_tags import (
     DIGEST_TAG,
     LINK_TAG,
@@ -52,7 +52,7 @@ from mlflow_registry_ext.governance.status_tags import (
     is_status_tag,
     page_link,
 )
-from mlflow_registry_ext.governance.version_state import (
+from mlflow_registry_ext.approvals.version_state import (
     VersionState,
     alias_version,
     read_digest,

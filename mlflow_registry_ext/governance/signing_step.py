@@ -16,7 +16,7 @@ from mlflow_registry_ext.errors import IntegrityError
 from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
 from mlflow_registry_ext.governance.signatures import SignatureRecord, SignatureStore
 from mlflow_registry_ext.governance.version_files import version_files
-from mlflow_registry_ext.governance.version_state import VersionState
+from mlflow_registry_ext.approvals.version_state import VersionState
 
 __all__ = ["SigningStep"]
 

@@ -29,11 +29,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from mlflow_registry_ext.audit.baseline import ensure_baseline
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
-from mlflow_registry_ext.governance.approvals import ApprovalStore
+from mlflow_registry_ext.approvals.service import ApprovalStore
 from mlflow_registry_ext.db.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
 from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag, target_tag
-from mlflow_registry_ext.governance.version_state import alias_version
+from mlflow_registry_ext.approvals.version_state import alias_version
 from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation

@@ -11,7 +11,7 @@ from mlflow_registry_ext.governance.signature_check import check_signature
 from mlflow_registry_ext.governance.signature_tables import signatures_table
 from mlflow_registry_ext.governance.signatures import SignatureStore, find_signature
 from mlflow_registry_ext.governance.version_files import version_files
-from mlflow_registry_ext.governance.version_state import alias_version
+from mlflow_registry_ext.approvals.version_state import alias_version
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 from tests.approvals.fixtures import add_version, approved_request, as_user, copy_database, governed_store
 from tests.signing.helpers import flip_byte, make_keys, make_model_dir
