@@ -816,12 +816,12 @@ class GovernanceClient:
 
     def get_signature(self, model: str, version: str | int):
         """The model signature and approval attestation of a version (a
-        :class:`~mlflow_registry_ext.governance.signatures.SignatureRecord`).
+        :class:`~mlflow_registry_ext.signing.signatures.SignatureRecord`).
 
         Raises:
             NotFound: The version was never signed.
         """
-        from mlflow_registry_ext.governance.signatures import SignatureRecord, find_signature
+        from mlflow_registry_ext.signing.signatures import SignatureRecord, find_signature
 
         if self._rest:
             data = self._rest.call("signature_get", query={"model": model, "version": str(version)})
@@ -834,7 +834,7 @@ class GovernanceClient:
         ``None`` when not configured)."""
         if self._rest:
             return self._rest.call("keys_get")
-        from mlflow_registry_ext.governance.public_keys import public_keys
+        from mlflow_registry_ext.signing.public_keys import public_keys
 
         return public_keys()
 
@@ -847,7 +847,7 @@ class GovernanceClient:
         the server serves is used, which proves only that server signed it.
 
         Returns:
-            A :class:`~mlflow_registry_ext.governance.signature_check.SignatureReport`.
+            A :class:`~mlflow_registry_ext.signing.check.SignatureReport`.
 
         Raises:
             IntegrityError: Naming the first check that failed.
@@ -857,7 +857,7 @@ class GovernanceClient:
         from mlflow.store.artifact.utils.models import get_model_name_and_version
 
         from mlflow_registry_ext.artifacts.digest import model_digest
-        from mlflow_registry_ext.governance.signature_check import check_signature
+        from mlflow_registry_ext.signing.check import check_signature
 
         if not model_uri.startswith("models:/"):
             raise InvalidInput(f"A signature belongs to a model version: give models:/NAME/VERSION, not {model_uri!r}")

@@ -176,7 +176,7 @@ def model_card(sources: Sources) -> Produced:
 
 def artifact_signature(sources: Sources) -> Produced:
     from mlflow_registry_ext.errors import NotFound
-    from mlflow_registry_ext.governance.signatures import find_signature
+    from mlflow_registry_ext.signing.signatures import find_signature
 
     try:
         record = find_signature(sources.store.inner, sources.store.governance_db, sources.model, sources.version)

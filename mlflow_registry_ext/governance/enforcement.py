@@ -34,12 +34,12 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput, PermissionDenied, PolicyViolation
 from mlflow_registry_ext.audit import log as audit_log
-from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
+from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
 from mlflow_registry_ext.approvals.service import ApprovalStore, promotion_facts
 from mlflow_registry_ext.governance.evidence_facts import card_facts, metric_facts
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
-from mlflow_registry_ext.governance.signatures import SignatureStore
+from mlflow_registry_ext.signing.signatures import SignatureStore
 from mlflow_registry_ext.governance.signing_step import SigningStep
 from mlflow_registry_ext.db.incarnation import belongs_to, live_model_created_ms
 from mlflow_registry_ext.approvals.rollback_targets import check_rollback_target

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlflow_registry_ext.audit.baseline import ensure_baseline
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
+from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
 from mlflow_registry_ext.approvals.service import ApprovalStore
 from mlflow_registry_ext.db.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries

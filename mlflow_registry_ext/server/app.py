@@ -89,7 +89,7 @@ def create_app(app=None):
         check_policy_configured()
         # A signing key that is configured but unusable stops the server before it serves:
         # promotions must never quietly go unsigned.
-        from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
+        from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
 
         ApprovalSigner.from_env()
         from mlflow_registry_ext.registry.artifact_watch import check_interval

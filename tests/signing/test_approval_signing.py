@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
 from mlflow_registry_ext.governance.promotion import promote
-from mlflow_registry_ext.governance.signature_check import check_signature
-from mlflow_registry_ext.governance.signature_tables import signatures_table
-from mlflow_registry_ext.governance.signatures import SignatureStore, find_signature
-from mlflow_registry_ext.governance.version_files import version_files
+from mlflow_registry_ext.signing.check import check_signature
+from mlflow_registry_ext.signing.tables import signatures_table
+from mlflow_registry_ext.signing.signatures import SignatureStore, find_signature
+from mlflow_registry_ext.signing.version_files import version_files
 from mlflow_registry_ext.approvals.version_state import alias_version
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 from tests.approvals.fixtures import add_version, approved_request, as_user, copy_database, governed_store
