@@ -32,7 +32,7 @@ from mlflow_registry_ext.entities import (
     PromotionResult,
 )
 from mlflow_registry_ext.errors import InvalidInput, NotFound
-from mlflow_registry_ext.governance.effective_policy import EffectivePolicy
+from mlflow_registry_ext.policy.effective import EffectivePolicy
 from mlflow_registry_ext.rest_transport import RestTransport
 from mlflow_registry_ext.webhooks.entities import (
     Attempt,
@@ -508,7 +508,7 @@ class GovernanceClient:
         """
         if self._rest:
             return EffectivePolicy.from_dict(self._rest.call("policy_get", query={"model": model}))
-        from mlflow_registry_ext.governance.effective_policy import effective_policy
+        from mlflow_registry_ext.policy.effective import effective_policy
 
         return effective_policy(self.registry_store().policy, model)
 
