@@ -429,7 +429,7 @@ class GovernanceClient:
         if self._rest:
             query = dict(model=model, version=str(version), alias=alias, stage=stage, action=action)
             return PromotionCheck.from_dict(self._rest.call("promotion_check", query=query))
-        from mlflow_registry_ext.governance import promotion
+        from mlflow_registry_ext.registry import promotion
 
         store = self.registry_store()
         return promotion.check_promotion(store, model, version, alias=alias, stage=stage, action=action)
@@ -454,7 +454,7 @@ class GovernanceClient:
             body = dict(model=model, version=str(version), alias=alias, stage=stage, request_id=request_id,
                         override_reason=override_reason, archive_existing_versions=archive_existing_versions)
             return PromotionResult.from_dict(self._rest.call("promote", body=body))
-        from mlflow_registry_ext.governance import promotion
+        from mlflow_registry_ext.registry import promotion
 
         store = self.registry_store()
         return promotion.promote(
@@ -491,7 +491,7 @@ class GovernanceClient:
             body = dict(model=model, alias=alias, reason=reason, request_id=request_id,
                         override_reason=override_reason)
             return PromotionResult.from_dict(self._rest.call("rollback", body=body))
-        from mlflow_registry_ext.governance import promotion
+        from mlflow_registry_ext.registry import promotion
 
         store = self.registry_store()
         return promotion.rollback(store, model, alias, reason=reason, request_id=request_id,

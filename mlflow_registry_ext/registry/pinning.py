@@ -34,7 +34,7 @@ from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
-from mlflow_registry_ext.governance.manifests import Manifest, ManifestStore
+from mlflow_registry_ext.registry.manifests import Manifest, ManifestStore
 
 __all__ = ["Pinner", "PIN_ROOT_ENV_VAR", "ARTIFACTS_TAG", "pin_root"]
 

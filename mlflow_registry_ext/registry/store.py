@@ -9,7 +9,7 @@ Every mutating call runs as an :class:`~mlflow_registry_ext.registry.operation.O
 session hook appends its audit entry inside the inner store's own transaction.
 
 Changes the policy governs (protected aliases and stages, deleting what they point to, renaming)
-first pass the :class:`~mlflow_registry_ext.governance.enforcement.Gate`; the policy is read once,
+first pass the :class:`~mlflow_registry_ext.registry.gate.Gate`; the policy is read once,
 when the store is built. With no policy, or one that protects nothing, no call costs more than a
 flag test and the store behaves exactly like the one it wraps.
 """
@@ -31,8 +31,8 @@ from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
 from mlflow_registry_ext.approvals.service import ApprovalStore
 from mlflow_registry_ext.db.database import GovernanceDatabase, inner_registry_uri
-from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
-from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag, target_tag
+from mlflow_registry_ext.registry.gate import Gate, Grant, note_entries
+from mlflow_registry_ext.registry.status_tags import StatusTags, is_status_tag, target_tag
 from mlflow_registry_ext.approvals.version_state import alias_version
 from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation

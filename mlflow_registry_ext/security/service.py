@@ -149,7 +149,7 @@ def scan_version(
 def _tag(inner_store: Any, policy: Policy | None, report: ScanReport) -> None:
     from mlflow.entities.model_registry import ModelVersionTag
 
-    from mlflow_registry_ext.governance.status_tags import covers
+    from mlflow_registry_ext.registry.status_tags import covers
 
     # Like the status tags: only models a rule protects show anything.
     if policy is None or not covers(policy.rule_for(report.model)):

@@ -19,7 +19,7 @@ _CHILD = textwrap.dedent(
     import json, os, sys, time
     from pathlib import Path
     from mlflow.exceptions import MlflowException
-    from mlflow_registry_ext.governance import promotion
+    from mlflow_registry_ext.registry import promotion
     from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
     uri, workdir, name, task, request_id = sys.argv[1:6]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
-from mlflow_registry_ext.governance.promotion import promote
+from mlflow_registry_ext.registry.promotion import promote
 from mlflow_registry_ext.signing.check import check_signature
 from mlflow_registry_ext.signing.tables import signatures_table
 from mlflow_registry_ext.signing.signatures import SignatureStore, find_signature

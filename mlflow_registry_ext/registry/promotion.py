@@ -25,7 +25,7 @@ from mlflow_registry_ext.approvals.inputs import parse_target, parse_version
 from mlflow_registry_ext.approvals.service import previous_alias_version
 from mlflow_registry_ext.db.incarnation import live_model_created_ms
 from mlflow_registry_ext.approvals.rollback_targets import check_rollback_target
-from mlflow_registry_ext.governance.enforcement import GateRequest, gate_request
+from mlflow_registry_ext.registry.gate import GateRequest, gate_request
 from mlflow_registry_ext.approvals.version_state import alias_version, read_version
 
 __all__ = ["promote", "rollback", "check_promotion", "admin_override", "MAX_REASON"]
