@@ -246,7 +246,7 @@ class GovernanceClient:
         """Policy digest, age of the last checkpoint, dispatcher lag and last reconcile."""
         if self._rest:
             return self._rest.call("health_get")
-        from mlflow_registry_ext.governance.health import health_report
+        from mlflow_registry_ext.health import health_report
         from mlflow_registry_ext.policy import policy_from_env
 
         return health_report(self.database, policy_from_env())
