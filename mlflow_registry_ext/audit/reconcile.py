@@ -151,7 +151,7 @@ def _read(db, registry_engine: Engine, workspace: str) -> tuple[RegistryState, R
         return expected, actual, count
     with registry_engine.connect() as conn:
         actual = read_state(conn, workspace) if has_registry(conn) else {}
-    from mlflow_registry_ext.registry.pending import PendingRelay
+    from mlflow_registry_ext.audit.pending import PendingRelay
 
     # Changes committed before the read above have their intents committed with them: chain
     # them now, so the log read next describes at least as much as the registry read showed.

@@ -26,7 +26,7 @@ __all__ = ["install_audit_hook"]
 def install_audit_hook(inner_store, relay=None) -> None:
     """Wrap ``inner_store.ManagedSessionMaker`` so governed operations are audited in-transaction.
 
-    With a :class:`~mlflow_registry_ext.registry.pending.PendingRelay` (governance tables in
+    With a :class:`~mlflow_registry_ext.audit.pending.PendingRelay` (governance tables in
     another database), the transaction writes an intent instead, which the relay chains after
     the commit.
     """

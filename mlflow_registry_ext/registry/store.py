@@ -37,7 +37,7 @@ from mlflow_registry_ext.approvals.version_state import alias_version
 from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
-from mlflow_registry_ext.registry.pending import PendingRelay
+from mlflow_registry_ext.audit.pending import PendingRelay
 from mlflow_registry_ext.registry.pinning import Pinner
 from mlflow_registry_ext.registry.session_hook import install_audit_hook
 from mlflow_registry_ext.security.service import scan_on_create, scan_version
