@@ -149,9 +149,8 @@ def scan_version(
 def _tag(inner_store: Any, policy: Policy | None, report: ScanReport) -> None:
     from mlflow.entities.model_registry import ModelVersionTag
 
-    from mlflow_registry_ext.registry.status_tags import covers
-
     # Like the status tags: only models a rule protects show anything.
-    if policy is None or not covers(policy.rule_for(report.model)):
+    rule = policy.rule_for(report.model) if policy is not None else None
+    if rule is None or not rule.protects_anything:
         return
     inner_store.set_model_version_tag(report.model, report.version, ModelVersionTag(SCAN_TAG, report.tag_value))
