@@ -32,7 +32,7 @@ from mlflow_registry_ext.entities import (
     PromotionResult,
 )
 from mlflow_registry_ext.errors import InvalidInput, NotFound
-from mlflow_registry_ext.governance.effective_policy import EffectivePolicy
+from mlflow_registry_ext.policy.effective import EffectivePolicy
 from mlflow_registry_ext.rest_transport import RestTransport
 from mlflow_registry_ext.webhooks.entities import (
     Attempt,
@@ -108,7 +108,7 @@ class GovernanceClient:
     def database(self):
         """The governance database (direct mode only)."""
         if self._db is None:
-            from mlflow_registry_ext.governance.database import GovernanceDatabase
+            from mlflow_registry_ext.db.database import GovernanceDatabase
 
             self._db = GovernanceDatabase.for_registry_uri(self.registry_uri).ensure_schema()
         return self._db
@@ -142,7 +142,7 @@ class GovernanceClient:
                           since=since, until=until, after_seq=after_seq, limit=limit)
             data = self._rest.call("audit_list", query=params)
             return [AuditEntry.from_dict(e) for e in data["entries"]]
-        from mlflow_registry_ext.governance import audit_log
+        from mlflow_registry_ext.audit import log as audit_log
 
         q = audit_log.AuditQuery(
             model=model,
@@ -181,7 +181,7 @@ class GovernanceClient:
                 if verifier_key:
                     body["verifier_key"] = verifier_key
             return VerifyResult(**self._rest.call("audit_verify", body=body))
-        from mlflow_registry_ext.governance import audit_log
+        from mlflow_registry_ext.audit import log as audit_log
 
         if checkpoints is None:
             return audit_log.verify_and_record(self.database)
@@ -246,7 +246,7 @@ class GovernanceClient:
         """Policy digest, age of the last checkpoint, dispatcher lag and last reconcile."""
         if self._rest:
             return self._rest.call("health_get")
-        from mlflow_registry_ext.governance.health import health_report
+        from mlflow_registry_ext.health import health_report
         from mlflow_registry_ext.policy import policy_from_env
 
         return health_report(self.database, policy_from_env())
@@ -306,7 +306,7 @@ class GovernanceClient:
         if self._rest:
             data = self._rest.call("alias_history", query={"model": model, "alias": alias, "at": at})
             return [AliasHistoryItem(**item) for item in data["history"]]
-        from mlflow_registry_ext.governance import audit_log
+        from mlflow_registry_ext.audit import log as audit_log
 
         with self.database.reading() as engine:
             return audit_log.alias_history(engine, model, alias, audit_log.parse_time(at))
@@ -429,7 +429,7 @@ class GovernanceClient:
         if self._rest:
             query = dict(model=model, version=str(version), alias=alias, stage=stage, action=action)
             return PromotionCheck.from_dict(self._rest.call("promotion_check", query=query))
-        from mlflow_registry_ext.governance import promotion
+        from mlflow_registry_ext.registry import promotion
 
         store = self.registry_store()
         return promotion.check_promotion(store, model, version, alias=alias, stage=stage, action=action)
@@ -454,7 +454,7 @@ class GovernanceClient:
             body = dict(model=model, version=str(version), alias=alias, stage=stage, request_id=request_id,
                         override_reason=override_reason, archive_existing_versions=archive_existing_versions)
             return PromotionResult.from_dict(self._rest.call("promote", body=body))
-        from mlflow_registry_ext.governance import promotion
+        from mlflow_registry_ext.registry import promotion
 
         store = self.registry_store()
         return promotion.promote(
@@ -491,7 +491,7 @@ class GovernanceClient:
             body = dict(model=model, alias=alias, reason=reason, request_id=request_id,
                         override_reason=override_reason)
             return PromotionResult.from_dict(self._rest.call("rollback", body=body))
-        from mlflow_registry_ext.governance import promotion
+        from mlflow_registry_ext.registry import promotion
 
         store = self.registry_store()
         return promotion.rollback(store, model, alias, reason=reason, request_id=request_id,
@@ -508,7 +508,7 @@ class GovernanceClient:
         """
         if self._rest:
             return EffectivePolicy.from_dict(self._rest.call("policy_get", query={"model": model}))
-        from mlflow_registry_ext.governance.effective_policy import effective_policy
+        from mlflow_registry_ext.policy.effective import effective_policy
 
         return effective_policy(self.registry_store().policy, model)
 
@@ -816,12 +816,12 @@ class GovernanceClient:
 
     def get_signature(self, model: str, version: str | int):
         """The model signature and approval attestation of a version (a
-        :class:`~mlflow_registry_ext.governance.signatures.SignatureRecord`).
+        :class:`~mlflow_registry_ext.signing.signatures.SignatureRecord`).
 
         Raises:
             NotFound: The version was never signed.
         """
-        from mlflow_registry_ext.governance.signatures import SignatureRecord, find_signature
+        from mlflow_registry_ext.signing.signatures import SignatureRecord, find_signature
 
         if self._rest:
             data = self._rest.call("signature_get", query={"model": model, "version": str(version)})
@@ -834,7 +834,7 @@ class GovernanceClient:
         ``None`` when not configured)."""
         if self._rest:
             return self._rest.call("keys_get")
-        from mlflow_registry_ext.governance.public_keys import public_keys
+        from mlflow_registry_ext.signing.public_keys import public_keys
 
         return public_keys()
 
@@ -847,7 +847,7 @@ class GovernanceClient:
         the server serves is used, which proves only that server signed it.
 
         Returns:
-            A :class:`~mlflow_registry_ext.governance.signature_check.SignatureReport`.
+            A :class:`~mlflow_registry_ext.signing.check.SignatureReport`.
 
         Raises:
             IntegrityError: Naming the first check that failed.
@@ -857,7 +857,7 @@ class GovernanceClient:
         from mlflow.store.artifact.utils.models import get_model_name_and_version
 
         from mlflow_registry_ext.artifacts.digest import model_digest
-        from mlflow_registry_ext.governance.signature_check import check_signature
+        from mlflow_registry_ext.signing.check import check_signature
 
         if not model_uri.startswith("models:/"):
             raise InvalidInput(f"A signature belongs to a model version: give models:/NAME/VERSION, not {model_uri!r}")
@@ -876,7 +876,7 @@ class GovernanceClient:
         return check_signature(record, public_key_pem, files, model=model, version=version)
 
     def _tracking_uri(self) -> str:
-        from mlflow_registry_ext.governance.database import inner_registry_uri
+        from mlflow_registry_ext.db.database import inner_registry_uri
 
         return self.tracking_uri or inner_registry_uri(self.registry_uri)
 

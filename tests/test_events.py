@@ -18,9 +18,9 @@ from mlflow_registry_ext.events import (
     matches_event_type,
     validate_event_patterns,
 )
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
+from mlflow_registry_ext.db.database import GovernanceDatabase
 
 
 def entry(action, **fields) -> AuditEntry:

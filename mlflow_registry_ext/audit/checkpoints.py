@@ -123,7 +123,7 @@ def create(db, *, key=None, origin: str | None = None, witnesses=None,
         IntegrityError: The log no longer extends the previous checkpoint (tampered with).
         InvalidInput: No log key.
     """
-    from mlflow_registry_ext.governance.audit_log import AuditDraft, append
+    from mlflow_registry_ext.audit.log import AuditDraft, append
 
     key = key if key is not None else keys.load_log_key()
     if key is None:

@@ -20,6 +20,7 @@ from mlflow_registry_ext.audit.checkpoint_tables import checkpoints
 from mlflow_registry_ext.audit.merkle import CompactRange
 from mlflow_registry_ext.audit.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from mlflow_registry_ext.audit.tree_store import leaves_of
+from mlflow_registry_ext.audit.verify import _verify_range, verify, verify_head
 from mlflow_registry_ext.db.tables import audit_log
 
 __all__ = ["open_held", "verify_with_checkpoints"]
@@ -48,8 +49,6 @@ def verify_with_checkpoints(db, notes: list[str], verifier: Verifier, *, full: b
     state still reproduces its signed root) is the starting point; only entries after it are
     read. ``full`` reads everything.
     """
-    from mlflow_registry_ext.governance.audit_log import verify
-
     held, rejected = open_held(notes, verifier)
     by_size: dict[int, set[bytes]] = {}
     for cp, _ in held:
@@ -112,8 +111,6 @@ def _start(conn, held):
 
 
 def _verify_tail(engine, start) -> VerifyResult:
-    from mlflow_registry_ext.governance.audit_log import _verify_range, verify_head
-
     size = start[0]
     with engine.connect() as conn:
         max_seq = conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0

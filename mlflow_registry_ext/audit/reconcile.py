@@ -36,8 +36,8 @@ from mlflow_registry_ext.audit.registry_reader import has_registry, read_state, 
 from mlflow_registry_ext.audit.replay import BASELINE_ACTION, REGISTRY_ACTION_PREFIXES, apply
 from mlflow_registry_ext.audit.state import Difference, RegistryState, compare
 from mlflow_registry_ext.db.tables import audit_head, audit_log
-from mlflow_registry_ext.governance import audit_log as audit
-from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.audit import log as audit
+from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.workspace import current_workspace
 
 __all__ = ["ReconcileResult", "DRIFT_ACTION", "reconcile", "reconcile_all", "last_result", "same_database"]
@@ -151,7 +151,7 @@ def _read(db, registry_engine: Engine, workspace: str) -> tuple[RegistryState, R
         return expected, actual, count
     with registry_engine.connect() as conn:
         actual = read_state(conn, workspace) if has_registry(conn) else {}
-    from mlflow_registry_ext.registry.pending import PendingRelay
+    from mlflow_registry_ext.audit.pending import PendingRelay
 
     # Changes committed before the read above have their intents committed with them: chain
     # them now, so the log read next describes at least as much as the registry read showed.

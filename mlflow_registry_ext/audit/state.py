@@ -7,7 +7,7 @@ same shape is rebuilt from the audit log (:mod:`.replay`) and read from the data
 
 The plugin's own ``governance.*`` tags are left out on both sides: they are derived from audited
 facts and rewritten without an entry of their own (see
-:mod:`mlflow_registry_ext.governance.status_tags`).
+:mod:`mlflow_registry_ext.registry.status_tags`).
 
 Example:
     >>> compare({"m": ModelState(aliases={"prod": "3"})}, {"m": ModelState(aliases={"prod": "4"})}, "default")

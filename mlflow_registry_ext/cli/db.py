@@ -22,7 +22,7 @@ def upgrade(cli: CliContext):
     start-up; this command lets you run it ahead of a deployment.
     """
     from mlflow_registry_ext.db.migrate import current_revision, upgrade as run_upgrade
-    from mlflow_registry_ext.governance.database import GovernanceDatabase
+    from mlflow_registry_ext.db.database import GovernanceDatabase
 
     database = GovernanceDatabase.for_registry_uri(cli.registry_uri)
     before = current_revision(database.engine)

@@ -9,7 +9,7 @@ import click
 from mlflow_registry_ext.times import iso_utc
 from mlflow_registry_ext.cli._context import MODEL_VERSION, CheckFailedExit, CliContext, pass_cli
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
+from mlflow_registry_ext.db.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.policy import FAIRNESS_METRICS, POLICY_ENV_VAR, load_policy
 
 

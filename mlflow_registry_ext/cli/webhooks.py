@@ -303,7 +303,7 @@ def replay(cli: CliContext, webhook_id, since, until):
 @pass_cli
 def worker(cli: CliContext, concurrency, poll_interval):
     """Run a dispatcher until SIGTERM or Ctrl-C (any number may run beside the server's)."""
-    from mlflow_registry_ext.governance.database import GovernanceDatabase
+    from mlflow_registry_ext.db.database import GovernanceDatabase
     from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
 
     db = GovernanceDatabase.for_registry_uri(cli.registry_uri).ensure_schema()

@@ -13,7 +13,7 @@ __all__ = ["artifact_signature_part"]
 
 def artifact_signature_part(registry: Any, db: Any, model: str, version: str) -> dict:
     """The newest signature of the version in the model's current incarnation, or ``missing``."""
-    from mlflow_registry_ext.governance.signatures import find_signature
+    from mlflow_registry_ext.signing.signatures import find_signature
 
     try:
         record = find_signature(registry, db, model, str(version))

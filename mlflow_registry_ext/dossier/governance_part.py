@@ -33,7 +33,7 @@ def _request(request) -> dict:
 def governance_part(governed: Any | None, db: Any, rule: Any | None, model: str, version: str,
                     aliases: tuple[str, ...]) -> dict:
     """Status, requests with their decisions, and the history of the protected aliases."""
-    from mlflow_registry_ext.governance import audit_log
+    from mlflow_registry_ext.audit import log as audit_log
 
     history: dict[str, list] = {}
     with db.reading() as engine:

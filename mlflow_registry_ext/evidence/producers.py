@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any, Callable
 
-from mlflow_registry_ext.governance.audit_log import AuditQuery, query
+from mlflow_registry_ext.audit.log import AuditQuery, query
 
 __all__ = ["Sources", "Produced", "PRODUCERS", "not_available"]
 
@@ -77,7 +77,7 @@ def not_available(reason: str) -> Producer:
 
 def scan(sources: Sources) -> Produced:
     from mlflow_registry_ext.security.records import ScanStore
-    from mlflow_registry_ext.governance.incarnation import live_model_created_ms
+    from mlflow_registry_ext.db.incarnation import live_model_created_ms
 
     report = ScanStore(sources.store.governance_db).latest(
         sources.model, sources.version, model_created_ms=live_model_created_ms(sources.store.inner, sources.model)
@@ -176,7 +176,7 @@ def model_card(sources: Sources) -> Produced:
 
 def artifact_signature(sources: Sources) -> Produced:
     from mlflow_registry_ext.errors import NotFound
-    from mlflow_registry_ext.governance.signatures import find_signature
+    from mlflow_registry_ext.signing.signatures import find_signature
 
     try:
         record = find_signature(sources.store.inner, sources.store.governance_db, sources.model, sources.version)

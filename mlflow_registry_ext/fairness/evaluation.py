@@ -32,7 +32,7 @@ from mlflow_registry_ext.fairness.plots import chart_artifact_path, log_chart, r
 from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore
 from mlflow_registry_ext.fairness.service import build_checks, choose_metrics, existing_version
 from mlflow_registry_ext.fairness.thresholds import resolve_thresholds
-from mlflow_registry_ext.governance.database import GOVERNED_PREFIX, GovernanceDatabase
+from mlflow_registry_ext.db.database import GOVERNED_PREFIX, GovernanceDatabase
 from mlflow_registry_ext.policy import POLICY_ENV_VAR, Policy, load_policy
 
 __all__ = ["run_evaluation", "registered_versions"]

@@ -30,10 +30,10 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.metadata import metadata
 from mlflow_registry_ext.db.scope import in_workspace, workspace_column
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.incarnation import of_incarnation
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.db.incarnation import of_incarnation
 from mlflow_registry_ext.policy import FAIRNESS_METRICS
 
 __all__ = [

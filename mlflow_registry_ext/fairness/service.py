@@ -30,7 +30,7 @@ from mlflow_registry_ext.fairness.metrics import DEFAULT_METRICS, Measurement, m
 from mlflow_registry_ext.fairness.plots import log_chart, render_chart
 from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore
 from mlflow_registry_ext.fairness.thresholds import Thresholds, resolve_thresholds
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.policy import Policy
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.registry.changes import RowChange
 from mlflow_registry_ext.registry.operation import Operation
 

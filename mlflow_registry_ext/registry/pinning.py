@@ -31,10 +31,10 @@ from mlflow_registry_ext.artifacts.root import open_root
 from mlflow_registry_ext.artifacts.snapshot import Snapshot, copy_into_root, snapshot_cas_tree
 from mlflow_registry_ext.artifacts.verified_repository import verified_uri
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.manifests import Manifest, ManifestStore
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.registry.manifests import Manifest, ManifestStore
 
 __all__ = ["Pinner", "PIN_ROOT_ENV_VAR", "ARTIFACTS_TAG", "pin_root"]
 

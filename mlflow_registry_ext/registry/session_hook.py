@@ -15,7 +15,7 @@ import contextlib
 from sqlalchemy.orm import Session
 
 from mlflow_registry_ext import identity
-from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.changes import ChangeCollector
 from mlflow_registry_ext.registry.drafts import drafts_for
@@ -26,7 +26,7 @@ __all__ = ["install_audit_hook"]
 def install_audit_hook(inner_store, relay=None) -> None:
     """Wrap ``inner_store.ManagedSessionMaker`` so governed operations are audited in-transaction.
 
-    With a :class:`~mlflow_registry_ext.registry.pending.PendingRelay` (governance tables in
+    With a :class:`~mlflow_registry_ext.audit.pending.PendingRelay` (governance tables in
     another database), the transaction writes an intent instead, which the relay chains after
     the commit.
     """

@@ -9,7 +9,7 @@ Every mutating call runs as an :class:`~mlflow_registry_ext.registry.operation.O
 session hook appends its audit entry inside the inner store's own transaction.
 
 Changes the policy governs (protected aliases and stages, deleting what they point to, renaming)
-first pass the :class:`~mlflow_registry_ext.governance.enforcement.Gate`; the policy is read once,
+first pass the :class:`~mlflow_registry_ext.registry.gate.Gate`; the policy is read once,
 when the store is built. With no policy, or one that protects nothing, no call costs more than a
 flag test and the store behaves exactly like the one it wraps.
 """
@@ -28,16 +28,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlflow_registry_ext.audit.baseline import ensure_baseline
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
-from mlflow_registry_ext.governance.approvals import ApprovalStore
-from mlflow_registry_ext.governance.database import GovernanceDatabase, inner_registry_uri
-from mlflow_registry_ext.governance.enforcement import Gate, Grant, note_entries
-from mlflow_registry_ext.governance.status_tags import StatusTags, is_status_tag, target_tag
-from mlflow_registry_ext.governance.version_state import alias_version
+from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
+from mlflow_registry_ext.approvals.service import ApprovalStore
+from mlflow_registry_ext.db.database import GovernanceDatabase, inner_registry_uri
+from mlflow_registry_ext.registry.gate import Gate, Grant, note_entries
+from mlflow_registry_ext.registry.status_tags import StatusTags, is_status_tag, target_tag
+from mlflow_registry_ext.approvals.version_state import alias_version
 from mlflow_registry_ext.policy import policy_from_env
 from mlflow_registry_ext.registry import operation
 from mlflow_registry_ext.registry.operation import Operation
-from mlflow_registry_ext.registry.pending import PendingRelay
+from mlflow_registry_ext.audit.pending import PendingRelay
 from mlflow_registry_ext.registry.pinning import Pinner
 from mlflow_registry_ext.registry.session_hook import install_audit_hook
 from mlflow_registry_ext.security.service import scan_on_create, scan_version

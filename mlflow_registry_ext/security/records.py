@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.metadata import metadata
 from mlflow_registry_ext.errors import AlreadyExists, NotFound
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.security.report import ScanReport
 from mlflow_registry_ext.workspace import WORKSPACE_COLUMN_LENGTH, current_workspace
 

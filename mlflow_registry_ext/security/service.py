@@ -25,14 +25,14 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.errors import InvalidInput, NotFound
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.policy import Policy, Rule
 from mlflow_registry_ext.security.files import local_model
 from mlflow_registry_ext.security.findings import ScanOutcome
 from mlflow_registry_ext.security.records import ScanStore
 from mlflow_registry_ext.security.report import ScanReport
 from mlflow_registry_ext.security.scanners import Scanner, default_scanner
-from mlflow_registry_ext.governance.incarnation import live_model_created_ms
+from mlflow_registry_ext.db.incarnation import live_model_created_ms
 
 __all__ = ["SCAN_TAG", "SCAN_ON_CREATE_ENV", "scan_on_create", "scan_version"]
 
@@ -149,9 +149,8 @@ def scan_version(
 def _tag(inner_store: Any, policy: Policy | None, report: ScanReport) -> None:
     from mlflow.entities.model_registry import ModelVersionTag
 
-    from mlflow_registry_ext.governance.status_tags import covers
-
     # Like the status tags: only models a rule protects show anything.
-    if policy is None or not covers(policy.rule_for(report.model)):
+    rule = policy.rule_for(report.model) if policy is not None else None
+    if rule is None or not rule.protects_anything:
         return
     inner_store.set_model_version_tag(report.model, report.version, ModelVersionTag(SCAN_TAG, report.tag_value))

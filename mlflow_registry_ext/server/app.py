@@ -89,7 +89,7 @@ def create_app(app=None):
         check_policy_configured()
         # A signing key that is configured but unusable stops the server before it serves:
         # promotions must never quietly go unsigned.
-        from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
+        from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
 
         ApprovalSigner.from_env()
         from mlflow_registry_ext.registry.artifact_watch import check_interval
@@ -124,7 +124,7 @@ def _registry_uri() -> str | None:
 def _start_dispatcher(state: GovernanceAppState) -> None:
     from mlflow.exceptions import MlflowException
 
-    from mlflow_registry_ext.governance.database import GovernanceDatabase
+    from mlflow_registry_ext.db.database import GovernanceDatabase
     from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
     from mlflow_registry_ext.webhooks.leader import Lease
     from mlflow_registry_ext.webhooks.runner import SERVER_LEASE, BackgroundDispatcher
@@ -193,7 +193,7 @@ def _start_checkpointer(state: GovernanceAppState, db) -> None:
 def _start_reconciler(state: GovernanceAppState, db) -> None:
     from mlflow_registry_ext.audit.periodic import PeriodicReconciler, interval_from_env
     from mlflow_registry_ext.db.engine import get_engine
-    from mlflow_registry_ext.governance.database import inner_registry_uri
+    from mlflow_registry_ext.db.database import inner_registry_uri
 
     interval = interval_from_env()
     if interval <= 0 or not (state.registry_uri or "").startswith("governed+"):

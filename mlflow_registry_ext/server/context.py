@@ -36,7 +36,7 @@ class ApiContext:
     @functools.cached_property
     def db(self):
         """The governance database, migrated on first use."""
-        from mlflow_registry_ext.governance.database import GovernanceDatabase
+        from mlflow_registry_ext.db.database import GovernanceDatabase
 
         with self._lock:
             return GovernanceDatabase.for_registry_uri(self.registry_uri).ensure_schema()

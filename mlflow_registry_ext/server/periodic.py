@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Callable
 
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks.leader import Lease
 
 __all__ = ["PeriodicJob"]

@@ -47,9 +47,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.errors import GovernanceError
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks import encryption, outbox
 from mlflow_registry_ext.webhooks.leader import Lease
 from mlflow_registry_ext.webhooks.entities import ACTIVE, DEAD, DISABLED, PENDING, SENDING, SUCCEEDED, Attempt

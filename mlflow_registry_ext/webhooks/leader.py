@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mlflow_registry_ext.errors import GovernanceError
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks.tables import leases
 
 __all__ = ["Lease", "owner_is_dead_local_process"]

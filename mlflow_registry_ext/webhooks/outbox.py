@@ -1,6 +1,6 @@
 """The transactional outbox: a delivery row per matching subscription, written with the change.
 
-:func:`enqueue` runs at the end of :func:`mlflow_registry_ext.governance.audit_log.append`,
+:func:`enqueue` runs at the end of :func:`mlflow_registry_ext.audit.log.append`,
 inside the caller's transaction, so an event is queued if and only if its change commits. It
 sends nothing: a slow or dead receiver can never slow a registry call. With no active
 subscription it costs one indexed query.

@@ -35,9 +35,9 @@ from mlflow_registry_ext.events import (
     example_event,
     validate_event_patterns,
 )
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft, AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft, AuditQuery
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks import encryption, ssrf
 from mlflow_registry_ext.webhooks.entities import (
     ACTIVE,

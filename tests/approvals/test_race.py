@@ -10,8 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
 from tests.approvals.fixtures import UNAUTHENTICATED_POLICY, add_version, approved_request, as_user, governed_store
 
 _CHILD = textwrap.dedent(
@@ -19,7 +19,7 @@ _CHILD = textwrap.dedent(
     import json, os, sys, time
     from pathlib import Path
     from mlflow.exceptions import MlflowException
-    from mlflow_registry_ext.governance import promotion
+    from mlflow_registry_ext.registry import promotion
     from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
     uri, workdir, name, task, request_id = sys.argv[1:6]

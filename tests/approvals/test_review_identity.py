@@ -6,9 +6,9 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.audit.chain import decode_body
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
-from mlflow_registry_ext.governance.promotion import admin_override
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
+from mlflow_registry_ext.registry.promotion import admin_override
 from mlflow_registry_ext.identity import RequestIdentity, bind_request, current
 from tests.approvals.fixtures import UNAUTHENTICATED_POLICY, add_version, as_user, copy_database, governed_store
 

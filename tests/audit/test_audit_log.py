@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft, AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft, AuditQuery
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
 

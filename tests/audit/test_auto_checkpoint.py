@@ -16,9 +16,9 @@ from mlflow_registry_ext.audit import checkpoints
 from mlflow_registry_ext.audit.auto_checkpoint import BackgroundCheckpointer, Schedule, backlog, run_once
 from mlflow_registry_ext.audit.checkpoint_tables import checkpoints as checkpoint_rows
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks.leader import Lease
 from mlflow_registry_ext.webhooks.service import WebhookService
 from mlflow_registry_ext.webhooks.tables import deliveries

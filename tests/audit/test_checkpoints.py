@@ -21,9 +21,9 @@ from mlflow_registry_ext.audit.note import Verifier
 from mlflow_registry_ext.audit.witnesses import witness_for_uri, witnesses_from_env
 from mlflow_registry_ext.cli._context import run_guarded
 from mlflow_registry_ext.cli import cli as cli_group
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
 
 ORIGIN = "registry.test/governance"
 

@@ -13,8 +13,8 @@ from mlflow import MlflowClient
 
 from mlflow_registry_ext.audit.baseline import ensure_baseline
 from mlflow_registry_ext.audit.reconcile import last_result, reconcile
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
 from mlflow_registry_ext.webhooks.service import WebhookService

@@ -22,9 +22,9 @@ from mlflow_registry_ext.audit.witness_state import InconsistentCheckpoint, Witn
 from mlflow_registry_ext.cli import cli as cli_group
 from mlflow_registry_ext.cli._context import run_guarded
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks.signing import sign_headers
 from tests.support.databases import TempDatabase
 

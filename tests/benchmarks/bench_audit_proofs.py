@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mlflow_registry_ext.audit import checkpoints, verify_inclusion
 from mlflow_registry_ext.audit.chain import GENESIS_HASH, encode_entry
 from mlflow_registry_ext.audit.note import Verifier
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.db.database import GovernanceDatabase
 
 
 def _fill(db, start: int, count: int, prev: str) -> str:

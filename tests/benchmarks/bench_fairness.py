@@ -28,7 +28,7 @@ from mlflow import MlflowClient  # noqa: E402
 
 from mlflow_registry_ext.fairness.metrics import DEFAULT_METRICS, measure, sensitive_frame  # noqa: E402
 from mlflow_registry_ext.fairness.service import evaluate_fairness  # noqa: E402
-from mlflow_registry_ext.governance.database import GovernanceDatabase  # noqa: E402
+from mlflow_registry_ext.db.database import GovernanceDatabase  # noqa: E402
 from tests.fairness.conftest import biased_frame  # noqa: E402
 
 FEATURES = {"sex": "sex", "race": "race", "race&sex": ["race", "sex"]}

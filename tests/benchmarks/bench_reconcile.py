@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore
 
 from mlflow_registry_ext.audit.reconcile import reconcile
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
 
 PER_MODEL = 100
 TARGET_SECONDS = 5.0

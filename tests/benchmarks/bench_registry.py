@@ -23,8 +23,8 @@ from mlflow.entities.model_registry import ModelVersionTag, RegisteredModelTag  
 from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore  # noqa: E402
 
 from mlflow_registry_ext.audit.chain import GENESIS_HASH, encode_entry  # noqa: E402
-from mlflow_registry_ext.governance import audit_log  # noqa: E402
-from mlflow_registry_ext.governance.database import GovernanceDatabase  # noqa: E402
+from mlflow_registry_ext.audit import log as audit_log  # noqa: E402
+from mlflow_registry_ext.db.database import GovernanceDatabase  # noqa: E402
 from mlflow_registry_ext.registry.store import GovernedRegistryStore  # noqa: E402
 from tests.support.databases import TempDatabase  # noqa: E402
 

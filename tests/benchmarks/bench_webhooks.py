@@ -46,9 +46,9 @@ from cryptography.fernet import Fernet  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from mlflow_registry_ext.governance import audit_log  # noqa: E402
-from mlflow_registry_ext.governance.audit_log import AuditDraft  # noqa: E402
-from mlflow_registry_ext.governance.database import GovernanceDatabase  # noqa: E402
+from mlflow_registry_ext.audit import log as audit_log  # noqa: E402
+from mlflow_registry_ext.audit.log import AuditDraft  # noqa: E402
+from mlflow_registry_ext.db.database import GovernanceDatabase  # noqa: E402
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher  # noqa: E402
 from mlflow_registry_ext.webhooks.service import WebhookService  # noqa: E402
 from mlflow_registry_ext.webhooks.tables import deliveries  # noqa: E402

@@ -13,8 +13,8 @@ import time
 import pytest
 from mlflow.entities.model_registry import RegisteredModelTag
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
 _CHILD_PRELUDE = """

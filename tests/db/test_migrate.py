@@ -10,7 +10,7 @@ from mlflow_registry_ext.db.migrate import current_revision, head_revision, upgr
 
 
 def _start_worker(uri: str, barrier) -> None:
-    from mlflow_registry_ext.governance.database import GovernanceDatabase
+    from mlflow_registry_ext.db.database import GovernanceDatabase
 
     barrier.wait()
     GovernanceDatabase(uri).ensure_schema()

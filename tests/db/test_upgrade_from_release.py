@@ -36,7 +36,7 @@ def upgraded(tmp_path, monkeypatch):
 
 
 def test_the_upgrade_keeps_every_row_in_the_default_workspace_and_the_chain_intact(upgraded):
-    from mlflow_registry_ext.governance import audit_log
+    from mlflow_registry_ext.audit import log as audit_log
 
     engine = upgraded.governance_db.engine
     assert current_revision(engine) == head_revision()
@@ -66,7 +66,7 @@ def test_requests_and_webhooks_of_release_0_1_keep_working(upgraded):
 
 
 def test_another_workspace_sees_none_of_it(upgraded, monkeypatch):
-    from mlflow_registry_ext.governance.audit_log import AuditQuery, query
+    from mlflow_registry_ext.audit.log import AuditQuery, query
     from mlflow_registry_ext.webhooks.service import WebhookService
 
     monkeypatch.setenv("MLFLOW_WORKSPACE", "ws2")

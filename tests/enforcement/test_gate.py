@@ -8,10 +8,10 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersionTag
 from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.promotion import admin_override, promote, rollback
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.registry.promotion import admin_override, promote, rollback
 from tests.approvals.fixtures import add_version, approved_request, as_user, governed_store
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
 from tests.approvals.fixtures import add_version, as_user, governed_store
 from tests.approvals.fixtures import copy_database
 

@@ -6,7 +6,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore
-from mlflow_registry_ext.governance.promotion import check_promotion
+from mlflow_registry_ext.registry.promotion import check_promotion
 from tests.approvals.fixtures import add_version, approved_request, as_user, governed_store
 
 GATED = """\

@@ -9,10 +9,10 @@ from cryptography.fernet import Fernet
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.events import event_from_audit_entry
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.promotion import admin_override, promote, rollback
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.registry.promotion import admin_override, promote, rollback
 from mlflow_registry_ext.webhooks.service import WebhookService
 from tests.approvals.fixtures import add_version, approved_request, as_user, copy_database, governed_store
 

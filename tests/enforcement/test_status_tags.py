@@ -8,7 +8,7 @@ from mlflow.entities.model_registry import ModelVersionTag
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.entities import ApprovalRequest
-from mlflow_registry_ext.governance.status_tags import (
+from mlflow_registry_ext.registry.status_tags import (
     fairness_of,
     initial_tags,
     is_status_tag,
@@ -18,7 +18,7 @@ from mlflow_registry_ext.governance.status_tags import (
     target_value,
 )
 from mlflow_registry_ext.policy import FairnessFact, parse_policy
-from mlflow_registry_ext.governance.promotion import admin_override
+from mlflow_registry_ext.registry.promotion import admin_override
 from tests.approvals.fixtures import POLICY, add_version, approved_request, as_user
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 
 
 def biased_frame(n: int = 160, seed: int = 0, bias: float = 0.3) -> pd.DataFrame:

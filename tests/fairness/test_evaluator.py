@@ -96,7 +96,7 @@ def test_evaluate_logs_metrics_and_charts_and_records_on_the_registered_version(
 
 
 def _db(store):
-    from mlflow_registry_ext.governance.database import GovernanceDatabase
+    from mlflow_registry_ext.db.database import GovernanceDatabase
 
     return GovernanceDatabase(store.uri)
 

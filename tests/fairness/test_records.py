@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound
 from mlflow_registry_ext.fairness import FairnessCheck, FairnessStore, GroupValue, fairness_facts
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.policy import fairness_status, parse_policy
 from tests.fairness.conftest import policy_text
 

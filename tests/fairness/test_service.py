@@ -11,8 +11,8 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.errors import InvalidInput, NotFound
 from mlflow_registry_ext.fairness import FairnessStore
 from mlflow_registry_ext.fairness.service import evaluate_fairness
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
 from mlflow_registry_ext.policy import parse_policy
 from tests.fairness.conftest import policy_text
 

@@ -10,7 +10,8 @@ import mlflow_registry_ext.policy as policy_pkg
 PACKAGE_DIR = pathlib.Path(policy_pkg.__file__).parent
 DOCS = pathlib.Path(__file__).parents[2] / "docs" / "policy.md"
 FORBIDDEN = ("sqlalchemy", "flask", "requests", "mlflow_registry_ext.db", "mlflow_registry_ext.server",
-             "mlflow_registry_ext.cli", "mlflow_registry_ext.governance", "mlflow_registry_ext.registry")
+             "mlflow_registry_ext.cli", "mlflow_registry_ext.approvals", "mlflow_registry_ext.signing",
+             "mlflow_registry_ext.registry")
 
 
 def test_public_names_are_pinned():

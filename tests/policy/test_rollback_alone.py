@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from mlflow_registry_ext.errors import PolicyInvalid
-from mlflow_registry_ext.governance.effective_policy import effective_policy
+from mlflow_registry_ext.policy.effective import effective_policy
 from mlflow_registry_ext.policy import parse_policy, requirements_summary
 
 GROUPS = "groups:\n  on-call: [olivia, oscar]\n  risk: [alice, bob]\n"

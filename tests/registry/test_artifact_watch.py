@@ -29,7 +29,7 @@ def gated(sqlite_template, tmp_path, monkeypatch):
 
 
 def _audit_actions(store, action):
-    from mlflow_registry_ext.governance.audit_log import AuditQuery, query
+    from mlflow_registry_ext.audit.log import AuditQuery, query
 
     return [e for e in query(store.governance_db.engine, AuditQuery()) if e.action == action]
 

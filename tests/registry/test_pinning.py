@@ -176,7 +176,7 @@ def test_a_copied_version_is_pinned_too(gated, tmp_path):
 
 def test_a_change_of_the_source_after_pinning_is_recorded_once_and_serves_nothing_new(gated, tmp_path):
     from mlflow_registry_ext.events import event_from_audit_entry
-    from mlflow_registry_ext.governance.audit_log import AuditQuery, query
+    from mlflow_registry_ext.audit.log import AuditQuery, query
 
     run_uri, run_repo = _cas_run(tmp_path)
     version = add_version(gated, source=f"{run_uri}/model")

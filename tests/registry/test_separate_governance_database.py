@@ -8,8 +8,8 @@ import textwrap
 
 import sqlalchemy as sa
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditQuery
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
 
@@ -43,7 +43,7 @@ def test_an_intent_left_by_a_dead_process_is_chained_on_the_next_start(tmp_path,
     code = textwrap.dedent(
         f"""
         import os
-        from mlflow_registry_ext.registry import pending
+        from mlflow_registry_ext.audit import pending
         from mlflow_registry_ext.registry.store import GovernedRegistryStore
         store = GovernedRegistryStore("governed+{registry_uri}")
         pending.PendingRelay.relay = lambda self, ids=None: os._exit(137)

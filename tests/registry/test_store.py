@@ -7,8 +7,8 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersionTag, RegisteredModelTag
 from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 from tests.support.databases import TempDatabase
 

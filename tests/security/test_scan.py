@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.governance.audit_log import AuditQuery, query
+from mlflow_registry_ext.audit.log import AuditQuery, query
 from mlflow_registry_ext.security.findings import ScanOutcome
 from mlflow_registry_ext.security.records import ScanStore
 from mlflow_registry_ext.security.scanners import ModelscanScanner, PicklescanScanner

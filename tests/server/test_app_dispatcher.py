@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from mlflow.server.constants import REGISTRY_STORE_URI_ENV_VAR
 
 from mlflow_registry_ext import identity
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.server.app import EXTENSION_KEY, create_app
 from mlflow_registry_ext.webhooks.service import WebhookService
 from mlflow_registry_ext.webhooks.tables import leases

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import func, select
 
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
-from mlflow_registry_ext.governance.promotion import promote
-from mlflow_registry_ext.governance.signature_check import check_signature
-from mlflow_registry_ext.governance.signature_tables import signatures_table
-from mlflow_registry_ext.governance.signatures import SignatureStore, find_signature
-from mlflow_registry_ext.governance.version_files import version_files
-from mlflow_registry_ext.governance.version_state import alias_version
+from mlflow_registry_ext.registry.promotion import promote
+from mlflow_registry_ext.signing.check import check_signature
+from mlflow_registry_ext.signing.tables import signatures_table
+from mlflow_registry_ext.signing.signatures import SignatureStore, find_signature
+from mlflow_registry_ext.signing.version_files import version_files
+from mlflow_registry_ext.approvals.version_state import alias_version
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 from tests.approvals.fixtures import add_version, approved_request, as_user, copy_database, governed_store
 from tests.signing.helpers import flip_byte, make_keys, make_model_dir
@@ -83,7 +83,7 @@ def test_signing_failure_refuses_the_promotion_and_leaves_the_request_approved(s
 
 
 def signing_store_audit(store):
-    from mlflow_registry_ext.governance import audit_log
+    from mlflow_registry_ext.audit import log as audit_log
 
     with store.governance_db.reading() as engine:
         return audit_log.query(engine, audit_log.AuditQuery(model="fraud-model"))

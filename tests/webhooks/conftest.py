@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.fernet import Fernet
 
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks.encryption import KEY_ENV
 from mlflow_registry_ext.webhooks.ssrf import ALLOW_PRIVATE_ENV
 from tests.support.receiver import Receiver

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
 from mlflow_registry_ext.webhooks.service import WebhookService
 
@@ -101,7 +101,7 @@ def test_no_transaction_is_held_across_a_send(database, tmp_path, receiver):
     before the request arrived is still open (PostgreSQL shows every session's transaction)."""
     if database.kind != "postgresql":
         pytest.skip("pg_stat_activity shows when each open transaction began")
-    from mlflow_registry_ext.governance.database import GovernanceDatabase
+    from mlflow_registry_ext.db.database import GovernanceDatabase
 
     db = GovernanceDatabase(database.uri).ensure_schema()
     # Autocommit: the probes of concurrent requests hold no transaction themselves.

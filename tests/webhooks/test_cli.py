@@ -13,9 +13,9 @@ import pytest
 
 from mlflow_registry_ext.cli import cli
 from mlflow_registry_ext.cli._context import run_guarded
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks import verify
 from mlflow_registry_ext.webhooks.encryption import KEY_ENV
 

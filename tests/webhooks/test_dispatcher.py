@@ -9,8 +9,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft, AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft, AuditQuery
 from mlflow_registry_ext.webhooks import verify
 from mlflow_registry_ext.webhooks.dispatcher import DISPATCHER_ACTOR, Dispatcher
 from mlflow_registry_ext.webhooks.encryption import KEY_ENV

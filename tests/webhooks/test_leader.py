@@ -7,8 +7,8 @@ import subprocess
 import sys
 import threading
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
 from mlflow_registry_ext.webhooks.leader import Lease, owner_is_dead_local_process
 from mlflow_registry_ext.webhooks.runner import BackgroundDispatcher

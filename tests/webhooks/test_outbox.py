@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from mlflow import MlflowClient
 from sqlalchemy import event
 
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.webhooks.outbox import enqueue, on_enqueue, subscription_matches
 from mlflow_registry_ext.webhooks.service import WebhookService
 from mlflow_registry_ext.webhooks.tables import deliveries

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from mlflow_registry_ext.errors import InvalidInput, NotFound
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft, AuditQuery
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft, AuditQuery
 from mlflow_registry_ext.webhooks import verify
 from mlflow_registry_ext.webhooks.encryption import KEY_ENV
 from mlflow_registry_ext.webhooks.service import WebhookService, secrets_for_signing

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.governance.promotion import admin_override, promote, rollback
-from mlflow_registry_ext.governance.rollback_targets import digest_still_matches
+from mlflow_registry_ext.registry.promotion import admin_override, promote, rollback
+from mlflow_registry_ext.approvals.rollback_targets import digest_still_matches
 from tests.approvals.fixtures import add_version, approved_request, as_user
 
 MODEL = "fraud-r"

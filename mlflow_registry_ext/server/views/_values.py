@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance.audit_log import parse_time
+from mlflow_registry_ext.audit.log import parse_time
 
 _MAX_MS = 2**53
 

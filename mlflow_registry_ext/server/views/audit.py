@@ -9,7 +9,7 @@ import json
 from flask import Response, stream_with_context
 
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance import audit_log
+from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.server.views._values import time_ms
 from mlflow_registry_ext.workspace import current_workspace
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlflow_registry_ext.governance.health import health_report
+from mlflow_registry_ext.health import health_report
 
 
 def health_get(ctx, access):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlflow_registry_ext.governance.effective_policy import effective_policy
+from mlflow_registry_ext.policy.effective import effective_policy
 
 
 def policy_get(ctx, access, model):

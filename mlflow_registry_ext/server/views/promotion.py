@@ -6,7 +6,7 @@ from mlflow_registry_ext.errors import NotFound
 
 
 def _promotion():
-    from mlflow_registry_ext.governance import promotion
+    from mlflow_registry_ext.registry import promotion
 
     return promotion
 

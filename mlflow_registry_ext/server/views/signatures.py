@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance.public_keys import public_keys
-from mlflow_registry_ext.governance.signatures import find_signature
+from mlflow_registry_ext.signing.public_keys import public_keys
+from mlflow_registry_ext.signing.signatures import find_signature
 
 
 def signature_get(ctx, access, model, version):

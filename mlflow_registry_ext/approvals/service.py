@@ -35,9 +35,9 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.scope import current_workspace, in_workspace
 from mlflow_registry_ext.entities import OPEN_STATUSES, REQUEST_STATUSES, ApprovalRequest
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.approval_inputs import clean_comment, parse_target, parse_version
-from mlflow_registry_ext.governance.approval_records import (
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.approvals.inputs import clean_comment, parse_target, parse_version
+from mlflow_registry_ext.approvals.records import (
     add_note,
     load_decisions,
     load_request,
@@ -46,12 +46,12 @@ from mlflow_registry_ext.governance.approval_records import (
     request_from_row,
     upsert_decision,
 )
-from mlflow_registry_ext.governance.approval_tables import open_key, requests_table
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.incarnation import belongs_to, live_model_created_ms, of_incarnation
-from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
-from mlflow_registry_ext.governance.version_state import (
+from mlflow_registry_ext.approvals.tables import open_key, requests_table
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.db.incarnation import belongs_to, live_model_created_ms, of_incarnation
+from mlflow_registry_ext.approvals.rollback_targets import check_rollback_target
+from mlflow_registry_ext.approvals.version_state import (
     VersionState,
     alias_version,
     read_digest,

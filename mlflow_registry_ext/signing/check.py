@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import serialization
 from mlflow_registry_ext.artifacts.digest import ModelDigest
 from mlflow_registry_ext.artifacts.model_signature import verify_files
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput
-from mlflow_registry_ext.governance.attestation import statement_digest, subject_name, verify_attestation
-from mlflow_registry_ext.governance.signatures import SignatureRecord
+from mlflow_registry_ext.signing.attestation import statement_digest, subject_name, verify_attestation
+from mlflow_registry_ext.signing.signatures import SignatureRecord
 from mlflow_registry_ext.keys import signing_key_id
 
 __all__ = ["SignatureReport", "check_signature"]

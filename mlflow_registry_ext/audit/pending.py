@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.tables import audit_log as audit_table
 from mlflow_registry_ext.entities import AuditEntry
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.workspace import DEFAULT_WORKSPACE, current_workspace
 
 __all__ = ["PendingRelay"]

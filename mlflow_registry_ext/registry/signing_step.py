@@ -13,10 +13,10 @@ from typing import Any, Callable
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.errors import IntegrityError
-from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
-from mlflow_registry_ext.governance.signatures import SignatureRecord, SignatureStore
-from mlflow_registry_ext.governance.version_files import version_files
-from mlflow_registry_ext.governance.version_state import VersionState
+from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
+from mlflow_registry_ext.signing.signatures import SignatureRecord, SignatureStore
+from mlflow_registry_ext.signing.version_files import version_files
+from mlflow_registry_ext.approvals.version_state import VersionState
 
 __all__ = ["SigningStep"]
 

@@ -15,7 +15,7 @@ from typing import Any
 from mlflow_registry_ext.artifacts.digest import model_digest
 from mlflow_registry_ext.fairness.facts import fairness_facts
 from mlflow_registry_ext.fairness.records import FairnessStore
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.policy import FairnessFact, SecurityScanFact
 
 __all__ = [
@@ -115,7 +115,7 @@ def read_security_scan(
     scan of other artifacts says nothing about these.
     """
     from mlflow_registry_ext.security.records import ScanStore
-    from mlflow_registry_ext.governance.incarnation import live_model_created_ms
+    from mlflow_registry_ext.db.incarnation import live_model_created_ms
 
     if not digest:
         return None

@@ -9,7 +9,7 @@ raises :class:`~mlflow_registry_ext.errors.PolicyViolation` naming what is missi
 itself is never written). Everything else passes straight through: for a model no rule protects,
 the only cost is a dictionary lookup.
 
-:func:`gate_request` lets :mod:`~mlflow_registry_ext.governance.promotion` tell the gate which
+:func:`gate_request` lets :mod:`~mlflow_registry_ext.registry.promotion` tell the gate which
 request to apply, that a change is a rollback, or that an admin overrides the policy.
 
 Example:
@@ -33,17 +33,17 @@ from mlflow.utils.validation import _validate_model_alias_name
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput, PermissionDenied, PolicyViolation
-from mlflow_registry_ext.governance import audit_log
-from mlflow_registry_ext.governance.approval_signer import ApprovalSigner
-from mlflow_registry_ext.governance.approvals import ApprovalStore, promotion_facts
-from mlflow_registry_ext.governance.evidence_facts import card_facts, metric_facts
-from mlflow_registry_ext.governance.audit_log import AuditDraft
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.signatures import SignatureStore
-from mlflow_registry_ext.governance.signing_step import SigningStep
-from mlflow_registry_ext.governance.incarnation import belongs_to, live_model_created_ms
-from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
-from mlflow_registry_ext.governance.status_tags import (
+from mlflow_registry_ext.audit import log as audit_log
+from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
+from mlflow_registry_ext.approvals.service import ApprovalStore, promotion_facts
+from mlflow_registry_ext.registry.evidence_facts import card_facts, metric_facts
+from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.signing.signatures import SignatureStore
+from mlflow_registry_ext.registry.signing_step import SigningStep
+from mlflow_registry_ext.db.incarnation import belongs_to, live_model_created_ms
+from mlflow_registry_ext.approvals.rollback_targets import check_rollback_target
+from mlflow_registry_ext.registry.status_tags import (
     DIGEST_TAG,
     LINK_TAG,
     StatusTags,
@@ -52,7 +52,7 @@ from mlflow_registry_ext.governance.status_tags import (
     is_status_tag,
     page_link,
 )
-from mlflow_registry_ext.governance.version_state import (
+from mlflow_registry_ext.approvals.version_state import (
     VersionState,
     alias_version,
     read_digest,

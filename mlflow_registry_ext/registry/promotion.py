@@ -21,12 +21,12 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.entities import PromotionCheck, PromotionResult
 from mlflow_registry_ext.errors import InvalidInput, NotFound
-from mlflow_registry_ext.governance.approval_inputs import parse_target, parse_version
-from mlflow_registry_ext.governance.approvals import previous_alias_version
-from mlflow_registry_ext.governance.incarnation import live_model_created_ms
-from mlflow_registry_ext.governance.rollback_targets import check_rollback_target
-from mlflow_registry_ext.governance.enforcement import GateRequest, gate_request
-from mlflow_registry_ext.governance.version_state import alias_version, read_version
+from mlflow_registry_ext.approvals.inputs import parse_target, parse_version
+from mlflow_registry_ext.approvals.service import previous_alias_version
+from mlflow_registry_ext.db.incarnation import live_model_created_ms
+from mlflow_registry_ext.approvals.rollback_targets import check_rollback_target
+from mlflow_registry_ext.registry.gate import GateRequest, gate_request
+from mlflow_registry_ext.approvals.version_state import alias_version, read_version
 
 __all__ = ["promote", "rollback", "check_promotion", "admin_override", "MAX_REASON"]
 

@@ -27,8 +27,8 @@ from mlflow_registry_ext.artifacts.digest import ModelDigest
 from mlflow_registry_ext.artifacts.model_signature import sign_files
 from mlflow_registry_ext.entities import ApprovalRequest
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput
-from mlflow_registry_ext.governance.attestation import sign_attestation, subject_name
-from mlflow_registry_ext.governance.signatures import SignatureRecord
+from mlflow_registry_ext.signing.attestation import sign_attestation, subject_name
+from mlflow_registry_ext.signing.signatures import SignatureRecord
 from mlflow_registry_ext.workspace import current_workspace
 
 __all__ = ["ApprovalSigner"]

@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from mlflow_registry_ext.artifacts.blobs import integrity_error
 from mlflow_registry_ext.artifacts.digest import FileEntry, digest_of
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.manifest_tables import changes_table, manifests_table
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.registry.manifest_tables import changes_table, manifests_table
 from mlflow_registry_ext.workspace import current_workspace
 
 __all__ = ["Manifest", "ManifestStore", "PIN_METHODS"]

@@ -3,7 +3,7 @@
 A rollback is reviewed by a smaller quorum than a promotion (by default one approval) because it
 returns the alias to something that was already reviewed. So its target must really be that: a
 version that an applied approval request put under the same alias, in the same workspace and
-the same incarnation of the model (see :mod:`.incarnation`), for the same version (not one
+the same incarnation of the model (see :mod:`~mlflow_registry_ext.db.incarnation`), for the same version (not one
 deleted and created again under the number), whose artifacts are still the ones approved.
 
 Example:
@@ -21,10 +21,10 @@ from sqlalchemy import and_, or_, select
 from mlflow_registry_ext.db.scope import in_workspace
 from mlflow_registry_ext.entities import ApprovalRequest
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.governance.approval_records import request_from_row
-from mlflow_registry_ext.governance.approval_tables import requests_table
-from mlflow_registry_ext.governance.incarnation import of_incarnation
-from mlflow_registry_ext.governance.version_state import VersionState, read_digest
+from mlflow_registry_ext.approvals.records import request_from_row
+from mlflow_registry_ext.approvals.tables import requests_table
+from mlflow_registry_ext.db.incarnation import of_incarnation
+from mlflow_registry_ext.approvals.version_state import VersionState, read_digest
 
 __all__ = ["current_artifact_digest", "digest_still_matches", "last_approval_for", "check_rollback_target"]
 

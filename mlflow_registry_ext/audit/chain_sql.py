@@ -8,7 +8,7 @@ transaction). The head query also reports whether any webhook subscription is ac
 the outbox skip its own query on deployments without webhooks.
 
 Dialects other than SQLite, PostgreSQL and MySQL/MariaDB take the SQLAlchemy Core path in
-:mod:`mlflow_registry_ext.governance.audit_log`.
+:mod:`mlflow_registry_ext.audit.log`.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from mlflow_registry_ext.errors import NotFound
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.signature_tables import signatures_table
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.signing.tables import signatures_table
 from mlflow_registry_ext.keys import SIGNING_KEY_ENV
 from mlflow_registry_ext.workspace import current_workspace
 

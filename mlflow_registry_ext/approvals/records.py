@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from mlflow_registry_ext.db.scope import in_workspace
 from mlflow_registry_ext.entities import ApprovalComment, ApprovalRequest, ReviewDecision
 from mlflow_registry_ext.errors import NotFound
-from mlflow_registry_ext.governance.approval_tables import comments_table, decisions_table, requests_table
+from mlflow_registry_ext.approvals.tables import comments_table, decisions_table, requests_table
 
 __all__ = [
     "request_from_row",

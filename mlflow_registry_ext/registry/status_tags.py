@@ -46,9 +46,9 @@ from mlflow.entities.model_registry import ModelVersionTag
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.entities import ApprovalRequest, GovernanceStatus, TargetStatus
-from mlflow_registry_ext.governance.database import GovernanceDatabase
-from mlflow_registry_ext.governance.incarnation import live_model_created_ms
-from mlflow_registry_ext.governance.version_state import read_fairness
+from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.db.incarnation import live_model_created_ms
+from mlflow_registry_ext.approvals.version_state import read_fairness
 from mlflow_registry_ext.policy import FairnessFact, Policy, Rule, fairness_status
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlflow_registry_ext.governance.effective_policy import EffectivePolicy, effective_policy
+from mlflow_registry_ext.policy.effective import EffectivePolicy, effective_policy
 from mlflow_registry_ext.policy import Policy, parse_policy
 
 POLICY = """
