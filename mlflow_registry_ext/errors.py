@@ -30,6 +30,9 @@ download that does not match its hash); it never answers a user's mistake.
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
     INTERNAL_ERROR,
@@ -58,6 +61,7 @@ __all__ = [
     "AuditChainBroken",
     "IntegrityError",
     "exit_code_for",
+    "missing_as_not_found",
 ]
 
 
@@ -150,6 +154,24 @@ class IntegrityError(CheckFailed):
     """Stored bytes do not match the hash they were stored under."""
 
     error_code = RESOURCE_CONFLICT
+
+
+@contextlib.contextmanager
+def missing_as_not_found(message: str) -> Iterator[None]:
+    """Re-raise MLflow's ``RESOURCE_DOES_NOT_EXIST`` inside the block as ``NotFound(message)``.
+
+    Any other error goes through unchanged.
+
+    Example:
+        >>> with missing_as_not_found("Model version m 3 does not exist"):   # doctest: +SKIP
+        ...     store.get_model_version("m", "3")
+    """
+    try:
+        yield
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise NotFound(message) from None
+        raise
 
 
 _EXIT_BY_CODE = {

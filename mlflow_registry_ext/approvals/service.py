@@ -26,7 +26,6 @@ import time
 import uuid
 from typing import Any, Callable, Iterable
 
-from mlflow.exceptions import MlflowException
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -34,7 +33,7 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.scope import current_workspace, in_workspace
 from mlflow_registry_ext.entities import OPEN_STATUSES, REQUEST_STATUSES, ApprovalRequest
-from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound, PermissionDenied
+from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, PermissionDenied, missing_as_not_found
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.approvals.inputs import clean_comment, parse_target, parse_version
 from mlflow_registry_ext.approvals.records import (
@@ -839,12 +838,8 @@ class ApprovalStore:
         return rule
 
     def _version(self, model: str, version: str, request: ApprovalRequest | None = None) -> VersionState:
-        try:
+        with missing_as_not_found(f"Model version {model} {version} does not exist"):
             state = read_version(self.inner, model, version)
-        except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                raise NotFound(f"Model version {model} {version} does not exist") from None
-            raise
         if request is not None and request.version_created_ms not in (None, state.created_ms):
             raise InvalidInput(
                 f"Version {version} of {model} was deleted and created again after request "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
 from typing import Callable, Mapping
 
@@ -29,6 +28,7 @@ from sqlalchemy import desc, select
 
 from mlflow_registry_ext.audit.checkpoint_tables import checkpoints
 from mlflow_registry_ext.db.tables import audit_head, audit_log
+from mlflow_registry_ext.periodic import PeriodicJob
 from mlflow_registry_ext.settings import non_negative
 
 __all__ = ["EVERY_ENV", "INTERVAL_ENV", "LEASE_NAME", "Schedule", "backlog", "run_once", "BackgroundCheckpointer"]
@@ -105,8 +105,9 @@ def run_once(db, schedule: Schedule, key, *, now_ms: int | None = None, witnesse
     return record if record.created else None
 
 
-class BackgroundCheckpointer:
-    """Runs :func:`run_once` every ``poll_seconds`` on a daemon thread while holding ``lease``.
+class BackgroundCheckpointer(PeriodicJob):
+    """Runs :func:`run_once` every ``poll_seconds`` while holding ``lease``: a
+    :class:`~mlflow_registry_ext.periodic.PeriodicJob` whose first look is at start.
 
     Args:
         db: The governance database.
@@ -120,50 +121,19 @@ class BackgroundCheckpointer:
 
     def __init__(self, db, schedule: Schedule, key, lease=None, *, poll_seconds: float = 1.0,
                  clock: Callable[[], int] | None = None, witnesses=None):
+        # A log that no longer extends its last checkpoint is refused (audit verify names what
+        # happened): said once, not every second, and looked at again every 30 s.
+        super().__init__(db, LEASE_NAME, poll_seconds, self._step, lease=lease, exclusive=lease is not None,
+                         first_delay=0.0, retry_seconds=max(poll_seconds, 30.0),
+                         what="Automatic audit checkpoint", log_repeats=False)
         self.db = db
         self.schedule = schedule
         self.key = key
-        self.lease = lease
         self.poll_seconds = poll_seconds
         self._clock = clock or (lambda: int(time.time() * 1000))
         self.witnesses = witnesses
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._main, name="audit-checkpointer", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _main(self) -> None:
-        failing = False
-        try:
-            while not self._stop.is_set():
-                wait = self.poll_seconds
-                try:
-                    if self.lease is None or self.lease.held() or self.lease.acquire():
-                        record = run_once(self.db, self.schedule, self.key, now_ms=self._clock(),
-                                          witnesses=self.witnesses)
-                        if record is not None:
-                            _log.info("Audit checkpoint %d signed", record.size)
-                        failing = False
-                    else:
-                        wait = max(wait, self.lease.retry_seconds)
-                except Exception as exc:  # noqa: BLE001 - the thread must outlive a tampered log
-                    # A log that no longer extends its last checkpoint is refused (audit verify
-                    # names what happened); say so once, not every second.
-                    if not failing:
-                        _log.error("Automatic audit checkpoint failed: %s", exc)
-                    failing = True
-                    wait = max(wait, 30.0)
-                self._stop.wait(wait)
-        finally:
-            if self.lease is not None:
-                self.lease.release()
+    def _step(self) -> None:
+        record = run_once(self.db, self.schedule, self.key, now_ms=self._clock(), witnesses=self.witnesses)
+        if record is not None:
+            _log.info("Audit checkpoint %d signed", record.size)

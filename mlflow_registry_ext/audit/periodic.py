@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Callable
 
@@ -22,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from mlflow_registry_ext.audit.checkpoint_tables import reconciles
 from mlflow_registry_ext.audit.reconcile import ReconcileResult, reconcile_all
+from mlflow_registry_ext.periodic import PeriodicJob
 from mlflow_registry_ext.settings import non_negative
 from mlflow_registry_ext.webhooks.leader import Lease
 
@@ -40,8 +40,9 @@ def interval_from_env() -> float:
     return non_negative(INTERVAL_ENV, DEFAULT_INTERVAL, off="reconciling")
 
 
-class PeriodicReconciler:
-    """Reconciles every workspace once per ``interval`` on a daemon thread, under a lease.
+class PeriodicReconciler(PeriodicJob):
+    """Reconciles every workspace once per ``interval``: a :class:`~mlflow_registry_ext.periodic.PeriodicJob`
+    that looks at start and then when the next run is due (at least every minute).
 
     Args:
         db: The governance database.
@@ -62,15 +63,14 @@ class PeriodicReconciler:
         clock: Callable[[], float] = time.time,
         run: Callable[..., list[ReconcileResult]] = reconcile_all,
     ):
+        # Not exclusive: run_once takes the lease only when a run is due.
+        super().__init__(db, RECONCILE_LEASE, interval, self._step, lease=lease, lease_ttl=60.0, exclusive=False,
+                         first_delay=0.0, retry_seconds=min(float(interval), 60.0), what="Periodic reconcile")
         self.db = db
         self.registry_engine = registry_engine
-        self.interval = float(interval)
-        self.lease = lease or Lease(db, RECONCILE_LEASE, ttl_seconds=60.0)
         self._clock = clock
         self._run = run
         self._started = clock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def _last_run_ms(self) -> int | None:
         with self.db.reading() as engine, engine.connect() as conn:
@@ -98,31 +98,11 @@ class PeriodicReconciler:
                 )
         return results
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running or self.interval <= 0:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._main, name="audit-reconcile", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _main(self) -> None:
-        while not self._stop.is_set():
-            try:
-                wait = self.next_due() - self._clock()
-                if wait <= 0:
-                    self.run_once()
-                    # Followers look again after a while; the leader's row moves the due time.
-                    wait = min(self.interval, 60.0)
-                self._stop.wait(max(0.5, min(wait, 60.0)))
-            except Exception:  # noqa: BLE001 - the thread must outlive any one failure
-                _log.exception("Periodic reconcile failed; retrying in %.0f s", min(self.interval, 60.0))
-                self._stop.wait(min(self.interval, 60.0))
+    def _step(self) -> float:
+        """Run when due; the seconds until the next look."""
+        wait = self.next_due() - self._clock()
+        if wait <= 0:
+            self.run_once()
+            # The run's row moves the due time; another process's run is seen at the next look.
+            wait = min(self.interval, 60.0)
+        return max(0.5, min(wait, 60.0))

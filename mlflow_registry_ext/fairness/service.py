@@ -24,7 +24,7 @@ import pandas as pd
 from mlflow.entities import LifecycleStage
 from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.errors import InvalidInput, NotFound
+from mlflow_registry_ext.errors import InvalidInput, missing_as_not_found
 from mlflow_registry_ext.fairness.data import DatasetInfo, frame_digest
 from mlflow_registry_ext.fairness.metrics import DEFAULT_METRICS, Measurement, measure, sensitive_frame
 from mlflow_registry_ext.fairness.plots import log_chart, render_chart
@@ -213,12 +213,8 @@ def existing_version(client, model: str, version: str):
     Raises:
         NotFound: It does not exist.
     """
-    try:
+    with missing_as_not_found(f"Model version {model} {version} does not exist"):
         return client.get_model_version(model, version)
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise NotFound(f"Model version {model} {version} does not exist") from exc
-        raise
 
 
 def _active_run_id(client, run_id: str | None) -> str | None:

@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-from mlflow.exceptions import MlflowException
-
 from mlflow_registry_ext.entities import PromotionCheck, PromotionResult
-from mlflow_registry_ext.errors import InvalidInput, NotFound
+from mlflow_registry_ext.errors import InvalidInput, missing_as_not_found
 from mlflow_registry_ext.approvals.inputs import parse_target, parse_version
 from mlflow_registry_ext.approvals.service import previous_alias_version
 from mlflow_registry_ext.db.incarnation import live_model_created_ms
@@ -186,14 +184,10 @@ def rollback(
             f"Alias {alias!r} of {model} has no earlier version in the audit log of this model "
             "to roll back to"
         )
-    try:
+    with missing_as_not_found(
+        f"Alias {alias!r} of {model} pointed to version {previous} before, which no longer exists"
+    ):
         target = read_version(store.inner, model, previous)
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise NotFound(
-                f"Alias {alias!r} of {model} pointed to version {previous} before, which no longer exists"
-            ) from None
-        raise
     rule = store.gate.rule_for(model)
     if rule is not None and rule.protects_alias(alias) and override_reason is None:
         # Say why at once; the gate refuses the same target anyway.
@@ -226,12 +220,8 @@ def check_promotion(
     """
     kind, target = parse_target(alias, stage)
     version = parse_version(version)
-    try:
+    with missing_as_not_found(f"Model version {model} {version} does not exist"):
         state = read_version(store.inner, model, version)
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise NotFound(f"Model version {model} {version} does not exist") from None
-        raise
     rule = store.gate.rule_for(model)
     base = {"model": model, "version": version, "target_kind": kind, "target": target, "action": action,
             "rule": rule.describe() if rule else None}

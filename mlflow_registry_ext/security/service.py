@@ -22,9 +22,8 @@ import os
 import time
 from typing import Any
 
-from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.errors import InvalidInput, NotFound
+from mlflow_registry_ext.errors import InvalidInput, missing_as_not_found
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.policy import Policy, Rule
 from mlflow_registry_ext.security.files import local_model
@@ -57,12 +56,8 @@ def scan_on_create(rule: Rule | None) -> bool:
 
 
 def _version(inner_store: Any, model: str, version: str):
-    try:
+    with missing_as_not_found(f"Model version {model} {version} does not exist"):
         return inner_store.get_model_version(model, version)
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise NotFound(f"Model version {model} {version} does not exist") from exc
-        raise
 
 
 def _describe(exc: BaseException) -> str:

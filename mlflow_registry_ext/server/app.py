@@ -146,8 +146,8 @@ def _start_dispatcher(state: GovernanceAppState) -> None:
 
 def _start_artifact_watch(db) -> None:
     """Check pinned versions' sources every so often (one process of the deployment at a time)."""
+    from mlflow_registry_ext.periodic import PeriodicJob
     from mlflow_registry_ext.registry.artifact_watch import LEASE, check_interval, check_pinned_versions
-    from mlflow_registry_ext.server.periodic import PeriodicJob
 
     interval = check_interval()
     if interval <= 0:

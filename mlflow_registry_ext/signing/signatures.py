@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
-from mlflow_registry_ext.errors import NotFound
+from mlflow_registry_ext.errors import NotFound, missing_as_not_found
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.signing.tables import signatures_table
 from mlflow_registry_ext.keys import SIGNING_KEY_ENV
@@ -110,15 +110,9 @@ def find_signature(inner_store: Any, db: GovernanceDatabase, model: str, version
     Raises:
         NotFound: The model or version does not exist, or the version was never signed.
     """
-    from mlflow.exceptions import MlflowException
-
-    try:
+    with missing_as_not_found(f"Model version {model} {version} does not exist"):
         created = inner_store.get_registered_model(model).creation_timestamp
         inner_store.get_model_version(model, str(version))
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            raise NotFound(f"Model version {model} {version} does not exist") from None
-        raise
     record = SignatureStore(db).latest(model, str(version), model_created_ms=created)
     if record is None:
         raise NotFound(

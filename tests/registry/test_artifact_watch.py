@@ -10,8 +10,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.artifacts import CasArtifactRepository
+from mlflow_registry_ext.periodic import PeriodicJob
 from mlflow_registry_ext.registry.artifact_watch import INTERVAL_ENV_VAR, check_interval, check_pinned_versions
-from mlflow_registry_ext.server.periodic import PeriodicJob
 from tests.approvals.fixtures import (  # noqa: F401 - sqlite_template is a fixture
     add_version,
     copy_database,

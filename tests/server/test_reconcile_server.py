@@ -74,7 +74,8 @@ def test_reconcile_over_rest_finds_a_plain_client_s_change_and_the_server_delive
         assert status == 200, created
         receiver.secrets = [created["secret"]]
         # Around the governed store: a protected alias set with no approval and no audit entry.
-        MlflowClient(tracking_uri=server.plain_uri, registry_uri=server.plain_uri).set_registered_model_alias(model, "production", "2")
+        MlflowClient(tracking_uri=server.plain_uri, registry_uri=server.plain_uri).set_registered_model_alias(
+            model, "production", "2")
         # The server's periodic reconcile (every 2 s here) finds it and the dispatcher delivers it.
         receiver.wait_for(lambda r: len(r.deliveries) >= 1, timeout=60)
         [delivery] = receiver.deliveries
@@ -120,7 +121,7 @@ def test_the_reviewer_page_shows_the_drift(server):
     rest = MlflowClient(tracking_uri=server.url)
     rest.create_registered_model(model)
     rest.create_model_version(model, f"s3://bucket/{model}/0")
-    MlflowClient(tracking_uri=server.plain_uri, registry_uri=server.plain_uri).set_model_version_tag(model, "1", "owner", "mallory")
+    MlflowClient(registry_uri=server.plain_uri).set_model_version_tag(model, "1", "owner", "mallory")
     wait_for(lambda: any(d["model"] == model for d in call(server.url + API + "/audit/drift")[1]["differences"]))
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
