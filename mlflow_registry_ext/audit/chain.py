@@ -40,6 +40,8 @@ __all__ = [
     "VerifyResult",
     "canonical_json",
     "encode_entry",
+    "encode_entry_suffix",
+    "link_prefix",
     "decode_body",
     "verify_rows",
 ]
@@ -96,6 +98,43 @@ def encode_entry(
     is part of the hashed body too, so moving an entry to another workspace's view breaks the
     chain; ``None`` leaves it out (the encoding of entries older than workspaces).
     """
+    body = link_prefix(prev_hash, seq) + encode_entry_suffix(
+        timestamp_ms=timestamp_ms, action=action, actor=actor, model=model, version=version,
+        alias=alias, before=before, after=after, details=details, entry_id=entry_id,
+        request_id=request_id, client_addr=client_addr, actor_source=actor_source,
+        workspace=workspace,
+    )
+    return body, _sha256(body.encode()).hexdigest()
+
+
+def link_prefix(prev_hash: str, seq: int) -> str:
+    """The start of a body: the link to the previous entry and the position, the only parts of
+    an entry that depend on where it lands in the chain."""
+    return f'{{"prev_hash":"{prev_hash}","seq":{seq}'
+
+
+def encode_entry_suffix(
+    *,
+    timestamp_ms: int,
+    action: str,
+    actor: str,
+    model: str | None,
+    version: str | None,
+    alias: str | None,
+    before: dict,
+    after: dict,
+    details: dict,
+    entry_id: str,
+    request_id: str | None = None,
+    client_addr: str | None = None,
+    actor_source: str | None = None,
+    workspace: str | None = None,
+) -> str:
+    """The rest of a body after :func:`link_prefix`: ``body = link_prefix(...) + suffix``.
+
+    It does not depend on the entry's position, so it can be encoded before the chain head is
+    read (or by the database, which joins it to the head it locks).
+    """
     fields = {
         "after": after,
         "before": before,
@@ -108,9 +147,11 @@ def encode_entry(
         fields["actor_source"] = actor_source
     if workspace is not None:
         fields["workspace"] = workspace
-    tail = _dumps(fields)
-    body = _header(prev_hash, seq, timestamp_ms, action, actor, model, version, alias) + tail[1:]
-    return body, _sha256(body.encode()).hexdigest()
+    return (
+        f',"timestamp_ms":{timestamp_ms},"action":{_q(action)},"actor":{_q(actor)},'
+        f'"model":{_opt(model)},"version":{_opt(version)},"alias":{_opt(alias)},'
+        + _dumps(fields)[1:]
+    )
 
 
 def decode_body(body: str) -> dict[str, Any]:

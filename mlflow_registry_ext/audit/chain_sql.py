@@ -1,4 +1,4 @@
-"""The three statements that chain entries, sent straight to the database driver.
+"""The statements that chain entries, sent straight to the database driver.
 
 An audit entry rides on every registry write, so its statements are on MLflow's hot path.
 SQLAlchemy's per-statement machinery (compiling, result processing) costs several times what
@@ -6,6 +6,13 @@ SQLite needs to run them on a small machine; here they are plain SQL, prepared o
 placeholder style, executed on the DBAPI cursor of the caller's own connection (so still in its
 transaction). The head query also reports whether any webhook subscription is active, which lets
 the outbox skip its own query on deployments without webhooks.
+
+On PostgreSQL one entry is chained by one statement (:meth:`ChainSQL.append_one`): it locks the
+head row, builds the body from the locked head and the rest of the body encoded here, hashes it
+(``sha256``, PostgreSQL 11 and later), inserts it and moves the head. The head row's lock is so
+held for one round trip and the commit instead of three round trips and the commit, which is what
+concurrent writers queue on. The caller recomputes the hash from what the statement reports and
+refuses a mismatch, so the stored entry is exactly the one :func:`encode_entry` gives.
 
 Dialects other than SQLite, PostgreSQL and MySQL/MariaDB take the SQLAlchemy Core path in
 :mod:`mlflow_registry_ext.audit.log`.
@@ -42,6 +49,23 @@ class ChainSQL:
         self.update_head = (
             f"UPDATE gov_audit_head SET seq = {placeholder}, hash = {placeholder} WHERE id = 1"
         )
+        self.append_one_sql = None
+        if dialect == "postgresql":
+            p = placeholder
+            self.append_one_sql = (
+                "WITH h AS (SELECT seq, hash FROM gov_audit_head WHERE id = 1 FOR UPDATE), "
+                "e AS (SELECT h.seq + 1 AS seq, h.hash AS prev, "
+                f"""'{{"prev_hash":"' || h.hash || '","seq":' || (h.seq + 1)::text || {p}::text AS body """
+                "FROM h), "
+                "i AS (INSERT INTO gov_audit_log (seq, entry_id, timestamp_ms, actor, action, model, "
+                "version, alias, body, hash, workspace) "
+                f"SELECT e.seq, {p}, {p}::bigint, {p}, {p}, {p}, {p}, {p}, e.body, "
+                f"encode(sha256(convert_to(e.body, 'UTF8')), 'hex'), {p} FROM e RETURNING seq, hash) "
+                "UPDATE gov_audit_head SET seq = i.seq, hash = i.hash FROM i, e "
+                "WHERE gov_audit_head.id = 1 "
+                "RETURNING i.seq, i.hash, e.prev, "
+                "(SELECT COUNT(*) FROM gov_webhooks WHERE status = 'active')"
+            )
 
     @staticmethod
     @contextlib.contextmanager
@@ -65,6 +89,26 @@ class ChainSQL:
             return None
         seq, digest, active = found
         return int(seq), digest, int(active)
+
+    @property
+    def appends_in_one(self) -> bool:
+        """Whether :meth:`append_one` is available (PostgreSQL)."""
+        return self.append_one_sql is not None
+
+    def append_one(self, cursor, suffix: str, row: tuple) -> tuple[int, str, str, int] | None:
+        """Chain one entry whose body ends with ``suffix`` (see
+        :func:`~mlflow_registry_ext.audit.chain.encode_entry_suffix`); ``row``: its
+        ``(entry_id, timestamp_ms, actor, action, model, version, alias, workspace)``.
+
+        Returns ``(seq, hash, previous hash, active webhook count)``; None when the head row is
+        missing (nothing was written).
+        """
+        cursor.execute(self.append_one_sql, (suffix, *row))
+        found = cursor.fetchone()
+        if found is None:
+            return None
+        seq, digest, prev, active = found
+        return int(seq), digest, prev, int(active)
 
     def write(self, cursor, rows: list[tuple], seq: int, digest: str) -> None:
         """Insert ``rows`` (tuples in column order) and move the head to ``seq``/``digest``."""

@@ -20,7 +20,7 @@ from mlflow_registry_ext.audit.checkpoint_tables import checkpoints
 from mlflow_registry_ext.audit.merkle import CompactRange
 from mlflow_registry_ext.audit.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from mlflow_registry_ext.audit.tree_store import leaves_of
-from mlflow_registry_ext.audit.verify import _verify_range, verify, verify_head
+from mlflow_registry_ext.audit.verify import _verify_range, verify_head, verify_with_tree
 from mlflow_registry_ext.db.tables import audit_log
 
 __all__ = ["open_held", "verify_with_checkpoints"]
@@ -58,7 +58,12 @@ def verify_with_checkpoints(db, notes: list[str], verifier: Verifier, *, full: b
         with engine.connect() as conn:
             max_seq = conn.execute(select(func.max(audit_log.c.seq))).scalar() or 0
             start = None if full else _start(conn, held)
-        chain = verify(engine) if start is None else _verify_tail(engine, start)
+        roots: dict[int, bytes] | None = None
+        if start is None:
+            # One read of every row: the chain check and the tree roots of the held sizes.
+            chain, roots = verify_with_tree(engine, [cp.size for cp, _ in held])
+        else:
+            chain = _verify_tail(engine, start)
     if not chain.ok:
         return chain
     if forks:
@@ -77,8 +82,12 @@ def verify_with_checkpoints(db, notes: list[str], verifier: Verifier, *, full: b
     good = compact.size
     with db.reading() as engine, engine.connect() as conn:
         for cp in pending:
-            _feed(conn, compact, cp.size)
-            if compact.root() != cp.root:
+            if roots is not None:
+                root = roots.get(cp.size)
+            else:
+                _feed(conn, compact, cp.size)
+                root = compact.root()
+            if root != cp.root:
                 return dataclasses.replace(
                     chain, ok=False, first_bad_seq=good + 1, kind="rewritten",
                     reason=f"the first {cp.size} entries are not those of checkpoint {cp.size} "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import time
 import uuid
 from typing import Any, Iterator
@@ -23,6 +24,8 @@ from mlflow_registry_ext.audit.chain import (
     VerifyResult,
     decode_body,
     encode_entry,
+    encode_entry_suffix,
+    link_prefix,
 )
 from mlflow_registry_ext.db.scope import current_workspace, in_workspace
 from mlflow_registry_ext.db.tables import audit_head, audit_log
@@ -38,6 +41,7 @@ __all__ = [
     "append",
     "query",
     "verify",
+    "verify_with_tree",
     "verify_and_record",
     "alias_history",
     "parse_time",
@@ -94,6 +98,14 @@ def append(
     who = who or identity.current()
     now = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
     fast = chain_sql.for_connection(conn)
+    if fast and fast.appends_in_one and len(drafts) == 1:
+        appended = _append_one(conn, fast, drafts[0], who, now, entry_ids[0] if entry_ids else None)
+        if appended is not None:
+            entries, active_webhooks = appended
+            if active_webhooks != 0:
+                enqueue(conn, entries)
+            return entries
+        # The head row is missing: rebuilt below, then the entry is chained the general way.
     seq, prev_hash, active_webhooks = _read_head(conn, fast)
     rows, entries, seq, prev_hash = _chain(drafts, seq, prev_hash, who, now, entry_ids)
     try:
@@ -126,6 +138,41 @@ def _read_head(conn: Connection, fast) -> tuple[int, str, int | None]:
         _repair_head(conn)
         return _read_head(conn, fast)
     return found
+
+
+def _append_one(conn: Connection, fast, draft: AuditDraft, who, now: int, entry_id: str | None):
+    """Chain one entry with one statement (PostgreSQL): ``([entry], active webhook count)``, or
+    None when the head row is missing."""
+    entry_id = entry_id or uuid.uuid4().hex
+    version = None if draft.version is None else str(draft.version)
+    fields = dict(
+        timestamp_ms=now,
+        action=draft.action,
+        actor=who.actor,
+        model=draft.model,
+        version=version,
+        alias=draft.alias,
+        before=draft.before,
+        after=draft.after,
+        details=draft.details,
+        entry_id=entry_id,
+        request_id=who.request_id,
+        client_addr=who.client_addr,
+        actor_source=who.source,
+        workspace=draft.workspace or current_workspace(),
+    )
+    suffix = encode_entry_suffix(**fields)
+    row = (entry_id, now, who.actor, draft.action, draft.model, version, draft.alias, fields["workspace"])
+    with fast.cursor(conn) as cursor:
+        found = fast.append_one(cursor, suffix, row)
+    if found is None:
+        return None
+    seq, digest, prev_hash, active = found
+    expected = hashlib.sha256((link_prefix(prev_hash, seq) + suffix).encode()).hexdigest()
+    if digest != expected:
+        # Never commit an entry whose stored hash is not the canonical one.
+        raise RuntimeError(f"audit entry {seq}: the database hashed it to {digest}, expected {expected}")
+    return [AuditEntry(seq=seq, prev_hash=prev_hash, hash=digest, **fields)], active
 
 
 def _chain(drafts, seq, prev_hash, who, now, entry_ids):

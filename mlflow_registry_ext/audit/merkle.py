@@ -33,6 +33,10 @@ __all__ = [
     "root_from_inclusion_proof",
     "subtree_root",
     "tree_root",
+    "UNIT",
+    "UnitRoots",
+    "peaks_of",
+    "roots_at",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -72,11 +76,99 @@ def tree_root(leaf_hashes: Sequence[bytes]) -> bytes:
 
 
 def perfect_root(leaf_hashes: Sequence[bytes]) -> bytes:
-    """The root of a perfect subtree (a power-of-two number of leaf hashes)."""
+    """The root of a perfect subtree (a power-of-two number of leaf hashes), bottom-up."""
     level = list(leaf_hashes)
+    sha = _sha256
     while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        level = [sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
     return level[0]
+
+
+def peaks_of(leaf_hashes: Sequence[bytes]) -> list[bytes]:
+    """The perfect subtree roots covering ``leaf_hashes``, largest (leftmost) first: the peaks of
+    a :class:`CompactRange` over them when they start at a multiple of a power of two at least
+    as large as their number."""
+    peaks, i, n = [], 0, len(leaf_hashes)
+    while i < n:
+        size = 1 << ((n - i).bit_length() - 1)
+        peaks.append(perfect_root(leaf_hashes[i:i + size]))
+        i += size
+    return peaks
+
+
+#: Leaves per unit of :class:`UnitRoots`: a power of two, so every complete unit is a perfect
+#: subtree and ranges of units can be hashed apart (in separate processes) and joined.
+UNIT = 1 << 16
+
+
+class UnitRoots:
+    """The tree hashes of a stretch of leaves fed in order from leaf ``start`` (a multiple of
+    :data:`UNIT`): the root of every complete unit and, for each tree size in ``sizes`` that ends
+    inside the stretch, the peaks of its last, incomplete unit. :func:`roots_at` joins the parts
+    of consecutive stretches into the roots of those tree sizes.
+    """
+
+    def __init__(self, start: int, sizes: Iterable[int] = ()):
+        if start % UNIT:
+            raise ValueError(f"a stretch of units starts at a multiple of {UNIT}, not {start}")
+        self.units: dict[int, bytes] = {}
+        self.partial: dict[int, list[bytes]] = {}
+        self._sizes = sorted(set(sizes))
+        self._buf: list[bytes] = []
+        self._buf_start = start
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        pos, n = 0, len(leaves)
+        while pos < n:
+            take = UNIT - len(self._buf)
+            self._buf.extend(leaves[pos:pos + take])
+            pos += take
+            if len(self._buf) == UNIT:
+                self._close_unit()
+
+    def _take_sizes(self) -> None:
+        base, buf = self._buf_start, self._buf
+        top = base + len(buf)
+        keep = []
+        for size in self._sizes:
+            if base < size <= top:
+                if size % UNIT:
+                    self.partial[size] = peaks_of(buf[:size - base])
+            else:
+                keep.append(size)
+        self._sizes = keep
+
+    def _close_unit(self) -> None:
+        self._take_sizes()
+        self.units[self._buf_start // UNIT] = perfect_root(self._buf)
+        self._buf_start += UNIT
+        self._buf = []
+
+    def finish(self) -> dict:
+        """``{"units": {unit index: root}, "partial": {size: peaks}}`` (picklable)."""
+        self._take_sizes()
+        return {"units": self.units, "partial": self.partial}
+
+
+def roots_at(sizes: Iterable[int], parts: Iterable[dict]) -> dict[int, bytes]:
+    """``MTH`` of the first ``size`` leaves for each of ``sizes``, from the :meth:`UnitRoots.finish`
+    parts of consecutive stretches starting at leaf 0. Sizes the parts do not cover are left out."""
+    units: dict[int, bytes] = {}
+    partial: dict[int, list[bytes]] = {}
+    for part in parts:
+        units.update(part["units"])
+        partial.update(part["partial"])
+    roots: dict[int, bytes] = {}
+    big = CompactRange()
+    for size in sorted(set(sizes)):
+        whole = size // UNIT
+        while big.size < whole and big.size in units:
+            big.append(units[big.size])
+        if big.size < whole or (size % UNIT and size not in partial):
+            continue
+        peaks = big.peaks + (partial[size] if size % UNIT else [])
+        roots[size] = CompactRange(size, peaks).root()
+    return roots
 
 
 def subtree_root(start: int, end: int, perfect: Perfect) -> bytes:

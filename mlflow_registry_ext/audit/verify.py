@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import hashlib
 import multiprocessing
 import os
 import threading
@@ -17,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from mlflow_registry_ext.audit.chain import GENESIS_HASH, VerifyResult, verify_rows
+from mlflow_registry_ext.audit.merkle import EMPTY_ROOT, UNIT, UnitRoots, roots_at
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 
-__all__ = ["verify", "verify_head"]
+__all__ = ["verify", "verify_with_tree", "verify_head"]
 
 
 _VERIFY_SQL = (
@@ -31,8 +33,18 @@ _BATCH = 20000
 _PARALLEL_THRESHOLD = 100_000
 
 
-def _verify_range(engine: Engine, start: int, end: int) -> VerifyResult:
-    """Check entries ``start..end`` against the stored hash of entry ``start - 1``."""
+def _verify_range(engine: Engine, start: int, end: int, tree_sizes=None):
+    """Check entries ``start..end`` against the stored hash of entry ``start - 1``.
+
+    With ``tree_sizes`` (``start - 1`` a multiple of :data:`~mlflow_registry_ext.audit.merkle.UNIT`)
+    the same pass hashes the rows it read into Merkle tree leaves too, and returns
+    ``(result, tree part)`` for :func:`~mlflow_registry_ext.audit.merkle.roots_at`.
+    """
+    tree = None if tree_sizes is None else UnitRoots(start - 1, tree_sizes)
+
+    def done(result):
+        return result if tree is None else (result, tree.finish())
+
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -41,12 +53,13 @@ def _verify_range(engine: Engine, start: int, end: int) -> VerifyResult:
             cursor.execute(f"SELECT hash FROM gov_audit_log WHERE seq = {int(start) - 1}")
             found = cursor.fetchone()
             if found is None:
-                return VerifyResult(False, 0, start - 1, f"entry {start - 1} is missing", start - 2,
-                                    kind="deleted")
+                return done(VerifyResult(False, 0, start - 1, f"entry {start - 1} is missing", start - 2,
+                                         kind="deleted"))
             prev_hash = found[0]
         result = VerifyResult(True, 0, head_seq=start - 1, head_hash=prev_hash)
         checked = 0
         lo = start
+        sha, fromhex = hashlib.sha256, bytes.fromhex
         # Integers only are formatted into the SQL; batches keep memory flat on long chains.
         while lo <= end:
             hi = min(lo + _BATCH - 1, end)
@@ -61,18 +74,24 @@ def _verify_range(engine: Engine, start: int, end: int) -> VerifyResult:
                         f"entries {part.head_seq + 1}..{hi} are missing", part.head_seq,
                         part.head_hash, "deleted",
                     )
-                return dataclasses.replace(part, checked=checked)
+                return done(dataclasses.replace(part, checked=checked))
+            if tree is not None:
+                # Leaf i is SHA-256(0x00 || hash of entry i + 1); the hashes were just checked.
+                tree.extend([sha(b"\x00" + fromhex(row[8])).digest() for row in rows])
             result = dataclasses.replace(part, checked=checked)
             lo = hi + 1
-        return result
+        return done(result)
     finally:
         raw.close()
 
 
-def _verify_range_in_child(url: str, start: int, end: int) -> dict:
+def _verify_range_in_child(url: str, start: int, end: int, tree_sizes=None):
     from mlflow_registry_ext.db.engine import get_engine
 
-    return _verify_range(get_engine(url, for_reads=True), start, end).to_dict()
+    found = _verify_range(get_engine(url, for_reads=True), start, end, tree_sizes)
+    if tree_sizes is None:
+        return found.to_dict()
+    return found[0].to_dict(), found[1]
 
 
 def verify(engine: Engine, workers: int | None = None) -> VerifyResult:
@@ -82,6 +101,17 @@ def verify(engine: Engine, workers: int | None = None) -> VerifyResult:
     no other threads); each range links to the stored hash before it, so the result is the
     same as one pass.
     """
+    return _verify_all(engine, workers, None)[0]
+
+
+def verify_with_tree(engine: Engine, sizes, workers: int | None = None) -> tuple[VerifyResult, dict[int, bytes]]:
+    """:func:`verify`, and in the same read of the rows the RFC 9162 root of the first ``size``
+    entries for each of ``sizes`` (sizes beyond the stored entries are left out; no roots when
+    the chain is broken)."""
+    return _verify_all(engine, workers, sorted(set(sizes)))
+
+
+def _verify_all(engine: Engine, workers, tree_sizes):
     with engine.connect() as conn:
         head = conn.execute(
             select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)
@@ -90,13 +120,21 @@ def verify(engine: Engine, workers: int | None = None) -> VerifyResult:
     head_seq, head_hash = head if head is not None else (max_seq, None)
     end = max(head_seq, max_seq)
     workers = workers or _default_workers(end)
+    parts: list = []
     if workers > 1:
-        result = _verify_parallel(engine, end, workers)
+        result, parts = _verify_parallel(engine, end, workers, tree_sizes)
+    elif end:
+        found = _verify_range(engine, 1, end, tree_sizes)
+        result, parts = (found, []) if tree_sizes is None else (found[0], [found[1]])
     else:
-        result = _verify_range(engine, 1, end) if end else VerifyResult(True, 0)
+        result = VerifyResult(True, 0)
     if not result.ok:
-        return result
-    return _check_head(result, head, max_seq)
+        return result, {}
+    result = _check_head(result, head, max_seq)
+    roots = roots_at(tree_sizes, parts) if tree_sizes is not None and result.ok else {}
+    if tree_sizes is not None and 0 in tree_sizes:
+        roots[0] = EMPTY_ROOT
+    return result, roots
 
 
 def verify_head(engine: Engine, result: VerifyResult) -> VerifyResult:
@@ -137,17 +175,25 @@ def _default_workers(entries: int) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _verify_parallel(engine: Engine, end: int, workers: int) -> VerifyResult:
+def _verify_parallel(engine: Engine, end: int, workers: int, tree_sizes=None):
     url = engine.url.render_as_string(hide_password=False)
     step = -(-end // workers)
+    if tree_sizes is not None:
+        step = -(-step // UNIT) * UNIT  # each range starts at a whole unit of the tree
     ranges = [(lo, min(lo + step - 1, end)) for lo in range(1, end + 1, step)]
     ctx = multiprocessing.get_context("fork")
     with concurrent.futures.ProcessPoolExecutor(len(ranges), mp_context=ctx) as pool:
-        parts = [VerifyResult(**r) for r in pool.map(_verify_range_in_child, [url] * len(ranges),
-                                                     *zip(*ranges))]
+        found = list(pool.map(_verify_range_in_child, [url] * len(ranges), *zip(*ranges),
+                              [tree_sizes] * len(ranges)))
+    if tree_sizes is None:
+        parts, trees = [VerifyResult(**r) for r in found], []
+    else:
+        parts, trees = [VerifyResult(**r) for r, _ in found], [t for _, t in found]
     checked = 0
     for part in parts:
         checked += part.checked
         if not part.ok:
-            return dataclasses.replace(part, checked=checked)
-    return dataclasses.replace(parts[-1], checked=checked)
+            return dataclasses.replace(part, checked=checked), []
+    return dataclasses.replace(parts[-1], checked=checked), trees
+
+

@@ -71,11 +71,23 @@ def _collect(session: Session, flush_context) -> None:
         collector.after_flush(session)
 
 
-class ChangeCollector:
-    """Keeps the row changes of one session's flushes, in order."""
+@event.listens_for(Session, "before_flush")
+def _prepare(session: Session, flush_context, instances) -> None:
+    collector = session.info.get(_INFO_KEY)
+    if collector is not None and collector.prepare is not None:
+        collector.prepare(session)
 
-    def __init__(self, session: Session):
+
+class ChangeCollector:
+    """Keeps the row changes of one session's flushes, in order.
+
+    ``prepare(session)``, when given, runs before each flush: values it sets on new or changed
+    objects go out with the flush's own statements and are recorded as part of the change.
+    """
+
+    def __init__(self, session: Session, prepare=None):
         self.changes: list[RowChange] = []
+        self.prepare = prepare
         session.info[_INFO_KEY] = self
 
     def after_flush(self, session: Session) -> None:

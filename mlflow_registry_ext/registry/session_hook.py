@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from mlflow_registry_ext import identity
@@ -50,14 +51,13 @@ def install_audit_hook(inner_store, relay=None) -> None:
 @contextlib.contextmanager
 def _audited(original, op, relay, args, kwargs):
     with original(*args, **kwargs) as session:
-        collector = ChangeCollector(session)
+        collector = ChangeCollector(session, prepare=_stamp_creator)
         yield session
         if session.new or session.dirty or session.deleted:
             session.flush()
         changes = list(collector.changes)
         if not changes:
             return
-        _stamp_creator(session, changes)
         drafts = drafts_for(op, changes) + op.take_follow()
         if relay is None:
             op.entries.extend(audit_log.append(session.connection(), drafts))
@@ -65,15 +65,12 @@ def _audited(original, op, relay, args, kwargs):
             op.intents.append(relay.stage(session.connection(), drafts))
 
 
-def _stamp_creator(session: Session, changes) -> None:
-    # MLflow leaves user_id empty when the caller gives none; the actor is who created it.
-    stamped = False
-    for change in changes:
-        if change.table == "model_versions" and change.kind == "insert":
-            if not change.after.get("user_id"):
-                actor = identity.current_actor()
-                change.obj.user_id = actor
-                change.after["user_id"] = actor
-                stamped = True
-    if stamped:
-        session.flush()
+def _stamp_creator(session: Session) -> None:
+    # MLflow leaves user_id empty when the caller gives none; the actor is who created it. Set
+    # before the flush, so the version's own INSERT carries it (no UPDATE after it).
+    actor = None
+    for obj in session.new:
+        state = inspect(obj)
+        if state.mapper.persist_selectable.name == "model_versions" and not getattr(obj, "user_id", None):
+            actor = actor or identity.current_actor()
+            obj.user_id = actor

@@ -66,6 +66,20 @@ def test_process_dies_between_the_change_and_the_commit(database, point):
     assert audit_log.verify(store.governance_db.engine).ok
 
 
+def _await_committed(store, value: int, child, timeout: float = 180) -> None:
+    """Until the child has committed ``counter`` >= ``value``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counter = store.get_registered_model("m").tags.get("counter")
+        if counter is not None and int(counter) >= value:
+            return
+        if child.poll() is not None:
+            pytest.fail(f"the writer exited early ({child.returncode})")
+        time.sleep(0.05)
+    child.kill()
+    pytest.fail(f"the writer committed nothing in {timeout} s")
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_loses_an_entry(database):
     store = GovernedRegistryStore(f"governed+{database.uri}")
@@ -81,7 +95,10 @@ def test_sigkill_at_random_moments_never_loses_an_entry(database):
     start = 0
     for _round in range(5):
         child = subprocess.Popen([sys.executable, "-c", code, database.uri, str(start)])
-        time.sleep(4 + rng.random() * 2)  # imports take ~3 s; then writes are under way
+        # Imports take seconds (many more on a loaded machine): the kill lands at a random moment
+        # once the child's writes are under way, however long it took to get there.
+        _await_committed(store, start, child)
+        time.sleep(rng.random() * 2)
         child.send_signal(signal.SIGKILL)
         child.wait()
         tags = store.get_registered_model("m").tags

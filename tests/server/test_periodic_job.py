@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from mlflow_registry_ext.governance.database import GovernanceDatabase
+from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.periodic import PeriodicJob
 from mlflow_registry_ext.webhooks.leader import Lease
 
