@@ -11,7 +11,6 @@ import dataclasses
 import io
 import json
 import logging
-import os
 import re
 import time
 import uuid
@@ -33,7 +32,8 @@ from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore
 from mlflow_registry_ext.fairness.service import build_checks, choose_metrics, existing_version
 from mlflow_registry_ext.fairness.thresholds import resolve_thresholds
 from mlflow_registry_ext.governance.database import GOVERNED_PREFIX, GovernanceDatabase
-from mlflow_registry_ext.policy import POLICY_ENV_VAR, Policy, load_policy
+from mlflow_registry_ext.policy import Policy, load_policy
+from mlflow_registry_ext import settings
 
 __all__ = ["run_evaluation", "registered_versions"]
 
@@ -131,7 +131,7 @@ def _record(registry_uri: str | None, versions: list[tuple[str, str]], checks: l
     import mlflow
 
     uri = registry_uri or mlflow.get_registry_uri()
-    if not (os.environ.get(GOVERNANCE_DB_ENV) or (uri or "").startswith(GOVERNED_PREFIX)):
+    if not (settings.DATABASE_URI.raw() or (uri or "").startswith(GOVERNED_PREFIX)):
         _log.warning(
             "Fairness checks of %s are not recorded: the registry %s is not governed (use a "
             "governed+ registry URI or set %s)",
@@ -167,7 +167,7 @@ def _metric_list(value: Any) -> list[str] | None:
 
 
 def _policy(config: Mapping[str, Any]) -> Policy | None:
-    path = config.get("policy") or os.environ.get(POLICY_ENV_VAR)
+    path = config.get("policy") or settings.POLICY.raw()
     return load_policy(path) if path else None
 
 
