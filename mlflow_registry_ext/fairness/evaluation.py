@@ -12,7 +12,6 @@ import io
 import json
 import logging
 import re
-import time
 import uuid
 from typing import Any, Mapping
 
@@ -34,6 +33,7 @@ from mlflow_registry_ext.fairness.thresholds import resolve_thresholds
 from mlflow_registry_ext.governance.database import GOVERNED_PREFIX, GovernanceDatabase
 from mlflow_registry_ext.policy import Policy, load_policy
 from mlflow_registry_ext import settings
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["run_evaluation", "registered_versions"]
 
@@ -116,7 +116,7 @@ def run_evaluation(
         dataclasses.replace(c, chart_uri=log_chart(client, run_id, c, charts[c.id])) for c in checks
     ]
     metrics = {metric_key(c.sensitive_feature, c.metric): c.value for c in checks}
-    now = int(time.time() * 1000)
+    now = utc_now_ms()
     client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
     results_path = f"{chart_artifact_path(checks[0]).rsplit('/', 1)[0]}/results.json"
     client.log_dict(run_id, [c.to_dict() for c in checks], results_path)

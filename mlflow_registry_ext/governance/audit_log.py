@@ -13,7 +13,6 @@ import datetime as dt
 import multiprocessing
 import os
 import threading
-import time
 import uuid
 from typing import Any, Iterator
 
@@ -35,6 +34,7 @@ from mlflow_registry_ext.governance import chain_sql
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.webhooks.outbox import enqueue
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = [
     "AuditDraft",
@@ -96,7 +96,7 @@ def append(
     if not drafts:
         return []
     who = who or identity.current()
-    now = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
+    now = timestamp_ms if timestamp_ms is not None else utc_now_ms()
     fast = chain_sql.for_connection(conn)
     seq, prev_hash, active_webhooks = _read_head(conn, fast)
     rows, entries, seq, prev_hash = _chain(drafts, seq, prev_hash, who, now, entry_ids)

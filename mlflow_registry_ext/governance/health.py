@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import desc, func, select
@@ -28,6 +27,7 @@ from mlflow_registry_ext.db.scope import in_workspace
 from mlflow_registry_ext.webhooks.entities import PENDING, SENDING
 from mlflow_registry_ext.webhooks.tables import deliveries
 from mlflow_registry_ext import settings
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["health_report"]
 
@@ -74,7 +74,7 @@ def _reconcile(conn, now_ms: int) -> dict[str, Any] | None:
 
 def health_report(db, policy, now_ms: int | None = None) -> dict[str, Any]:
     """The health of governance on ``db`` with ``policy`` (see the module docstring)."""
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    now_ms = now_ms if now_ms is not None else utc_now_ms()
     with db.reading() as engine, engine.connect() as conn:
         report = {
             "status": "ok",

@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from mlflow_registry_ext import identity
@@ -35,6 +34,7 @@ from mlflow_registry_ext.governance.audit_log import AuditDraft
 from mlflow_registry_ext.governance.database import GovernanceDatabase
 from mlflow_registry_ext.governance.manifests import Manifest, ManifestStore
 from mlflow_registry_ext import settings
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["Pinner", "PIN_ROOT_ENV_VAR", "ARTIFACTS_TAG", "pin_root"]
 
@@ -130,7 +130,7 @@ class Pinner:
                 source=source,
                 location=location,
                 method=method,
-                pinned_at_ms=int(time.time() * 1000),
+                pinned_at_ms=utc_now_ms(),
                 pinned_by=identity.current_actor(),
             ),
             version_created_ms=mv.creation_timestamp,
