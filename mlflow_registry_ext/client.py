@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from typing import Iterator
 
 from mlflow_registry_ext.audit.chain import VerifyResult
@@ -42,6 +41,7 @@ from mlflow_registry_ext.webhooks.entities import (
     Webhook,
 )
 from mlflow_registry_ext.webhooks.entities import TestResult as WebhookTestResult
+from mlflow_registry_ext import settings
 
 __all__ = ["GovernanceClient"]
 
@@ -74,8 +74,8 @@ class GovernanceClient:
     """
 
     def __init__(self, registry_uri: str | None = None, tracking_uri: str | None = None):
-        registry_uri = registry_uri or os.environ.get("MLFLOW_REGISTRY_URI")
-        tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        registry_uri = registry_uri or settings.MLFLOW.get("registry_uri")
+        tracking_uri = tracking_uri or settings.MLFLOW.get("tracking_uri")
         self.registry_uri = registry_uri
         self.tracking_uri = tracking_uri
         self._rest: RestTransport | None = None

@@ -18,17 +18,16 @@ Example:
 
 from __future__ import annotations
 
-import os
-import time
 from typing import Any
 
 from sqlalchemy import desc, func, select
 
-from mlflow_registry_ext import keys
 from mlflow_registry_ext.audit.checkpoint_tables import checkpoints, reconciles
 from mlflow_registry_ext.db.scope import in_workspace
 from mlflow_registry_ext.webhooks.entities import PENDING, SENDING
 from mlflow_registry_ext.webhooks.tables import deliveries
+from mlflow_registry_ext import settings
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["health_report"]
 
@@ -47,7 +46,7 @@ def _checkpoint(conn, now_ms: int) -> dict[str, Any]:
     row = conn.execute(select(checkpoints.c.size, checkpoints.c.created_ms, checkpoints.c.origin)
                        .order_by(desc(checkpoints.c.size)).limit(1)).first()
     return {
-        "log_key_configured": bool((os.environ.get(keys.LOG_KEY_ENV) or "").strip()),
+        "log_key_configured": bool((settings.LOG_KEY.get() or "").strip()),
         "last": None if row is None else {
             "size": row.size, "origin": row.origin, "created_ms": row.created_ms,
             "age_seconds": _age(now_ms, row.created_ms),
@@ -75,7 +74,7 @@ def _reconcile(conn, now_ms: int) -> dict[str, Any] | None:
 
 def health_report(db, policy, now_ms: int | None = None) -> dict[str, Any]:
     """The health of governance on ``db`` with ``policy`` (see the module docstring)."""
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    now_ms = now_ms if now_ms is not None else utc_now_ms()
     with db.reading() as engine, engine.connect() as conn:
         report = {
             "status": "ok",

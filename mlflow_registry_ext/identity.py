@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import getpass
 import os
+from mlflow_registry_ext import settings
 
 __all__ = ["SOURCES", "AUTHENTICATED_SOURCES", "RequestIdentity", "bind_request", "set_request", "reset_request", "current", "current_actor"]
 
@@ -80,7 +81,7 @@ def current() -> RequestIdentity:
     if bound is not None:
         return bound
     # Read on every call: the variable may change while a process runs (notebooks, tests).
-    name = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    name = settings.MLFLOW.get("username")
     if name:
         return RequestIdentity(actor=name, source="environment")
     return RequestIdentity(actor=_os_user(), source="os")

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext import settings
 
 __all__ = [
     "SIGNING_KEY_ENV",
@@ -46,13 +47,13 @@ __all__ = [
     "log_origin",
 ]
 
-SIGNING_KEY_ENV = "MLFLOW_GOVERNANCE_SIGNING_KEY"
-LOG_KEY_ENV = "MLFLOW_GOVERNANCE_LOG_KEY"
+SIGNING_KEY_ENV = settings.SIGNING_KEY.name
+LOG_KEY_ENV = settings.LOG_KEY.name
 SIGNING_KEY_FILE = "signing.pem"
 SIGNING_PUBLIC_FILE = "signing.pub.pem"
 LOG_KEY_FILE = "log.pem"
 LOG_PUBLIC_FILE = "log.pub.pem"
-LOG_ORIGIN_ENV = "MLFLOW_GOVERNANCE_LOG_ORIGIN"
+LOG_ORIGIN_ENV = settings.LOG_ORIGIN.name
 _ED25519_ALG = b"\x01"
 
 
@@ -64,7 +65,7 @@ def log_origin() -> str:
     """
     import socket
 
-    return os.environ.get(LOG_ORIGIN_ENV) or f"{socket.gethostname()}/mlflow-registry-ext"
+    return settings.LOG_ORIGIN.get() or f"{socket.gethostname()}/mlflow-registry-ext"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _write_private(path: Path, key) -> None:
 
 
 def _load_private(path, env: str):
-    location = path if path is not None else os.environ.get(env)
+    location = path if path is not None else settings.read(env)
     if not location:
         return None
     data = _read(Path(location))

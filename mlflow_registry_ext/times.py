@@ -1,4 +1,4 @@
-"""The one way a time is written for people: ISO 8601 in UTC with ``Z``, to the second
+"""The package's clock, and the one way a time is written for people: ISO 8601 in UTC with ``Z``, to the second
 (``2026-12-01T21:56:45Z``), in the CLI, in JSON and on the reviewer page alike.
 
 Example:
@@ -9,8 +9,14 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import time
 
-__all__ = ["iso_utc", "iso_utc_datetime"]
+__all__ = ["utc_now_ms", "iso_utc", "iso_utc_datetime"]
+
+
+def utc_now_ms() -> int:
+    """Now, in milliseconds since the epoch: the unit of every time the package stores."""
+    return int(time.time() * 1000)
 
 
 def iso_utc_datetime(moment: _dt.datetime) -> str:

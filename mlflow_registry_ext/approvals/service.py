@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
 from typing import Any, Callable, Iterable
 
@@ -71,6 +70,7 @@ from mlflow_registry_ext.policy import (
     evaluate,
     format_duration,
 )
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = [
     "ApprovalStore",
@@ -147,8 +147,7 @@ def previous_alias_version(
     return None
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+_now_ms = utc_now_ms
 
 
 class ApprovalStore:

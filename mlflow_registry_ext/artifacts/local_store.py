@@ -37,10 +37,11 @@ from mlflow_registry_ext.artifacts.hashing import HashResult, copy_hashing, hash
 from mlflow_registry_ext.artifacts.paths import OUTSIDE_ROOT, parent_and_name
 from mlflow_registry_ext.artifacts.store import MARKER_NAME, SMALL_FILE, Store, marker_bytes
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext import settings
 
 __all__ = ["LocalStore", "FSYNC_ENV_VAR"]
 
-FSYNC_ENV_VAR = "MLFLOW_CAS_FSYNC"
+FSYNC_ENV_VAR = settings.CAS_FSYNC.name
 
 _READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 # Filesystems without hard links (some network and FAT mounts) fall back to an exclusive rename.
@@ -84,7 +85,7 @@ def _stage_dirs(dirs: dict[str, int], rel: str) -> int:
 
 
 def _fsync_enabled() -> bool:
-    return os.environ.get(FSYNC_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+    return settings.CAS_FSYNC.get()
 
 
 class LocalStore(Store):

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import os
 import urllib.parse
 
 from mlflow.exceptions import MlflowException
@@ -28,11 +27,12 @@ from mlflow_registry_ext.errors import (
     PermissionDenied,
     StorageUnavailable,
 )
+from mlflow_registry_ext import settings
 
 __all__ = ["resolve", "walk_files", "coded_errors", "coded_os_error"]
 
 # Exported by `mlflow server --serve-artifacts` to its workers: where mlflow-artifacts: URIs live.
-SERVER_DESTINATION_ENV_VAR = "_MLFLOW_SERVER_ARTIFACT_DESTINATION"
+SERVER_DESTINATION_ENV_VAR = settings.MLFLOW.name("server_artifact_destination")
 VERIFIED_PREFIX = "verified:"
 
 _CODED = {
@@ -159,7 +159,7 @@ def _served_location(uri: str) -> str:
     """
     from mlflow.utils.uri import append_to_uri_path
 
-    destination = os.environ.get(SERVER_DESTINATION_ENV_VAR)
+    destination = settings.MLFLOW.get("server_artifact_destination")
     parsed = urllib.parse.urlparse(uri)
     if not destination or parsed.scheme != "mlflow-artifacts":
         return uri

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import threading
 
 from mlflow_registry_ext.errors import InvalidInput, NotFound, PermissionDenied, StorageUnavailable
+from mlflow_registry_ext import settings
 
 __all__ = ["s3_client", "s3_errors", "error_code", "CONNECT_TIMEOUT", "READ_TIMEOUT"]
 
@@ -29,16 +29,16 @@ _lock = threading.Lock()
 
 
 def _settings() -> tuple:
-    ignore_tls = os.environ.get("MLFLOW_S3_IGNORE_TLS", "").strip().lower() in ("1", "true", "yes")
+    ignore_tls = settings.is_true(settings.MLFLOW.get("s3_ignore_tls"))
     return (
-        os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None,
+        settings.MLFLOW.get("s3_endpoint_url") or None,
         not ignore_tls,
-        os.environ.get("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE") or "auto",
-        os.environ.get("AWS_ACCESS_KEY_ID"),
-        os.environ.get("AWS_SECRET_ACCESS_KEY"),
-        os.environ.get("AWS_SESSION_TOKEN"),
-        os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
-        os.environ.get("AWS_PROFILE"),
+        settings.MLFLOW.get("boto_addressing_style") or "auto",
+        settings.AWS.get("access_key_id"),
+        settings.AWS.get("secret_access_key"),
+        settings.AWS.get("session_token"),
+        settings.AWS.get("default_region") or settings.AWS.get("region"),
+        settings.AWS.get("profile"),
     )
 
 

@@ -43,10 +43,11 @@ from mlflow_registry_ext.artifacts.paths import join_paths
 from mlflow_registry_ext.artifacts.s3_client import error_code, s3_client, s3_errors
 from mlflow_registry_ext.artifacts.store import MARKER_NAME, SMALL_FILE, Store, marker_bytes
 from mlflow_registry_ext.errors import InvalidInput, NotFound
+from mlflow_registry_ext import settings
 
 __all__ = ["S3Store", "PART_SIZE_ENV_VAR"]
 
-PART_SIZE_ENV_VAR = "MLFLOW_CAS_S3_PART_SIZE"
+PART_SIZE_ENV_VAR = settings.CAS_S3_PART_SIZE.name
 _MIN_PART = 5 * 1024 * 1024
 _MAX_PARTS = 10_000
 _PARALLEL_PARTS = 4
@@ -58,7 +59,7 @@ def _b64(digest: bytes) -> str:
 
 
 def _part_size(size: int) -> int:
-    wanted = int(os.environ.get(PART_SIZE_ENV_VAR, str(SMALL_FILE)))
+    wanted = int(settings.CAS_S3_PART_SIZE.raw() or SMALL_FILE)
     return max(_MIN_PART, wanted, -(-size // _MAX_PARTS))
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from typing import Callable, Mapping
 
 from sqlalchemy import desc, select
@@ -30,6 +29,7 @@ from mlflow_registry_ext.audit.checkpoint_tables import checkpoints
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.periodic import PeriodicJob
 from mlflow_registry_ext.settings import non_negative
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["EVERY_ENV", "INTERVAL_ENV", "LEASE_NAME", "Schedule", "backlog", "run_once", "BackgroundCheckpointer"]
 
@@ -96,7 +96,7 @@ def run_once(db, schedule: Schedule, key, *, now_ms: int | None = None, witnesse
     """Make a checkpoint if one is due; the new ``CheckpointRecord`` or None."""
     from mlflow_registry_ext.audit import checkpoints as made
 
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    now_ms = now_ms if now_ms is not None else utc_now_ms()
     with db.reading() as engine, engine.connect() as conn:
         new_entries, age = backlog(conn, now_ms)
     if not schedule.due(new_entries, age):
@@ -130,7 +130,7 @@ class BackgroundCheckpointer(PeriodicJob):
         self.schedule = schedule
         self.key = key
         self.poll_seconds = poll_seconds
-        self._clock = clock or (lambda: int(time.time() * 1000))
+        self._clock = clock or (lambda: utc_now_ms())
         self.witnesses = witnesses
 
     def _step(self) -> None:

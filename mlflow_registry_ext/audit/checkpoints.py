@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
-import time
 from typing import Any, Callable
 
 from sqlalchemy import desc, select
@@ -40,6 +39,7 @@ from mlflow_registry_ext.audit.witnesses import witnesses_from_env
 from mlflow_registry_ext.db.scope import current_workspace
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["CheckpointRecord", "create", "latest", "list_checkpoints", "inclusion", "consistency",
            "log_verifier"]
@@ -130,7 +130,7 @@ def create(db, *, key=None, origin: str | None = None, witnesses=None,
         raise InvalidInput(f"{keys.LOG_KEY_ENV} is not set: run mlflow-registry-ext keygen DIR and set it")
     origin = origin or keys.log_origin()
     verifier = Verifier.for_key(origin, key.public_key())
-    now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    now_ms = now_ms if now_ms is not None else utc_now_ms()
     try:
         with db.transaction() as conn:
             head_seq = conn.execute(select(audit_head.c.seq).where(audit_head.c.id == 1)).scalar() or 0

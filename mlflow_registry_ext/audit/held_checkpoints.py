@@ -11,7 +11,6 @@ were and its root what they were. For each held checkpoint (oldest first) the tr
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from sqlalchemy import func, select, update
 
@@ -22,6 +21,7 @@ from mlflow_registry_ext.audit.note import Checkpoint, NoteError, Verifier, open
 from mlflow_registry_ext.audit.tree_store import leaves_of
 from mlflow_registry_ext.audit.verify import _verify_range, verify_head, verify_with_tree
 from mlflow_registry_ext.db.tables import audit_log
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["open_held", "verify_with_checkpoints"]
 
@@ -140,4 +140,4 @@ def _feed(conn, compact: CompactRange, upto: int) -> None:
 def _mark_verified(db, cp: Checkpoint) -> None:
     with db.transaction() as conn:
         conn.execute(update(checkpoints).where(checkpoints.c.size == cp.size, checkpoints.c.root == cp.root.hex())
-                     .values(verified_ms=int(time.time() * 1000)))
+                     .values(verified_ms=utc_now_ms()))

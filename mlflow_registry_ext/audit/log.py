@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import time
 import uuid
 from typing import Any, Iterator
 
@@ -34,6 +33,7 @@ from mlflow_registry_ext.audit.verify import verify
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.webhooks.outbox import enqueue
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = [
     "AuditDraft",
@@ -96,7 +96,7 @@ def append(
     if not drafts:
         return []
     who = who or identity.current()
-    now = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
+    now = timestamp_ms if timestamp_ms is not None else utc_now_ms()
     fast = chain_sql.for_connection(conn)
     if fast and fast.appends_in_one and len(drafts) == 1:
         appended = _append_one(conn, fast, drafts[0], who, now, entry_ids[0] if entry_ids else None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, delete, inspect, select
@@ -26,6 +25,7 @@ from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.workspace import DEFAULT_WORKSPACE, current_workspace
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["PendingRelay"]
 
@@ -59,7 +59,7 @@ class PendingRelay:
         intent_id = uuid.uuid4().hex
         workspace = current_workspace()
         payload = {
-            "timestamp_ms": int(time.time() * 1000),
+            "timestamp_ms": utc_now_ms(),
             "who": {"actor": who.actor, "request_id": who.request_id,
                     "client_addr": who.client_addr},
             "entry_ids": [uuid.uuid4().hex for _ in drafts],

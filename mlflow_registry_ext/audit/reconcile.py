@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import time
 from typing import Any, Iterator
 
 from sqlalchemy import and_, or_, select
@@ -39,6 +38,7 @@ from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.audit import log as audit
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.workspace import current_workspace
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["ReconcileResult", "DRIFT_ACTION", "reconcile", "reconcile_all", "last_result", "same_database"]
 
@@ -173,7 +173,7 @@ def reconcile(db, registry_engine: Engine, workspace: str | None = None, *, reco
         now_ms: The run's time (default: now).
     """
     workspace = workspace or current_workspace()
-    ran_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+    ran_ms = now_ms if now_ms is not None else utc_now_ms()
     expected, actual, count = _read(db, registry_engine, workspace)
     differences = tuple(compare(expected, actual, workspace))
     result = ReconcileResult(

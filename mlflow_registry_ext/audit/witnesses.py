@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 
 from mlflow_registry_ext.audit.note import split_notes
 from mlflow_registry_ext.errors import InvalidInput, NotFound
+from mlflow_registry_ext import settings
 
 __all__ = [
     "WITNESSES_ENV",
@@ -37,7 +38,7 @@ __all__ = [
     "witnesses_from_env",
 ]
 
-WITNESSES_ENV = "MLFLOW_GOVERNANCE_AUDIT_WITNESSES"
+WITNESSES_ENV = settings.AUDIT_WITNESSES.name
 
 
 class Witness(Protocol):
@@ -162,5 +163,5 @@ def witness_for_uri(uri: str) -> FileWitness | S3Witness:
 
 def witnesses_from_env(value: str | None = None) -> list[FileWitness | S3Witness]:
     """The witnesses of ``MLFLOW_GOVERNANCE_AUDIT_WITNESSES`` (or ``value``)."""
-    raw = os.environ.get(WITNESSES_ENV, "") if value is None else value
+    raw = (settings.AUDIT_WITNESSES.get() or "") if value is None else value
     return [witness_for_uri(part) for part in raw.split(",") if part.strip()]

@@ -6,7 +6,6 @@ The governance tables live in the registry's own database unless
 
 from __future__ import annotations
 
-import os
 import threading
 
 import sqlalchemy
@@ -16,10 +15,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from mlflow_registry_ext.db.drivers import with_installed_driver
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext import settings
 
 __all__ = ["GOVERNANCE_DB_ENV", "governance_db_uri", "get_engine", "dialect_of"]
 
-GOVERNANCE_DB_ENV = "MLFLOW_GOVERNANCE_DATABASE_URI"
+GOVERNANCE_DB_ENV = settings.DATABASE_URI.name
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -27,7 +27,7 @@ _lock = threading.Lock()
 
 def governance_db_uri(registry_db_uri: str | None) -> str:
     """The URI of the governance database: the env override, else the registry database."""
-    override = os.environ.get(GOVERNANCE_DB_ENV)
+    override = settings.DATABASE_URI.raw()
     uri = override or registry_db_uri
     if not uri:
         raise InvalidInput(

@@ -23,6 +23,7 @@ from mlflow_registry_ext.dossier.model_files import CARD_FILE, read_model_files
 from mlflow_registry_ext.dossier.parts import iso, missing, present
 from mlflow_registry_ext.dossier.sources import current_version, read_records
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["build_dossier", "metric_directions", "comparison_target"]
 
@@ -122,7 +123,7 @@ def build_dossier(
         "model": model,
         "version": version,
         "alias": alias,
-        "generated_at": iso(int(time.time() * 1000)),
+        "generated_at": iso(utc_now_ms()),
         "model_version": _version(records.mv),
         "comparison": _comparison(client, registry, rule, model, version, alias, candidate),
         "metrics": present(items=[m.to_dict() for m in candidate]) if candidate

@@ -8,7 +8,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from mlflow_registry_ext.errors import InvalidInput
@@ -16,6 +15,7 @@ from mlflow_registry_ext.evidence.bundle import write_bundle
 from mlflow_registry_ext.evidence.index import PARTS, part
 from mlflow_registry_ext.evidence.producers import PRODUCERS, Sources
 from mlflow_registry_ext.keys import SIGNING_KEY_ENV, load_signing_key, public_pem, signing_key_id
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["export_bundle"]
 
@@ -59,4 +59,4 @@ def export_bundle(store: Any, model: str, version: str | int, *, key=None, clien
     assert {p["name"] for p in parts} == {p.name for p in PARTS}
     index = {"model": model, "version": version, "parts": parts}
     return write_bundle(members, index, key, model=model, version=version,
-                        created_at_ms=int(time.time() * 1000), signing_key_id=signing_key_id(key.public_key()))
+                        created_at_ms=utc_now_ms(), signing_key_id=signing_key_id(key.public_key()))

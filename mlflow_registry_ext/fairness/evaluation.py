@@ -11,9 +11,7 @@ import dataclasses
 import io
 import json
 import logging
-import os
 import re
-import time
 import uuid
 from typing import Any, Mapping
 
@@ -33,7 +31,9 @@ from mlflow_registry_ext.fairness.records import FairnessCheck, FairnessStore
 from mlflow_registry_ext.fairness.service import build_checks, choose_metrics, existing_version
 from mlflow_registry_ext.fairness.thresholds import resolve_thresholds
 from mlflow_registry_ext.db.database import GOVERNED_PREFIX, GovernanceDatabase
-from mlflow_registry_ext.policy import POLICY_ENV_VAR, Policy, load_policy
+from mlflow_registry_ext.policy import Policy, load_policy
+from mlflow_registry_ext import settings
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["run_evaluation", "registered_versions"]
 
@@ -116,7 +116,7 @@ def run_evaluation(
         dataclasses.replace(c, chart_uri=log_chart(client, run_id, c, charts[c.id])) for c in checks
     ]
     metrics = {metric_key(c.sensitive_feature, c.metric): c.value for c in checks}
-    now = int(time.time() * 1000)
+    now = utc_now_ms()
     client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
     results_path = f"{chart_artifact_path(checks[0]).rsplit('/', 1)[0]}/results.json"
     client.log_dict(run_id, [c.to_dict() for c in checks], results_path)
@@ -131,7 +131,7 @@ def _record(registry_uri: str | None, versions: list[tuple[str, str]], checks: l
     import mlflow
 
     uri = registry_uri or mlflow.get_registry_uri()
-    if not (os.environ.get(GOVERNANCE_DB_ENV) or (uri or "").startswith(GOVERNED_PREFIX)):
+    if not (settings.DATABASE_URI.raw() or (uri or "").startswith(GOVERNED_PREFIX)):
         _log.warning(
             "Fairness checks of %s are not recorded: the registry %s is not governed (use a "
             "governed+ registry URI or set %s)",
@@ -167,7 +167,7 @@ def _metric_list(value: Any) -> list[str] | None:
 
 
 def _policy(config: Mapping[str, Any]) -> Policy | None:
-    path = config.get("policy") or os.environ.get(POLICY_ENV_VAR)
+    path = config.get("policy") or settings.POLICY.raw()
     return load_policy(path) if path else None
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import time
 import uuid
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -35,6 +34,7 @@ from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.db.incarnation import of_incarnation
 from mlflow_registry_ext.policy import FAIRNESS_METRICS
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = [
     "AGGREGATES",
@@ -345,7 +345,7 @@ class FairnessStore:
         if not checks:
             return []
         actor = identity.current_actor()
-        now = int(time.time() * 1000)
+        now = utc_now_ms()
         saved = [dataclasses.replace(c, actor=actor, created_at_ms=now) for c in checks]
         for check in saved:
             _validate(check)

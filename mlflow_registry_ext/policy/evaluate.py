@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Iterable, Mapping
 
 from mlflow_registry_ext.errors import InvalidInput, PermissionDenied
@@ -44,6 +43,7 @@ from mlflow_registry_ext.policy.model import (
     format_duration,
     threshold_breach,
 )
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = [
     "evaluate",
@@ -210,7 +210,7 @@ def _count(
 ) -> tuple[list[str], list[IgnoredApproval]]:
     now_ms = to_ms(facts.now)
     if now_ms is None:
-        now_ms = int(time.time() * 1000)
+        now_ms = utc_now_ms()
     current_state = bound_state_hash(rule, facts.tags, facts.description) if bind_state else None
     check_digest = bind_state and rule.require.artifact_digest and facts.current_artifact_digest
     newest: dict[str, ApprovalFact] = {}

@@ -40,11 +40,12 @@ from mlflow_registry_ext.policy.model import (
     Rule,
     SECURITY_SCAN_CHOICES,
 )
+from mlflow_registry_ext import settings
 
 __all__ = ["POLICY_ENV_VAR", "load_policy", "parse_policy", "policy_from_env"]
 
 #: The environment variable naming the policy file.
-POLICY_ENV_VAR = "MLFLOW_GOVERNANCE_POLICY"
+POLICY_ENV_VAR = settings.POLICY.name
 
 _TOP_KEYS = ("version", "groups", "models", "admin_override", "allow_unauthenticated_reviews")
 _RULE_KEYS = (
@@ -105,8 +106,7 @@ def policy_from_env(environ: Mapping[str, str] | None = None) -> Policy:
         >>> policy_from_env({}).protects_anything
         False
     """
-    environ = os.environ if environ is None else environ
-    path = (environ.get(POLICY_ENV_VAR) or "").strip()
+    path = settings.POLICY.get(environ) or ""
     return load_policy(path) if path else Policy()
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 from sqlalchemy import and_, insert, select
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
@@ -26,6 +25,7 @@ from mlflow_registry_ext.artifacts.digest import FileEntry, digest_of
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.registry.manifest_tables import changes_table, manifests_table
 from mlflow_registry_ext.workspace import current_workspace
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["Manifest", "ManifestStore", "PIN_METHODS"]
 
@@ -186,7 +186,7 @@ class ManifestStore:
             model_created_ms=int(manifest.model_created_ms),
             version=manifest.version,
             found_digest=found_digest,
-            detected_at_ms=int(time.time() * 1000),
+            detected_at_ms=utc_now_ms(),
         )
         try:
             with self.db.transaction() as conn:

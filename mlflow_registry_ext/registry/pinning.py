@@ -19,14 +19,12 @@ Example:
 
 from __future__ import annotations
 
-import os
-import time
 from typing import Any
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.artifacts.digest import model_digest
 from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
-from mlflow_registry_ext.artifacts.resolve import SERVER_DESTINATION_ENV_VAR, coded_errors, resolve
+from mlflow_registry_ext.artifacts.resolve import coded_errors, resolve
 from mlflow_registry_ext.artifacts.root import open_root
 from mlflow_registry_ext.artifacts.snapshot import Snapshot, copy_into_root, snapshot_cas_tree
 from mlflow_registry_ext.artifacts.verified_repository import verified_uri
@@ -35,29 +33,31 @@ from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.registry.manifests import Manifest, ManifestStore
+from mlflow_registry_ext import settings
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["Pinner", "PIN_ROOT_ENV_VAR", "ARTIFACTS_TAG", "pin_root"]
 
-PIN_ROOT_ENV_VAR = "MLFLOW_GOVERNANCE_PIN_ROOT"
+PIN_ROOT_ENV_VAR = settings.PIN_ROOT.name
 #: Read-only tag showing that a pinned version's source changed after pinning.
 ARTIFACTS_TAG = "governance.artifacts"
 
 
 def pin_root() -> str | None:
     """The ``cas+`` root files from other stores are copied into, if one is configured."""
-    configured = os.environ.get(PIN_ROOT_ENV_VAR, "").strip()
+    configured = settings.PIN_ROOT.get() or ""
     if configured:
         if not configured.startswith("cas+"):
             raise InvalidInput(f"{PIN_ROOT_ENV_VAR} must be a cas+ URI, got {configured!r}")
         return configured
-    destination = os.environ.get(SERVER_DESTINATION_ENV_VAR, "")
+    destination = settings.MLFLOW.get("server_artifact_destination") or ""
     return destination if destination.startswith("cas+") else None
 
 
 def _public_uri(snapshot: Snapshot) -> str:
     """How clients reach a snapshot: through the artifact proxy when it lies in the server's
     destination (clients of a proxying server may have no access to the store itself)."""
-    destination = os.environ.get(SERVER_DESTINATION_ENV_VAR, "")
+    destination = settings.MLFLOW.get("server_artifact_destination") or ""
     if destination.startswith("cas+"):
         found = open_root(destination, create=False)
         if found is not None and found[1] == "" and found[0].uri == snapshot.root_uri:
@@ -130,7 +130,7 @@ class Pinner:
                 source=source,
                 location=location,
                 method=method,
-                pinned_at_ms=int(time.time() * 1000),
+                pinned_at_ms=utc_now_ms(),
                 pinned_by=identity.current_actor(),
             ),
             version_created_ms=mv.creation_timestamp,

@@ -38,7 +38,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import os
 import urllib.parse
 from typing import Any, Iterable, Iterator
 
@@ -50,6 +49,7 @@ from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.db.incarnation import live_model_created_ms
 from mlflow_registry_ext.approvals.version_state import read_fairness
 from mlflow_registry_ext.policy import FairnessFact, Policy, Rule, fairness_status
+from mlflow_registry_ext import settings
 
 __all__ = [
     "TAG_PREFIX",
@@ -79,7 +79,7 @@ LINK_TAG = "gov"
 TARGET_PREFIX = "gov."
 DIGEST_TAG = "governance.artifact_digest"
 #: An absolute base for the ``gov`` link, e.g. ``https://mlflow.example.com/governance/``.
-PAGE_URL_ENV = "MLFLOW_GOVERNANCE_PAGE_URL"
+PAGE_URL_ENV = settings.PAGE_URL.name
 #: Tags of earlier releases (one status per version); a refresh removes them.
 LEGACY_TAGS = ("governance.status", "governance.approvals", "governance.fairness")
 
@@ -146,11 +146,11 @@ def page_link(model: str, version: str | int) -> str:
         >>> page_link("fraud model", 7)
         '/governance/#/version/fraud%20model/7'
     """
-    base = (os.environ.get(PAGE_URL_ENV) or "").strip()
+    base = settings.PAGE_URL.get() or ""
     if not base:
         from mlflow_registry_ext import routes
 
-        prefix = (os.environ.get("_MLFLOW_STATIC_PREFIX") or "").rstrip("/")
+        prefix = (settings.MLFLOW.get("static_prefix") or "").rstrip("/")
         base = prefix + routes.PAGE_PATH
     if not base.endswith("/"):
         base += "/"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, select
 from sqlalchemy.dialects import mysql
@@ -28,6 +27,7 @@ from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.security.report import ScanReport
 from mlflow_registry_ext.workspace import WORKSPACE_COLUMN_LENGTH, current_workspace
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["RECORDED_ACTION", "security_scans_table", "ScanStore"]
 
@@ -98,7 +98,7 @@ class ScanStore:
             report,
             actor=identity.current_actor(),
             workspace=current_workspace(),
-            created_at_ms=int(time.time() * 1000),
+            created_at_ms=utc_now_ms(),
         )
         row = {
             "id": saved.id,

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.security.findings import Finding, ScanOutcome, Skipped
+from mlflow_registry_ext import settings
 
 __all__ = ["Scanner", "ModelscanScanner", "PicklescanScanner", "default_scanner", "looks_like_pickle"]
 
@@ -205,7 +206,7 @@ class PicklescanScanner:
 
 
 #: ``MLFLOW_GOVERNANCE_SCANNER``: ``modelscan`` or ``picklescan``; default: the first installed.
-SCANNER_ENV = "MLFLOW_GOVERNANCE_SCANNER"
+SCANNER_ENV = settings.SCANNER.name
 _SCANNERS = {"modelscan": ModelscanScanner, "picklescan": PicklescanScanner}
 
 
@@ -224,7 +225,7 @@ def default_scanner() -> Scanner:
         InvalidInput: The variable names an unknown scanner, or no scanner is installed
             (install ``mlflow-registry-ext[security]``).
     """
-    wanted = (os.environ.get(SCANNER_ENV) or "").strip().lower()
+    wanted = (settings.SCANNER.get() or "").lower()
     if wanted:
         if wanted not in _SCANNERS:
             raise InvalidInput(f"{SCANNER_ENV}={wanted!r} is not a scanner (choose {', '.join(_SCANNERS)})")

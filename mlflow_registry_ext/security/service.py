@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import os
 import time
 from typing import Any
 
@@ -32,6 +31,7 @@ from mlflow_registry_ext.security.records import ScanStore
 from mlflow_registry_ext.security.report import ScanReport
 from mlflow_registry_ext.security.scanners import Scanner, default_scanner
 from mlflow_registry_ext.db.incarnation import live_model_created_ms
+from mlflow_registry_ext import settings
 
 __all__ = ["SCAN_TAG", "SCAN_ON_CREATE_ENV", "scan_on_create", "scan_version"]
 
@@ -42,12 +42,12 @@ SCAN_TAG = "governance.scan"
 
 #: ``auto`` (default): scan new versions of models whose rule sets ``require.security_scan``;
 #: ``true``: scan every new version; ``false``: scan only on demand.
-SCAN_ON_CREATE_ENV = "MLFLOW_GOVERNANCE_SCAN_ON_CREATE"
+SCAN_ON_CREATE_ENV = settings.SCAN_ON_CREATE.name
 
 
 def scan_on_create(rule: Rule | None) -> bool:
     """Whether a new version under ``rule`` is scanned when it is created."""
-    mode = (os.environ.get(SCAN_ON_CREATE_ENV) or "auto").strip().lower()
+    mode = (settings.SCAN_ON_CREATE.get() or "auto").lower()
     if mode in ("1", "true", "yes", "on"):
         return True
     if mode in ("0", "false", "no", "off"):

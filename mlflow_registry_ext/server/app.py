@@ -33,6 +33,7 @@ import uuid
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.server.auth import active_mode, authenticated_user, enable_auth
 from mlflow_registry_ext.server.blueprint import install
+from mlflow_registry_ext import settings
 
 __all__ = ["create_app", "EXTENSION_KEY", "GovernanceAppState"]
 
@@ -118,7 +119,7 @@ def create_app(app=None):
 def _registry_uri() -> str | None:
     from mlflow.server.constants import BACKEND_STORE_URI_ENV_VAR, REGISTRY_STORE_URI_ENV_VAR
 
-    return os.environ.get(REGISTRY_STORE_URI_ENV_VAR) or os.environ.get(BACKEND_STORE_URI_ENV_VAR)
+    return settings.read(REGISTRY_STORE_URI_ENV_VAR) or settings.read(BACKEND_STORE_URI_ENV_VAR)
 
 
 def _start_dispatcher(state: GovernanceAppState) -> None:

@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Mapping
 
@@ -23,11 +22,12 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext import routes
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext import settings
 
 __all__ = ["AUTH_ENV_VAR", "auth_mode", "enable_auth", "active_mode", "auth_enabled", "authenticated_user", "is_admin",
            "model_permission"]
 
-AUTH_ENV_VAR = "MLFLOW_GOVERNANCE_AUTH"
+AUTH_ENV_VAR = settings.AUTH.name
 _MODES = ("basic", "proxy")
 _PROXY_KEY = "mlflow_registry_ext.proxy_auth"
 _PROXY_USER = "_governance_proxy_user"
@@ -39,8 +39,7 @@ def auth_mode(environ: Mapping[str, str] | None = None) -> str | None:
     Raises:
         InvalidInput: An unknown value (a typo must not silently turn authentication off).
     """
-    environ = os.environ if environ is None else environ
-    value = (environ.get(AUTH_ENV_VAR) or "").strip().lower()
+    value = (settings.AUTH.get(environ) or "").lower()
     if value in ("", "none", "off", "false", "0"):
         return None
     if value not in _MODES:
@@ -89,7 +88,7 @@ def _enable_proxy(app) -> None:
     from mlflow_registry_ext.server.errors import error_response
     from mlflow_registry_ext.server.proxy_auth import ProxyConfig
 
-    config = ProxyConfig.from_environ(os.environ)
+    config = ProxyConfig.from_environ(None)
     app.extensions[_PROXY_KEY] = config
 
     def authenticate():

@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, request
@@ -28,6 +27,7 @@ from mlflow_registry_ext.server import errors, inputs
 from mlflow_registry_ext.server.access import Access
 from mlflow_registry_ext.server.context import CONTEXT_KEY, ApiContext
 from mlflow_registry_ext.server.spec import OPERATIONS, Operation
+from mlflow_registry_ext import settings
 
 __all__ = ["install", "static_prefix", "to_json", "MAX_BODY_BYTES"]
 
@@ -41,7 +41,7 @@ def static_prefix() -> str:
     """``--static-prefix`` as ``mlflow server`` passed it to its workers (``""`` when unset)."""
     from mlflow.server import STATIC_PREFIX_ENV_VAR
 
-    return (os.environ.get(STATIC_PREFIX_ENV_VAR) or "").rstrip("/")
+    return (settings.read(STATIC_PREFIX_ENV_VAR) or "").rstrip("/")
 
 
 def _json_default(value: Any) -> Any:

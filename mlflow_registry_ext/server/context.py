@@ -8,10 +8,10 @@ first use, once per process. It lives in ``app.extensions["mlflow_registry_ext.a
 from __future__ import annotations
 
 import functools
-import os
 import threading
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext import settings
 
 __all__ = ["ApiContext", "CONTEXT_KEY"]
 
@@ -29,8 +29,8 @@ class ApiContext:
     def __init__(self, registry_uri: str | None = None, tracking_uri: str | None = None):
         from mlflow.server.constants import BACKEND_STORE_URI_ENV_VAR, REGISTRY_STORE_URI_ENV_VAR
 
-        self.tracking_uri = tracking_uri or os.environ.get(BACKEND_STORE_URI_ENV_VAR)
-        self.registry_uri = registry_uri or os.environ.get(REGISTRY_STORE_URI_ENV_VAR) or self.tracking_uri
+        self.tracking_uri = tracking_uri or settings.read(BACKEND_STORE_URI_ENV_VAR)
+        self.registry_uri = registry_uri or settings.read(REGISTRY_STORE_URI_ENV_VAR) or self.tracking_uri
         self._lock = threading.Lock()
 
     @functools.cached_property

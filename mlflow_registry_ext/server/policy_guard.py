@@ -9,14 +9,14 @@ start instead.
 from __future__ import annotations
 
 import logging
-import os
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext import settings
 from mlflow_registry_ext.policy.loader import POLICY_ENV_VAR
 
 __all__ = ["REQUIRE_POLICY_ENV", "check_policy_configured"]
 
-REQUIRE_POLICY_ENV = "MLFLOW_GOVERNANCE_REQUIRE_POLICY"
+REQUIRE_POLICY_ENV = settings.REQUIRE_POLICY.name
 _log = logging.getLogger(__name__)
 
 
@@ -26,10 +26,9 @@ def check_policy_configured(environ=None) -> bool:
     Raises:
         InvalidInput: ``MLFLOW_GOVERNANCE_REQUIRE_POLICY`` is true and no policy is set.
     """
-    env = os.environ if environ is None else environ
-    if (env.get(POLICY_ENV_VAR) or "").strip():
+    if settings.POLICY.get(environ):
         return True
-    if (env.get(REQUIRE_POLICY_ENV) or "").strip().lower() in ("1", "true", "yes", "on"):
+    if settings.REQUIRE_POLICY.get(environ):
         raise InvalidInput(
             f"{POLICY_ENV_VAR} is not set and {REQUIRE_POLICY_ENV}=true: refusing to start a "
             "governance server that would enforce nothing"

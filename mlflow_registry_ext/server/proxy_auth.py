@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from mlflow_registry_ext.errors import InvalidInput, Unauthenticated
+from mlflow_registry_ext import settings
 
 __all__ = [
     "HEADER_ENV_VAR",
@@ -41,9 +42,9 @@ __all__ = [
     "FullPermission",
 ]
 
-HEADER_ENV_VAR = "MLFLOW_GOVERNANCE_PROXY_USER_HEADER"
-PROXIES_ENV_VAR = "MLFLOW_GOVERNANCE_TRUSTED_PROXIES"
-ADMINS_ENV_VAR = "MLFLOW_GOVERNANCE_ADMINS"
+HEADER_ENV_VAR = settings.PROXY_USER_HEADER.name
+PROXIES_ENV_VAR = settings.TRUSTED_PROXIES.name
+ADMINS_ENV_VAR = settings.ADMINS.name
 
 _DEFAULT_HEADER = "X-Forwarded-User"
 _DEFAULT_PROXIES = "127.0.0.1,::1"
@@ -66,20 +67,20 @@ class ProxyConfig:
     admins: frozenset[str]
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ProxyConfig:
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> ProxyConfig:
         """Read and validate the configuration.
 
         Raises:
             InvalidInput: A malformed header name, address or admin name (the server refuses to
                 start rather than trusting the wrong peers).
         """
-        header = (environ.get(HEADER_ENV_VAR) or _DEFAULT_HEADER).strip()
+        header = settings.PROXY_USER_HEADER.get(environ) or _DEFAULT_HEADER
         if not _HEADER_NAME.match(header):
             raise InvalidInput(f"{HEADER_ENV_VAR} must be an HTTP header name, got {header!r}")
         if header.lower() == "authorization":
             raise InvalidInput(f"{HEADER_ENV_VAR} cannot be Authorization: name the header your proxy sets")
         networks = []
-        for item in _split(environ.get(PROXIES_ENV_VAR) or _DEFAULT_PROXIES):
+        for item in _split(settings.TRUSTED_PROXIES.raw(environ) or _DEFAULT_PROXIES):
             try:
                 networks.append(ipaddress.ip_network(item, strict=False))
             except ValueError:
@@ -88,7 +89,7 @@ class ProxyConfig:
                 ) from None
         if not networks:
             raise InvalidInput(f"{PROXIES_ENV_VAR} names no address")
-        admins = _split(environ.get(ADMINS_ENV_VAR) or "")
+        admins = _split(settings.ADMINS.raw(environ) or "")
         for admin in admins:
             if not _USER.match(admin):
                 raise InvalidInput(f"{ADMINS_ENV_VAR}: {admin!r} is not a user name")

@@ -30,6 +30,7 @@ from mlflow_registry_ext.errors import IntegrityError, InvalidInput
 from mlflow_registry_ext.signing.attestation import sign_attestation, subject_name
 from mlflow_registry_ext.signing.signatures import SignatureRecord
 from mlflow_registry_ext.workspace import current_workspace
+from mlflow_registry_ext import settings
 
 __all__ = ["ApprovalSigner"]
 
@@ -65,7 +66,7 @@ class ApprovalSigner:
         Raises:
             InvalidInput: It is set but the key cannot be used.
         """
-        path = os.environ.get(keys.SIGNING_KEY_ENV)
+        path = settings.SIGNING_KEY.get()
         return cls(path) if path else None
 
     def sign(

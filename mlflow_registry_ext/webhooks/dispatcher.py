@@ -58,6 +58,7 @@ from mlflow_registry_ext.webhooks.service import attempt_row, secrets_for_signin
 from mlflow_registry_ext.webhooks.signing import sign_headers
 from mlflow_registry_ext.webhooks.tables import attempts, deliveries, webhooks
 from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, TransportError
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["Clock", "SystemClock", "Dispatcher", "DISPATCHER_ACTOR", "OUTBOX_LEASE"]
 
@@ -122,7 +123,7 @@ class SystemClock:
     """The wall clock."""
 
     def now_ms(self) -> int:
-        return int(time.time() * 1000)
+        return utc_now_ms()
 
 
 @dataclasses.dataclass

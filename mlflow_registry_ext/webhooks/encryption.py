@@ -14,15 +14,15 @@ Example:
 
 from __future__ import annotations
 
-import os
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext import settings
 
 __all__ = ["KEY_ENV", "SecretUnreadable", "encrypt", "decrypt"]
 
-KEY_ENV = "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY"
+KEY_ENV = settings.WEBHOOK_SECRET_ENCRYPTION_KEY.name
 _HOW = (
     "generate one with: python -c 'from cryptography.fernet import Fernet; "
     "print(Fernet.generate_key().decode())'"
@@ -34,7 +34,7 @@ class SecretUnreadable(Exception):
 
 
 def _cipher(purpose: str) -> Fernet:
-    key = os.environ.get(KEY_ENV, "").strip()
+    key = settings.WEBHOOK_SECRET_ENCRYPTION_KEY.get() or ""
     if not key:
         raise InvalidInput(f"{KEY_ENV} is not set: it is needed to {purpose}; {_HOW}")
     try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from typing import Callable
 
 from sqlalchemy import select, update
@@ -30,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from mlflow_registry_ext.errors import GovernanceError
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks.tables import leases
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["Lease", "owner_is_dead_local_process"]
 
@@ -37,7 +37,7 @@ _log = logging.getLogger(__name__)
 
 
 def _wall_ms() -> int:
-    return int(time.time() * 1000)
+    return utc_now_ms()
 
 
 def owner_is_dead_local_process(owner: str) -> bool:

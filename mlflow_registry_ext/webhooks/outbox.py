@@ -16,7 +16,6 @@ import fnmatch
 import functools
 import json
 import threading
-import time
 import uuid
 from typing import Any, Callable, Iterable, Sequence
 
@@ -27,6 +26,7 @@ from mlflow_registry_ext.entities import AuditEntry
 from mlflow_registry_ext.events import event_from_audit_entry, matches_event_type
 from mlflow_registry_ext.webhooks.entities import ACTIVE, PENDING
 from mlflow_registry_ext.webhooks.tables import deliveries, webhooks
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = [
     "enqueue",
@@ -172,7 +172,7 @@ def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
     subscriptions = conn.execute(_ACTIVE_SUBSCRIPTIONS).all()
     if not subscriptions:
         return
-    now = int(time.time() * 1000)
+    now = utc_now_ms()
     rows = []
     for entry in entries:
         names = event_model_names(entry)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
-import os
 import random
 from typing import Sequence
+from mlflow_registry_ext import settings
 
 __all__ = ["SCHEDULE_SECONDS", "SCHEDULE_ENV", "RetryPolicy", "parse_retry_after"]
 
-SCHEDULE_ENV = "MLFLOW_GOVERNANCE_WEBHOOK_RETRY_SCHEDULE"
+SCHEDULE_ENV = settings.WEBHOOK_RETRY_SCHEDULE.name
 
 SCHEDULE_SECONDS: tuple[int, ...] = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 
@@ -72,7 +72,7 @@ class RetryPolicy:
         Raises:
             ValueError: when the variable is not a list of positive numbers of seconds.
         """
-        text = os.environ.get(SCHEDULE_ENV, "").strip()
+        text = settings.WEBHOOK_RETRY_SCHEDULE.get() or ""
         if not text:
             return cls()
         try:

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any, Callable, Sequence
 
@@ -68,6 +67,7 @@ from mlflow_registry_ext.webhooks.signing import (
 )
 from mlflow_registry_ext.webhooks.tables import attempts, deliveries, webhooks
 from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, TransportError
+from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["WebhookService", "DEFAULT_GRACE_SECONDS", "attempt_row", "secrets_for_signing"]
 
@@ -76,8 +76,7 @@ _MAX_LIST = 10_000
 _EXCERPT_CHARS = 1000
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+_now_ms = utc_now_ms
 
 
 def secrets_for_signing(row: Any, now_ms: int) -> list[str]:

@@ -17,7 +17,6 @@ checks off (tests, on-premises targets).
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import urllib.parse
 from typing import Callable
@@ -25,6 +24,7 @@ from typing import Callable
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import PoolManager
+from mlflow_registry_ext import settings
 
 __all__ = [
     "ALLOW_PRIVATE_ENV",
@@ -36,7 +36,7 @@ __all__ = [
     "GuardedPoolManager",
 ]
 
-ALLOW_PRIVATE_ENV = "MLFLOW_GOVERNANCE_WEBHOOK_ALLOW_PRIVATE"
+ALLOW_PRIVATE_ENV = settings.WEBHOOK_ALLOW_PRIVATE.name
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
@@ -50,7 +50,7 @@ class BlockedAddress(ValueError):
 
 def private_allowed() -> bool:
     """Whether ``MLFLOW_GOVERNANCE_WEBHOOK_ALLOW_PRIVATE`` allows non-public targets."""
-    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in _TRUE
+    return settings.WEBHOOK_ALLOW_PRIVATE.get()
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
