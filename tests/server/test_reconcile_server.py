@@ -121,7 +121,7 @@ def test_the_reviewer_page_shows_the_drift(server):
     rest = MlflowClient(tracking_uri=server.url)
     rest.create_registered_model(model)
     rest.create_model_version(model, f"s3://bucket/{model}/0")
-    MlflowClient(registry_uri=server.plain_uri).set_model_version_tag(model, "1", "owner", "mallory")
+    MlflowClient(tracking_uri=server.plain_uri, registry_uri=server.plain_uri).set_model_version_tag(model, "1", "owner", "mallory")
     wait_for(lambda: any(d["model"] == model for d in call(server.url + API + "/audit/drift")[1]["differences"]))
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
