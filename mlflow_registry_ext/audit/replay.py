@@ -154,7 +154,18 @@ def _stage_transitioned(state, e):
 
 
 def _version_deleted(state, e):
-    _drop_version(state, e.get("model"), e.get("version"))
+    before = e.get("before") or {}
+    if not before:
+        _drop_version(state, e.get("model"), e.get("version"))
+        return
+    # The entry names the aliases the deletion really removed: some MLflow releases (3.10 among them) keep
+    # an alias whose version was given as a string ("3" != 3), and the log must say what happened.
+    model = state.get(e.get("model")) if e.get("model") is not None else None
+    if model is None or e.get("version") is None:
+        return
+    model.versions.pop(str(e.get("version")), None)
+    for alias in before.get("aliases") or {}:
+        model.aliases.pop(alias, None)
 
 
 def _version_tag_set(state, e):
