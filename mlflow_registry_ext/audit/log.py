@@ -29,7 +29,7 @@ from mlflow_registry_ext.audit.chain import (
 from mlflow_registry_ext.db.scope import current_workspace, in_workspace
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.audit import chain_sql
-from mlflow_registry_ext.audit.verify import verify
+from mlflow_registry_ext.audit.verify import verify, verify_with_tree
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.webhooks.outbox import enqueue
