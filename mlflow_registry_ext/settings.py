@@ -107,93 +107,90 @@ class Setting:
         return text or None
 
 
-def _s(name: str, kind: str, meaning: str, default: str, **kwargs: Any) -> Setting:
-    return Setting(name, kind, meaning, default, **kwargs)
-
-
-POLICY = _s("MLFLOW_GOVERNANCE_POLICY", "text",
-            "path to the policy YAML ([docs/policy.md](docs/policy.md))",
-            "none: nothing protected, everything audited")
-REQUIRE_POLICY = _s("MLFLOW_GOVERNANCE_REQUIRE_POLICY", "flag",
-                    "`true`: the governance server refuses to start without `MLFLOW_GOVERNANCE_POLICY` "
-                    "(otherwise it starts and logs a warning naming that variable)", "false")
-SCAN_ON_CREATE = _s("MLFLOW_GOVERNANCE_SCAN_ON_CREATE", "text",
-                    "`auto`: scan new versions of models whose rule sets `require.security_scan`; `true`: every "
-                    "new version; `false`: on demand only ([docs/security.md](docs/security.md))", "`auto`")
-SCANNER = _s("MLFLOW_GOVERNANCE_SCANNER", "text", "`modelscan` or `picklescan`", "the first one installed")
-PAGE_URL = _s("MLFLOW_GOVERNANCE_PAGE_URL", "text",
-              "absolute base of the reviewer page for the `gov` tag's link on each covered version, e.g. "
-              "`https://mlflow.example.com/governance/` "
-              "([docs/approvals.md](docs/approvals.md#status-tags-in-the-stock-mlflow-ui))",
-              "`/governance/` under the server's `--static-prefix`")
-DATABASE_URI = _s("MLFLOW_GOVERNANCE_DATABASE_URI", "text",
-                  "SQLAlchemy URI of another database for the governance tables (then each registry "
-                  "transaction writes an intent row, relayed onto the audit chain after the commit and on "
-                  "start-up)",
-                  "the inner registry database (a change and its audit entry commit in one transaction)")
-WEBHOOK_ALLOW_PRIVATE = _s("MLFLOW_GOVERNANCE_WEBHOOK_ALLOW_PRIVATE", "flag",
-                           "allow webhook targets on loopback/private networks", "false")
-AUTH = _s("MLFLOW_GOVERNANCE_AUTH", "text",
-          "`basic`: the `governance` app wraps MLflow's basic-auth app (needs the `auth` extra and MLflow's "
-          "`MLFLOW_FLASK_SERVER_SECRET_KEY`); `proxy`: the user comes from a trusted reverse proxy's header "
-          "([docs/server.md](docs/server.md))",
-          "none: callers act as the server's identity; approve, reject, cancel and comment answer 401")
-PROXY_USER_HEADER = _s("MLFLOW_GOVERNANCE_PROXY_USER_HEADER", "text",
-                       "with `MLFLOW_GOVERNANCE_AUTH=proxy`: the request header that names the user",
-                       "`X-Forwarded-User`")
-TRUSTED_PROXIES = _s("MLFLOW_GOVERNANCE_TRUSTED_PROXIES", "list",
-                     "with `MLFLOW_GOVERNANCE_AUTH=proxy`: comma-separated addresses or networks whose "
-                     "header is believed", "`127.0.0.1,::1`")
-ADMINS = _s("MLFLOW_GOVERNANCE_ADMINS", "list",
-            "with `MLFLOW_GOVERNANCE_AUTH=proxy`: comma-separated users who are administrators", "none")
-WEBHOOK_SECRET_ENCRYPTION_KEY = _s("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", "text",
-                                   "MLflow's key, reused to encrypt webhook secrets at rest",
-                                   "none (storing a secret is refused)")
-WEBHOOK_RETRY_SCHEDULE = _s("MLFLOW_GOVERNANCE_WEBHOOK_RETRY_SCHEDULE", "text",
-                            "webhook retry delays in seconds, comma-separated ([docs/webhooks.md](docs/webhooks.md))",
-                            "the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h")
-AUDIT_WITNESSES = _s("MLFLOW_GOVERNANCE_AUDIT_WITNESSES", "raw",
-                     "comma-separated `file:///path` and `s3://bucket/prefix` URIs that keep every audit "
-                     "checkpoint ([docs/audit.md](docs/audit.md))", "none")
-WITNESS_SECRET = _s("MLFLOW_GOVERNANCE_WITNESS_SECRET", "text",
-                    "the `whsec_` secret `audit witness --serve` checks deliveries with", "none")
-SIGNING_KEY = _s("MLFLOW_GOVERNANCE_SIGNING_KEY", "raw",
-                 "path to the ECDSA P-256 PEM private key that signs model manifests (OpenSSF Model Signing, "
-                 "`signing` extra), approval attestations and evidence bundles (`keygen` makes it); set but "
-                 "unusable: the server refuses to start ([docs/approvals.md](docs/approvals.md#signed-approvals))",
-                 "none: nothing is signed")
-LOG_KEY = _s("MLFLOW_GOVERNANCE_LOG_KEY", "raw",
-             "path to the Ed25519 PEM private key that signs audit checkpoints (`keygen` makes it)",
-             "none: no checkpoints are signed")
-LOG_ORIGIN = _s("MLFLOW_GOVERNANCE_LOG_ORIGIN", "raw",
-                "the audit log's name: origin line of its checkpoints and name of its note key",
-                "`<host name>/mlflow-registry-ext`")
-CHECKPOINT_EVERY = _s("MLFLOW_GOVERNANCE_CHECKPOINT_EVERY", "count",
-                      "the server signs an audit checkpoint after this many new entries (0: not by count); only "
-                      "with `MLFLOW_GOVERNANCE_LOG_KEY`, once per deployment "
-                      "([docs/audit.md](docs/audit.md#automatic-checkpoints))", "100",
-                      value=100)
-CHECKPOINT_INTERVAL = _s("MLFLOW_GOVERNANCE_CHECKPOINT_INTERVAL", "seconds",
-                         "... or this many seconds after the last checkpoint when at least one entry was added "
-                         "(0: not by time)", "300", value=300.0)
-RECONCILE_INTERVAL = _s("MLFLOW_GOVERNANCE_RECONCILE_INTERVAL", "seconds",
-                        "seconds between the server's reconciles of the registry with its audit log (once per "
-                        "deployment; `0` turns them off)", "3600", value=3600.0, off="reconciling")
-ARTIFACT_CHECK_INTERVAL = _s("MLFLOW_GOVERNANCE_ARTIFACT_CHECK_INTERVAL", "seconds",
-                             "seconds between two checks, by the governance server, that every pinned version's "
-                             "source still holds its pinned files (a change is recorded as "
-                             "`model_version.artifacts_changed`); `0` turns it off "
-                             "([docs/artifacts.md](docs/artifacts.md#when-a-runs-files-change-after-pinning))",
-                             "`900`", value=900.0, off="the check")
-PIN_ROOT = _s("MLFLOW_GOVERNANCE_PIN_ROOT", "text",
-              "a `cas+` artifact root that versions whose files are elsewhere are copied into when they are "
-              "pinned ([docs/artifacts.md](docs/artifacts.md))",
-              "the server's `cas+` `--artifacts-destination`, if any; else files are verified where they are")
-CAS_FSYNC = _s("MLFLOW_CAS_FSYNC", "flag",
-               "`true`: flush each local blob to disk before it is named", "off (like MLflow's own local store)")
-CAS_S3_PART_SIZE = _s("MLFLOW_CAS_S3_PART_SIZE", "text",
-                      "S3 multipart part size in bytes (at least 5 MiB; grows so a file needs at most 10,000 parts)",
-                      "8 MiB")
+POLICY = Setting("MLFLOW_GOVERNANCE_POLICY", "text",
+                 "path to the policy YAML ([docs/policy.md](docs/policy.md))",
+                 "none: nothing protected, everything audited")
+REQUIRE_POLICY = Setting("MLFLOW_GOVERNANCE_REQUIRE_POLICY", "flag",
+                         "`true`: the governance server refuses to start without `MLFLOW_GOVERNANCE_POLICY` "
+                         "(otherwise it starts and logs a warning naming that variable)", "false")
+SCAN_ON_CREATE = Setting("MLFLOW_GOVERNANCE_SCAN_ON_CREATE", "text",
+                         "`auto`: scan new versions of models whose rule sets `require.security_scan`; `true`: every "
+                         "new version; `false`: on demand only ([docs/security.md](docs/security.md))", "`auto`")
+SCANNER = Setting("MLFLOW_GOVERNANCE_SCANNER", "text", "`modelscan` or `picklescan`", "the first one installed")
+PAGE_URL = Setting("MLFLOW_GOVERNANCE_PAGE_URL", "text",
+                   "absolute base of the reviewer page for the `gov` tag's link on each covered version, e.g. "
+                   "`https://mlflow.example.com/governance/` "
+                   "([docs/approvals.md](docs/approvals.md#status-tags-in-the-stock-mlflow-ui))",
+                   "`/governance/` under the server's `--static-prefix`")
+DATABASE_URI = Setting("MLFLOW_GOVERNANCE_DATABASE_URI", "text",
+                       "SQLAlchemy URI of another database for the governance tables (then each registry "
+                       "transaction writes an intent row, relayed onto the audit chain after the commit and on "
+                       "start-up)",
+                       "the inner registry database (a change and its audit entry commit in one transaction)")
+WEBHOOK_ALLOW_PRIVATE = Setting("MLFLOW_GOVERNANCE_WEBHOOK_ALLOW_PRIVATE", "flag",
+                                "allow webhook targets on loopback/private networks", "false")
+AUTH = Setting("MLFLOW_GOVERNANCE_AUTH", "text",
+               "`basic`: the `governance` app wraps MLflow's basic-auth app (needs the `auth` extra and MLflow's "
+               "`MLFLOW_FLASK_SERVER_SECRET_KEY`); `proxy`: the user comes from a trusted reverse proxy's header "
+               "([docs/server.md](docs/server.md))",
+               "none: callers act as the server's identity; approve, reject, cancel and comment answer 401")
+PROXY_USER_HEADER = Setting("MLFLOW_GOVERNANCE_PROXY_USER_HEADER", "text",
+                            "with `MLFLOW_GOVERNANCE_AUTH=proxy`: the request header that names the user",
+                            "`X-Forwarded-User`")
+TRUSTED_PROXIES = Setting("MLFLOW_GOVERNANCE_TRUSTED_PROXIES", "list",
+                          "with `MLFLOW_GOVERNANCE_AUTH=proxy`: comma-separated addresses or networks whose "
+                          "header is believed", "`127.0.0.1,::1`")
+ADMINS = Setting("MLFLOW_GOVERNANCE_ADMINS", "list",
+                 "with `MLFLOW_GOVERNANCE_AUTH=proxy`: comma-separated users who are administrators", "none")
+WEBHOOK_SECRET_ENCRYPTION_KEY = Setting("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", "text",
+                                        "MLflow's key, reused to encrypt webhook secrets at rest",
+                                        "none (storing a secret is refused)")
+WEBHOOK_RETRY_SCHEDULE = Setting("MLFLOW_GOVERNANCE_WEBHOOK_RETRY_SCHEDULE", "text",
+                                 "webhook retry delays in seconds, comma-separated "
+                                 "([docs/webhooks.md](docs/webhooks.md))",
+                                 "the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h")
+AUDIT_WITNESSES = Setting("MLFLOW_GOVERNANCE_AUDIT_WITNESSES", "raw",
+                          "comma-separated `file:///path` and `s3://bucket/prefix` URIs that keep every audit "
+                          "checkpoint ([docs/audit.md](docs/audit.md))", "none")
+WITNESS_SECRET = Setting("MLFLOW_GOVERNANCE_WITNESS_SECRET", "text",
+                         "the `whsec_` secret `audit witness --serve` checks deliveries with", "none")
+SIGNING_KEY = Setting("MLFLOW_GOVERNANCE_SIGNING_KEY", "raw",
+                      "path to the ECDSA P-256 PEM private key that signs model manifests (OpenSSF Model Signing, "
+                      "`signing` extra), approval attestations and evidence bundles (`keygen` makes it); set but "
+                      "unusable: the server refuses to start ([docs/approvals.md](docs/approvals.md#signed-approvals))",
+                      "none: nothing is signed")
+LOG_KEY = Setting("MLFLOW_GOVERNANCE_LOG_KEY", "raw",
+                  "path to the Ed25519 PEM private key that signs audit checkpoints (`keygen` makes it)",
+                  "none: no checkpoints are signed")
+LOG_ORIGIN = Setting("MLFLOW_GOVERNANCE_LOG_ORIGIN", "raw",
+                     "the audit log's name: origin line of its checkpoints and name of its note key",
+                     "`<host name>/mlflow-registry-ext`")
+CHECKPOINT_EVERY = Setting("MLFLOW_GOVERNANCE_CHECKPOINT_EVERY", "count",
+                           "the server signs an audit checkpoint after this many new entries (0: not by count); only "
+                           "with `MLFLOW_GOVERNANCE_LOG_KEY`, once per deployment "
+                           "([docs/audit.md](docs/audit.md#automatic-checkpoints))", "100",
+                           value=100)
+CHECKPOINT_INTERVAL = Setting("MLFLOW_GOVERNANCE_CHECKPOINT_INTERVAL", "seconds",
+                              "... or this many seconds after the last checkpoint when at least one entry was added "
+                              "(0: not by time)", "300", value=300.0)
+RECONCILE_INTERVAL = Setting("MLFLOW_GOVERNANCE_RECONCILE_INTERVAL", "seconds",
+                             "seconds between the server's reconciles of the registry with its audit log (once per "
+                             "deployment; `0` turns them off)", "3600", value=3600.0, off="reconciling")
+ARTIFACT_CHECK_INTERVAL = Setting("MLFLOW_GOVERNANCE_ARTIFACT_CHECK_INTERVAL", "seconds",
+                                  "seconds between two checks, by the governance server, that every pinned version's "
+                                  "source still holds its pinned files (a change is recorded as "
+                                  "`model_version.artifacts_changed`); `0` turns it off "
+                                  "([docs/artifacts.md](docs/artifacts.md#when-a-runs-files-change-after-pinning))",
+                                  "`900`", value=900.0, off="the check")
+PIN_ROOT = Setting("MLFLOW_GOVERNANCE_PIN_ROOT", "text",
+                   "a `cas+` artifact root that versions whose files are elsewhere are copied into when they are "
+                   "pinned ([docs/artifacts.md](docs/artifacts.md))",
+                   "the server's `cas+` `--artifacts-destination`, if any; else files are verified where they are")
+CAS_FSYNC = Setting("MLFLOW_CAS_FSYNC", "flag",
+                    "`true`: flush each local blob to disk before it is named", "off (like MLflow's own local store)")
+CAS_S3_PART_SIZE = Setting("MLFLOW_CAS_S3_PART_SIZE", "text",
+                           "S3 multipart part size in bytes (at least 5 MiB; grows so a file needs at most 10,000 parts)",
+                           "8 MiB")
 
 #: The package's own variables, in the README's order.
 SETTINGS: tuple[Setting, ...] = (

@@ -28,15 +28,15 @@ from sqlalchemy import desc, select
 from mlflow_registry_ext.audit.checkpoint_tables import checkpoints
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.periodic import PeriodicJob
-from mlflow_registry_ext.settings import non_negative
+from mlflow_registry_ext import settings
 from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["EVERY_ENV", "INTERVAL_ENV", "LEASE_NAME", "Schedule", "backlog", "run_once", "BackgroundCheckpointer"]
 
 _log = logging.getLogger(__name__)
 
-EVERY_ENV = "MLFLOW_GOVERNANCE_CHECKPOINT_EVERY"
-INTERVAL_ENV = "MLFLOW_GOVERNANCE_CHECKPOINT_INTERVAL"
+EVERY_ENV = settings.CHECKPOINT_EVERY.name
+INTERVAL_ENV = settings.CHECKPOINT_INTERVAL.name
 #: The lease the server's checkpointer threads compete for.
 LEASE_NAME = "server-checkpointer"
 
@@ -51,8 +51,8 @@ class Schedule:
             due (0: never by time).
     """
 
-    every: int = 100
-    interval_seconds: float = 300.0
+    every: int = settings.CHECKPOINT_EVERY.value
+    interval_seconds: float = settings.CHECKPOINT_INTERVAL.value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Schedule:
@@ -61,8 +61,7 @@ class Schedule:
         Raises:
             InvalidInput: A value is not a number >= 0.
         """
-        return cls(int(non_negative(EVERY_ENV, cls.every, kind=int, environ=environ)),
-                   float(non_negative(INTERVAL_ENV, cls.interval_seconds, environ=environ)))
+        return cls(int(settings.CHECKPOINT_EVERY.get(environ)), float(settings.CHECKPOINT_INTERVAL.get(environ)))
 
     @property
     def enabled(self) -> bool:

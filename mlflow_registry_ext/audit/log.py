@@ -140,17 +140,14 @@ def _read_head(conn: Connection, fast) -> tuple[int, str, int | None]:
     return found
 
 
-def _append_one(conn: Connection, fast, draft: AuditDraft, who, now: int, entry_id: str | None):
-    """Chain one entry with one statement (PostgreSQL): ``([entry], active webhook count)``, or
-    None when the head row is missing."""
-    entry_id = entry_id or uuid.uuid4().hex
-    version = None if draft.version is None else str(draft.version)
-    fields = dict(
+def _entry_fields(draft: AuditDraft, who, now: int, entry_id: str, caller_workspace: str | None) -> dict:
+    """An entry's fields apart from its place in the chain (``seq``, ``prev_hash``)."""
+    return dict(
         timestamp_ms=now,
         action=draft.action,
         actor=who.actor,
         model=draft.model,
-        version=version,
+        version=None if draft.version is None else str(draft.version),
         alias=draft.alias,
         before=draft.before,
         after=draft.after,
@@ -159,10 +156,17 @@ def _append_one(conn: Connection, fast, draft: AuditDraft, who, now: int, entry_
         request_id=who.request_id,
         client_addr=who.client_addr,
         actor_source=who.source,
-        workspace=draft.workspace or current_workspace(),
+        workspace=draft.workspace or caller_workspace,
     )
+
+
+def _append_one(conn: Connection, fast, draft: AuditDraft, who, now: int, entry_id: str | None):
+    """Chain one entry with one statement (PostgreSQL): ``([entry], active webhook count)``, or
+    None when the head row is missing."""
+    fields = _entry_fields(draft, who, now, entry_id or uuid.uuid4().hex, current_workspace())
     suffix = encode_entry_suffix(**fields)
-    row = (entry_id, now, who.actor, draft.action, draft.model, version, draft.alias, fields["workspace"])
+    row = (fields["entry_id"], now, who.actor, draft.action, draft.model, fields["version"], draft.alias,
+           fields["workspace"])
     with fast.cursor(conn) as cursor:
         found = fast.append_one(cursor, suffix, row)
     if found is None:
@@ -180,29 +184,12 @@ def _chain(drafts, seq, prev_hash, who, now, entry_ids):
     caller_workspace = current_workspace()
     for index, draft in enumerate(drafts):
         seq += 1
-        entry_id = entry_ids[index] if entry_ids else uuid.uuid4().hex
-        version = None if draft.version is None else str(draft.version)
-        fields = dict(
-            seq=seq,
-            prev_hash=prev_hash,
-            timestamp_ms=now,
-            action=draft.action,
-            actor=who.actor,
-            model=draft.model,
-            version=version,
-            alias=draft.alias,
-            before=draft.before,
-            after=draft.after,
-            details=draft.details,
-            entry_id=entry_id,
-            request_id=who.request_id,
-            client_addr=who.client_addr,
-            actor_source=who.source,
-            workspace=draft.workspace or caller_workspace,
-        )
+        fields = _entry_fields(draft, who, now, entry_ids[index] if entry_ids else uuid.uuid4().hex,
+                               caller_workspace)
+        fields.update(seq=seq, prev_hash=prev_hash)
         body, digest = encode_entry(**fields)
         rows.append(
-            (seq, entry_id, now, who.actor, draft.action, draft.model, version, draft.alias,
+            (seq, fields["entry_id"], now, who.actor, draft.action, draft.model, fields["version"], draft.alias,
              body, digest, fields["workspace"])
         )
         entries.append(AuditEntry(hash=digest, **fields))

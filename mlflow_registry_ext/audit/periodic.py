@@ -22,22 +22,22 @@ from sqlalchemy.engine import Engine
 from mlflow_registry_ext.audit.checkpoint_tables import reconciles
 from mlflow_registry_ext.audit.reconcile import ReconcileResult, reconcile_all
 from mlflow_registry_ext.periodic import PeriodicJob
-from mlflow_registry_ext.settings import non_negative
+from mlflow_registry_ext import settings
 from mlflow_registry_ext.webhooks.leader import Lease
 
 __all__ = ["INTERVAL_ENV", "DEFAULT_INTERVAL", "RECONCILE_LEASE", "interval_from_env", "PeriodicReconciler"]
 
 _log = logging.getLogger(__name__)
 
-INTERVAL_ENV = "MLFLOW_GOVERNANCE_RECONCILE_INTERVAL"
+INTERVAL_ENV = settings.RECONCILE_INTERVAL.name
 #: Seconds between reconciles; 0 turns them off.
-DEFAULT_INTERVAL = 3600.0
+DEFAULT_INTERVAL = settings.RECONCILE_INTERVAL.value
 RECONCILE_LEASE = "server-reconcile"
 
 
 def interval_from_env() -> float:
     """``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL`` in seconds (default 3600; 0 turns it off)."""
-    return non_negative(INTERVAL_ENV, DEFAULT_INTERVAL, off="reconciling")
+    return settings.RECONCILE_INTERVAL.get()
 
 
 class PeriodicReconciler(PeriodicJob):

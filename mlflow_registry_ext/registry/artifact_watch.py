@@ -19,14 +19,14 @@ import contextlib
 import logging
 from typing import Any, Iterator
 
-from mlflow_registry_ext.settings import non_negative
+from mlflow_registry_ext import settings
 
 __all__ = ["INTERVAL_ENV_VAR", "DEFAULT_INTERVAL", "LEASE", "check_interval", "check_pinned_versions"]
 
 _log = logging.getLogger(__name__)
 
-INTERVAL_ENV_VAR = "MLFLOW_GOVERNANCE_ARTIFACT_CHECK_INTERVAL"
-DEFAULT_INTERVAL = 900.0
+INTERVAL_ENV_VAR = settings.ARTIFACT_CHECK_INTERVAL.name
+DEFAULT_INTERVAL = settings.ARTIFACT_CHECK_INTERVAL.value
 LEASE = "server-artifact-check"
 
 
@@ -36,7 +36,7 @@ def check_interval() -> float:
     Raises:
         InvalidInput: The variable is not a number >= 0 (the server refuses to start).
     """
-    return non_negative(INTERVAL_ENV_VAR, DEFAULT_INTERVAL, off="the check")
+    return settings.ARTIFACT_CHECK_INTERVAL.get()
 
 
 @contextlib.contextmanager
