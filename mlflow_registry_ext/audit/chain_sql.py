@@ -7,12 +7,16 @@ placeholder style, executed on the DBAPI cursor of the caller's own connection (
 transaction). The head query also reports whether any webhook subscription is active, which lets
 the outbox skip its own query on deployments without webhooks.
 
-On PostgreSQL one entry is chained by one statement (:meth:`ChainSQL.append_one`): it locks the
-head row, builds the body from the locked head and the rest of the body encoded here, hashes it
-(``sha256``, PostgreSQL 11 and later), inserts it and moves the head. The head row's lock is so
-held for one round trip and the commit instead of three round trips and the commit, which is what
-concurrent writers queue on. The caller recomputes the hash from what the statement reports and
-refuses a mismatch, so the stored entry is exactly the one :func:`encode_entry` gives.
+On PostgreSQL and MySQL/MariaDB one entry is chained by one call (:meth:`ChainSQL.append_one`)
+of the routine :mod:`mlflow_registry_ext.db.append_routine` stores in the database: it locks the
+head row, builds the body from the locked head and the rest of the body encoded here, hashes it,
+inserts it and moves the head. The head row's lock is so held for one round trip and the commit
+instead of three round trips and the commit, which is what concurrent writers queue on, and the
+routine is planned once per connection instead of once per write. The caller recomputes the hash
+from what the call reports and refuses a mismatch, so the stored entry is exactly the one
+:func:`encode_entry` gives. The routine is used only where its stored definition is the one this
+package ships (checked once per engine); elsewhere PostgreSQL chains with one plain statement of
+the same steps, MySQL with three.
 
 Dialects other than SQLite, PostgreSQL and MySQL/MariaDB take the SQLAlchemy Core path in
 :mod:`mlflow_registry_ext.audit.log`.
@@ -22,11 +26,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
+import weakref
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["ChainSQL", "for_connection"]
+from mlflow_registry_ext.db import append_routine
+
+__all__ = ["ChainSQL", "for_connection", "routine_failed"]
+
+_log = logging.getLogger(__name__)
 
 _COLUMNS = ("seq", "entry_id", "timestamp_ms", "actor", "action", "model", "version", "alias",
             "body", "hash", "workspace")
@@ -37,7 +47,9 @@ _LOCKING = {"sqlite": "", "postgresql": " FOR UPDATE", "mysql": " FOR UPDATE"}
 class ChainSQL:
     """Prepared SQL text for one dialect and placeholder style."""
 
-    def __init__(self, dialect: str, placeholder: str):
+    def __init__(self, dialect: str, placeholder: str, routine: bool = False):
+        self.dialect = dialect
+        self.uses_routine = routine and dialect in ("postgresql", "mysql")
         self.select_head = (
             "SELECT seq, hash, (SELECT COUNT(*) FROM gov_webhooks WHERE status = 'active') "
             f"FROM gov_audit_head WHERE id = 1{_LOCKING[dialect]}"
@@ -65,6 +77,13 @@ class ChainSQL:
                 "WHERE gov_audit_head.id = 1 "
                 "RETURNING i.seq, i.hash, e.prev, "
                 "(SELECT COUNT(*) FROM gov_webhooks WHERE status = 'active')"
+            )
+        if self.uses_routine:
+            args = ", ".join([placeholder] * 9)
+            self.append_one_sql = (
+                f"SELECT o_seq, o_hash, o_prev, o_active FROM {append_routine.NAME}({args})"
+                if dialect == "postgresql"
+                else f"CALL {append_routine.NAME}({args})"
             )
 
     @staticmethod
@@ -105,7 +124,7 @@ class ChainSQL:
         """
         cursor.execute(self.append_one_sql, (suffix, *row))
         found = cursor.fetchone()
-        if found is None:
+        if found is None or found[0] is None:
             return None
         seq, digest, prev, active = found
         return int(seq), digest, prev, int(active)
@@ -120,13 +139,51 @@ class ChainSQL:
 
 
 @functools.lru_cache(maxsize=16)
-def _prepared(dialect: str, paramstyle: str) -> ChainSQL | None:
+def _prepared(dialect: str, paramstyle: str, routine: bool) -> ChainSQL | None:
     if dialect not in _LOCKING or paramstyle not in _PLACEHOLDER:
         return None
-    return ChainSQL(dialect, _PLACEHOLDER[paramstyle])
+    return ChainSQL(dialect, _PLACEHOLDER[paramstyle], routine)
+
+
+# Per engine: whether its database holds this package's append routine, as checked once.
+_routine_ok: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_routine(conn: Connection, dialect: str) -> bool:
+    engine = conn.engine
+    known = _routine_ok.get(engine)
+    if known is None:
+        query = append_routine.definition_query(dialect)
+        found = None
+        if query is not None:
+            with ChainSQL.cursor(conn) as cursor:
+                cursor.execute(query)
+                row = cursor.fetchone()
+            found = None if row is None else row[0]
+            if isinstance(found, (bytes, bytearray)):
+                found = found.decode()
+        known = found is not None and found.strip() == append_routine.expected_body(dialect).strip()
+        if query is not None and not known:
+            _log.warning(
+                "The audit log's routine %s is %s in this database; audit entries are chained "
+                "with plain statements (run `mlflow-registry-ext db upgrade` to restore it)",
+                append_routine.NAME, "missing" if found is None else "not the one this package created",
+            )
+        _routine_ok[engine] = known
+    return known
+
+
+def routine_failed(conn: Connection) -> None:
+    """Stop using the append routine on ``conn``'s engine (a call of it failed: it was dropped
+    or changed since it was checked)."""
+    _routine_ok[conn.engine] = False
 
 
 def for_connection(conn: Connection) -> ChainSQL | None:
     """The prepared statements for ``conn``'s database, or None to use SQLAlchemy Core."""
     name = conn.dialect.name
-    return _prepared("mysql" if name == "mariadb" else name, conn.dialect.paramstyle)
+    dialect = "mysql" if name == "mariadb" else name
+    if dialect not in _LOCKING or conn.dialect.paramstyle not in _PLACEHOLDER:
+        return None
+    routine = dialect != "sqlite" and _has_routine(conn, dialect)
+    return _prepared(dialect, conn.dialect.paramstyle, routine)

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError as SAIntegrityError
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.audit.chain import (
@@ -100,7 +100,9 @@ def append(
     fast = chain_sql.for_connection(conn)
     if fast and fast.appends_in_one and len(drafts) == 1:
         appended = _append_one(conn, fast, drafts[0], who, now, entry_ids[0] if entry_ids else None)
-        if appended is not None:
+        if appended is _FALLBACK:
+            fast = chain_sql.for_connection(conn) or fast
+        elif appended is not None:
             entries, active_webhooks = appended
             if active_webhooks != 0:
                 enqueue(conn, entries)
@@ -160,15 +162,36 @@ def _entry_fields(draft: AuditDraft, who, now: int, entry_id: str, caller_worksp
     )
 
 
+_FALLBACK = object()
+
+
 def _append_one(conn: Connection, fast, draft: AuditDraft, who, now: int, entry_id: str | None):
-    """Chain one entry with one statement (PostgreSQL): ``([entry], active webhook count)``, or
-    None when the head row is missing."""
+    """Chain one entry with one call (PostgreSQL, MySQL): ``([entry], active webhook count)``;
+    None when the head row is missing; ``_FALLBACK`` when the routine failed and the entry must
+    be chained with plain statements."""
     fields = _entry_fields(draft, who, now, entry_id or uuid.uuid4().hex, current_workspace())
     suffix = encode_entry_suffix(**fields)
     row = (fields["entry_id"], now, who.actor, draft.action, draft.model, fields["version"], draft.alias,
            fields["workspace"])
-    with fast.cursor(conn) as cursor:
-        found = fast.append_one(cursor, suffix, row)
+    try:
+        with fast.cursor(conn) as cursor:
+            found = fast.append_one(cursor, suffix, row)
+    except SAIntegrityError:
+        # A row sits where the head says the next entry goes: the general path below repairs
+        # the head (SQLite, MySQL); PostgreSQL aborted the transaction.
+        if conn.dialect.name == "postgresql":
+            raise
+        return _FALLBACK
+    except DBAPIError:
+        if not fast.uses_routine:
+            raise
+        # The routine was dropped or changed since it was checked: later writes chain with
+        # plain statements. MySQL undid only the failed call, so this write goes on that way
+        # too; PostgreSQL aborted the transaction, so this one write fails.
+        chain_sql.routine_failed(conn)
+        if conn.dialect.name == "postgresql":
+            raise
+        return _FALLBACK
     if found is None:
         return None
     seq, digest, prev_hash, active = found
