@@ -13,27 +13,37 @@ Examples are documentation first, so they stay short and lean on a small shared 
 - every module's examples run in a fresh temporary directory (the working directory while they
   run), which holds ``policy.yaml`` (:data:`SAMPLE_POLICY`, also named by
   ``MLFLOW_GOVERNANCE_POLICY``); MLflow's tracking and registry URIs point at a SQLite file there,
-  so nothing is written to the real working directory;
+  so nothing is written to the real working directory; ``MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY``
+  holds a fresh key; the acting user (``MLFLOW_TRACKING_USERNAME``) is ``alice``;
 - ``policy``/``rule``: :data:`SAMPLE_POLICY` parsed, and its rule for ``fraud-model``;
 - ``tracking_uri``/``registry_uri``: ``sqlite:///<tmp>/mlflow.db`` and its ``governed+`` form;
-- ``db``: the governance database of ``registry_uri``;
+- ``db``: the governance database of ``registry_uri`` (the same SQLite file as ``store``);
 - ``store``: a :class:`GovernedRegistryStore` on ``registry_uri`` holding ``fraud-model`` version
   1 (created by ``frank``, tagged ``owner=risk``, described);
 - ``as_user(name)``: act as ``name``, the way the server binds an authenticated user;
+- ``frame``: 50 rows of evaluation data (``age``, ``sex``, ``label``, ``prediction``; demographic
+  parity difference 0.04), also written as ``holdout.csv`` and ``holdout.parquet``;
+- ``check``: the demographic parity check of ``frame`` on ``fraud-model`` version 1, named
+  ``holdout`` (recorded in a database of its own, so ``db`` holds no fairness records);
 - ``now``: a fixed ``datetime`` (2026-01-31 UTC).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import doctest
 import importlib
+import os
 import pkgutil
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 import mlflow_registry_ext
 
@@ -62,13 +72,6 @@ _EXAMPLES_TO_FIX = {
     "mlflow_registry_ext.db.scope",
     "mlflow_registry_ext.dossier.build",
     "mlflow_registry_ext.evidence.bundle",
-    "mlflow_registry_ext.fairness",
-    "mlflow_registry_ext.fairness.data",
-    "mlflow_registry_ext.fairness.facts",
-    "mlflow_registry_ext.fairness.metrics",
-    "mlflow_registry_ext.fairness.plots",
-    "mlflow_registry_ext.fairness.records",
-    "mlflow_registry_ext.fairness.service",
     "mlflow_registry_ext.keys",
     "mlflow_registry_ext.registry.gate",
     "mlflow_registry_ext.registry.promotion",
@@ -77,11 +80,6 @@ _EXAMPLES_TO_FIX = {
     "mlflow_registry_ext.security.records",
     "mlflow_registry_ext.security.report",
     "mlflow_registry_ext.security.service",
-    "mlflow_registry_ext.webhooks.dispatcher",
-    "mlflow_registry_ext.webhooks.encryption",
-    "mlflow_registry_ext.webhooks.leader",
-    "mlflow_registry_ext.webhooks.signing",
-    "mlflow_registry_ext.webhooks.transport",
 }
 
 # Alembic scripts, not importable modules of the package.
@@ -167,9 +165,10 @@ def _policy(ns):
 
 
 def _db(ns):
-    from mlflow_registry_ext.db.database import GovernanceDatabase
+    return ns.get("store").governance_db
 
-    return GovernanceDatabase.for_registry_uri(ns.get("registry_uri"))
+
+_TEMPLATE: list[Path] = []
 
 
 def _store(ns):
@@ -177,12 +176,46 @@ def _store(ns):
 
     from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
-    store = GovernedRegistryStore(ns.get("registry_uri"))
-    with _as_user("frank"):
-        store.create_registered_model("fraud-model")
-        store.create_model_version("fraud-model", "s3://bucket/fraud-model", tags=[ModelVersionTag("owner", "risk")],
-                                   description="gradient-boosted trees")
-    return store
+    # MLflow's migrations take seconds: build the registry once, then copy the file.
+    if not _TEMPLATE:
+        directory = tempfile.mkdtemp(prefix="doctest-registry-")
+        atexit.register(shutil.rmtree, directory, True)
+        template = Path(directory) / "mlflow.db"
+        store = GovernedRegistryStore(f"governed+sqlite:///{template}")
+        with _as_user("frank"):
+            store.create_registered_model("fraud-model")
+            store.create_model_version("fraud-model", "s3://bucket/fraud-model",
+                                       tags=[ModelVersionTag("owner", "risk")], description="gradient-boosted trees")
+        store.governance_db.engine.dispose()
+        _TEMPLATE.append(template)
+    shutil.copyfile(_TEMPLATE[0], ns.directory / "mlflow.db")
+    return GovernedRegistryStore(ns.get("registry_uri"))
+
+
+def _frame(ns):
+    import pandas as pd
+
+    # 25 rows per group; selection rates 0.4 (F) and 0.36 (M): demographic parity difference 0.04.
+    prediction = [1] * 10 + [0] * 15 + [1] * 9 + [0] * 16
+    frame = pd.DataFrame({"age": list(range(20, 70)), "sex": ["F"] * 25 + ["M"] * 25,
+                          "label": list(prediction), "prediction": prediction})
+    frame.to_csv(ns.directory / "holdout.csv", index=False)
+    frame.to_parquet(ns.directory / "holdout.parquet", index=False)
+    return frame
+
+
+def _check(ns):
+    from mlflow_registry_ext.fairness import evaluate_fairness
+
+    from mlflow_registry_ext.db.database import GovernanceDatabase
+
+    ns.get("store")  # the version must exist; the record goes to a database of its own
+    checks_db = GovernanceDatabase(f"sqlite:///{ns.directory}/checks.db")
+    result = evaluate_fairness(checks_db, "fraud-model", "1", data=ns.get("frame"), y_true="label",
+                               y_pred="prediction", sensitive_features=["sex"], check_name="holdout",
+                               thresholds={"demographic_parity_difference": {"max": 0.1}}, log_charts=False)
+    checks_db.engine.dispose()
+    return result.checks[0]
 
 
 #: Name -> builder of the value the examples see under that name.
@@ -196,6 +229,9 @@ NAMESPACE = {
     "db": _db,
     "store": _store,
     "as_user": lambda ns: _as_user,
+    "frame": _frame,
+    "holdout": _frame,
+    "check": _check,
 }
 
 
@@ -213,16 +249,23 @@ def test_docstring_examples(module_name, tmp_path, monkeypatch):
     if not tests:
         pytest.skip("no examples")
     (tmp_path / "policy.yaml").write_text(SAMPLE_POLICY)
-    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_GOVERNANCE_POLICY", str(tmp_path / "policy.yaml"))
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY", Fernet.generate_key().decode())
     namespace = _Namespace(tmp_path)
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     report: list[str] = []
-    with using_uris(NAMESPACE["tracking_uri"](namespace), NAMESPACE["registry_uri"](namespace)):
-        values = {name: namespace.get(name) for name in _names_used(tests)}
-        for test in tests:
-            test.globs.update(values)
-            runner.run(test, out=report.append)
+    # Not monkeypatch.chdir: monkeypatch is undone after the conftest's check for stray files.
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with using_uris(NAMESPACE["tracking_uri"](namespace), NAMESPACE["registry_uri"](namespace)):
+            values = {name: namespace.get(name) for name in _names_used(tests)}
+            for test in tests:
+                test.globs.update(values)
+                runner.run(test, out=report.append)
+    finally:
+        os.chdir(cwd)
     for value in namespace.values.values():
         dispose = getattr(getattr(value, "engine", None), "dispose", None)
         if dispose:
