@@ -62,23 +62,14 @@ _NOT_YET_RUN = {
 # Modules whose examples still use names they never define; strict xfail, so a module that
 # starts passing must leave this list.
 _EXAMPLES_TO_FIX = {
-    "mlflow_registry_ext.approvals.records",
     "mlflow_registry_ext.approvals.rollback_targets",
-    "mlflow_registry_ext.approvals.service",
-    "mlflow_registry_ext.approvals.version_state",
     "mlflow_registry_ext.audit.reconcile",
     "mlflow_registry_ext.db.database",
-    "mlflow_registry_ext.db.incarnation",
-    "mlflow_registry_ext.db.scope",
     "mlflow_registry_ext.dossier.build",
-    "mlflow_registry_ext.evidence.bundle",
-    "mlflow_registry_ext.keys",
     "mlflow_registry_ext.registry.gate",
     "mlflow_registry_ext.registry.promotion",
     "mlflow_registry_ext.registry.status_tags",
     "mlflow_registry_ext.registry.store",
-    "mlflow_registry_ext.security.records",
-    "mlflow_registry_ext.security.report",
     "mlflow_registry_ext.security.service",
 }
 
