@@ -16,10 +16,11 @@ Examples are documentation first, so they stay short and lean on a small shared 
   so nothing is written to the real working directory; ``MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY``
   holds a fresh key; the acting user (``MLFLOW_TRACKING_USERNAME``) is ``alice``;
 - ``policy``/``rule``: :data:`SAMPLE_POLICY` parsed, and its rule for ``fraud-model``;
-- ``tracking_uri``/``registry_uri``: ``sqlite:///<tmp>/mlflow.db`` and its ``governed+`` form;
+- ``tracking_uri``/``registry_uri``: ``sqlite:///<tmp>/mlflow.db`` and its ``governed+`` form, a
+  registry holding ``fraud-model`` version 1 (created by ``frank``, tagged ``owner=risk``,
+  described);
 - ``db``: the governance database of ``registry_uri`` (the same SQLite file as ``store``);
-- ``store``: a :class:`GovernedRegistryStore` on ``registry_uri`` holding ``fraud-model`` version
-  1 (created by ``frank``, tagged ``owner=risk``, described);
+- ``store``: a :class:`GovernedRegistryStore` on ``registry_uri``;
 - ``as_user(name)``: act as ``name``, the way the server binds an authenticated user;
 - ``frame``: 50 rows of evaluation data (``age``, ``sex``, ``label``, ``prediction``; demographic
   parity difference 0.04), also written as ``holdout.csv`` and ``holdout.parquet``;
@@ -64,12 +65,9 @@ _NOT_YET_RUN = {
 _EXAMPLES_TO_FIX = {
     "mlflow_registry_ext.approvals.rollback_targets",
     "mlflow_registry_ext.audit.reconcile",
-    "mlflow_registry_ext.db.database",
     "mlflow_registry_ext.dossier.build",
-    "mlflow_registry_ext.registry.gate",
     "mlflow_registry_ext.registry.promotion",
     "mlflow_registry_ext.registry.status_tags",
-    "mlflow_registry_ext.registry.store",
     "mlflow_registry_ext.security.service",
 }
 
@@ -162,7 +160,7 @@ def _db(ns):
 _TEMPLATE: list[Path] = []
 
 
-def _store(ns):
+def _registry_uri(ns):
     from mlflow.entities.model_registry import ModelVersionTag
 
     from mlflow_registry_ext.registry.store import GovernedRegistryStore
@@ -180,6 +178,12 @@ def _store(ns):
         store.governance_db.engine.dispose()
         _TEMPLATE.append(template)
     shutil.copyfile(_TEMPLATE[0], ns.directory / "mlflow.db")
+    return f"governed+sqlite:///{ns.directory}/mlflow.db"
+
+
+def _store(ns):
+    from mlflow_registry_ext.registry.store import GovernedRegistryStore
+
     return GovernedRegistryStore(ns.get("registry_uri"))
 
 
@@ -215,8 +219,8 @@ NAMESPACE = {
     "policy": _policy,
     "rule": lambda ns: ns.get("policy").rule_for("fraud-model"),
     "now": lambda ns: datetime.datetime(2026, 1, 31, tzinfo=datetime.timezone.utc),
-    "tracking_uri": lambda ns: f"sqlite:///{ns.directory}/mlflow.db",
-    "registry_uri": lambda ns: "governed+" + ns.get("tracking_uri"),
+    "tracking_uri": lambda ns: ns.get("registry_uri").removeprefix("governed+"),
+    "registry_uri": _registry_uri,
     "db": _db,
     "store": _store,
     "as_user": lambda ns: _as_user,
@@ -250,7 +254,8 @@ def test_docstring_examples(module_name, tmp_path, monkeypatch):
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        with using_uris(NAMESPACE["tracking_uri"](namespace), NAMESPACE["registry_uri"](namespace)):
+        uri = f"sqlite:///{tmp_path}/mlflow.db"
+        with using_uris(uri, "governed+" + uri):
             values = {name: namespace.get(name) for name in _names_used(tests)}
             for test in tests:
                 test.globs.update(values)

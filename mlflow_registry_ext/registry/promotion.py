@@ -55,8 +55,11 @@ def admin_override(reason: str) -> Iterator[GateRequest]:
         InvalidInput: The reason is blank.
 
     Example:
-        >>> with admin_override("incident 42: production model leaks PII"):
-        ...     MlflowClient(registry_uri=uri).delete_registered_model_alias("fraud-model", "production")
+        >>> from mlflow import MlflowClient
+        >>> client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+        >>> with as_user("root"), admin_override("incident 42: production model leaks PII"):
+        ...     client.set_registered_model_alias("fraud-model", "production", "1")
+        ...     client.delete_registered_model_alias("fraud-model", "production")
     """
     if not (reason or "").strip():
         raise InvalidInput("An admin override needs a reason")
@@ -215,8 +218,9 @@ def check_promotion(
     """Would the policy allow this change now? Claims and writes nothing.
 
     Example:
-        >>> check_promotion(store, "fraud-model", "7", alias="production").message
-        'needs 2 approvals from risk-reviewers, dave; has 1; missing tag training_dataset'
+        >>> check_promotion(store, "fraud-model", "1", alias="production").message
+        'needs 2 approvals from risk-reviewers, dave; has 0; missing tag training_dataset;
+        fairness check demographic_parity_difference on sex missing'
     """
     kind, target = parse_target(alias, stage)
     version = parse_version(version)
