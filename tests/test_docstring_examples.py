@@ -17,8 +17,9 @@ Examples are documentation first, so they stay short and lean on a small shared 
   holds a fresh key; the acting user (``MLFLOW_TRACKING_USERNAME``) is ``alice``;
 - ``policy``/``rule``: :data:`SAMPLE_POLICY` parsed, and its rule for ``fraud-model``;
 - ``tracking_uri``/``registry_uri``: ``sqlite:///<tmp>/mlflow.db`` and its ``governed+`` form, a
-  registry holding ``fraud-model`` version 1 (created by ``frank``, tagged ``owner=risk``,
-  described);
+  registry holding ``fraud-model`` (created by ``frank``): version 1 tagged ``owner=risk`` and
+  described, version 2 also tagged ``training_dataset`` and with a passing fairness record, so
+  that only approvals stand between it and ``production``;
 - ``db``: the governance database of ``registry_uri`` (the same SQLite file as ``store``);
 - ``store``: a :class:`GovernedRegistryStore` on ``registry_uri``;
 - ``as_user(name)``: act as ``name``, the way the server binds an authenticated user;
@@ -66,9 +67,6 @@ _EXAMPLES_TO_FIX = {
     "mlflow_registry_ext.approvals.rollback_targets",
     "mlflow_registry_ext.audit.reconcile",
     "mlflow_registry_ext.dossier.build",
-    "mlflow_registry_ext.registry.promotion",
-    "mlflow_registry_ext.registry.status_tags",
-    "mlflow_registry_ext.security.service",
 }
 
 # Alembic scripts, not importable modules of the package.
@@ -163,6 +161,7 @@ _TEMPLATE: list[Path] = []
 def _registry_uri(ns):
     from mlflow.entities.model_registry import ModelVersionTag
 
+    from mlflow_registry_ext.fairness import FairnessCheck, FairnessStore
     from mlflow_registry_ext.registry.store import GovernedRegistryStore
 
     # MLflow's migrations take seconds: build the registry once, then copy the file.
@@ -173,8 +172,13 @@ def _registry_uri(ns):
         store = GovernedRegistryStore(f"governed+sqlite:///{template}")
         with _as_user("frank"):
             store.create_registered_model("fraud-model")
-            store.create_model_version("fraud-model", "s3://bucket/fraud-model",
+            store.create_model_version("fraud-model", "s3://bucket/fraud-model/1",
                                        tags=[ModelVersionTag("owner", "risk")], description="gradient-boosted trees")
+            store.create_model_version("fraud-model", "s3://bucket/fraud-model/2", description="retrained",
+                                       tags=[ModelVersionTag("owner", "risk"), ModelVersionTag("training_dataset", "q1")])
+            FairnessStore(store.governance_db).record([FairnessCheck(
+                model="fraud-model", version="2", metric="demographic_parity_difference", sensitive_features=("sex",),
+                aggregate="difference", value=0.04, threshold_max=0.1, passed=True)])
         store.governance_db.engine.dispose()
         _TEMPLATE.append(template)
     shutil.copyfile(_TEMPLATE[0], ns.directory / "mlflow.db")

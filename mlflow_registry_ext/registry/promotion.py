@@ -6,10 +6,15 @@ target (from the audit log), an admin's reason, and a :class:`~mlflow_registry_e
 PromotionResult` that says what happened and which audit entry records it.
 
 Example:
-    >>> promote(store, "fraud-model", "7", alias="production").request_id
-    '9abe382de49a40d9a1d0e5abec447b22'
-    >>> rollback(store, "fraud-model", "production", reason="drift alarm").version   # back to where it was
-    '6'
+    >>> with as_user("erin"):
+    ...     request = store.approvals.create("fraud-model", "2", alias="production")
+    >>> for reviewer in ("alice", "bob"):
+    ...     with as_user(reviewer):
+    ...         request = store.approvals.approve(request.id)
+    >>> promote(store, "fraud-model", "2", alias="production").request_id == request.id
+    True
+    >>> store.get_registered_model("fraud-model").aliases
+    {'production': 2}
 """
 
 from __future__ import annotations
@@ -220,7 +225,8 @@ def check_promotion(
     Example:
         >>> check_promotion(store, "fraud-model", "1", alias="production").message
         'needs 2 approvals from risk-reviewers, dave; has 0; missing tag training_dataset;
-        fairness check demographic_parity_difference on sex missing'
+        fairness check demographic_parity_difference on sex missing; no approval request is open
+        for this change'
     """
     kind, target = parse_target(alias, stage)
     version = parse_version(version)
