@@ -15,6 +15,7 @@ Examples are documentation first, so they stay short and lean on a small shared 
   ``MLFLOW_GOVERNANCE_POLICY``); MLflow's tracking and registry URIs point at a SQLite file there,
   so nothing is written to the real working directory; ``MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY``
   holds a fresh key; the acting user (``MLFLOW_TRACKING_USERNAME``) is ``alice``;
+- ``tmp_dir``: that directory, as a string;
 - ``policy``/``rule``: :data:`SAMPLE_POLICY` parsed, and its rule for ``fraud-model``;
 - ``tracking_uri``/``registry_uri``: ``sqlite:///<tmp>/mlflow.db`` and its ``governed+`` form, a
   registry holding ``fraud-model`` (created by ``frank``): version 1 tagged ``owner=risk`` and
@@ -59,14 +60,6 @@ _NOT_YET_RUN = {
     "mlflow_registry_ext.cli",
     "mlflow_registry_ext.webhooks.service",
     "mlflow_registry_ext.webhooks.outbox",
-}
-
-# Modules whose examples still use names they never define; strict xfail, so a module that
-# starts passing must leave this list.
-_EXAMPLES_TO_FIX = {
-    "mlflow_registry_ext.approvals.rollback_targets",
-    "mlflow_registry_ext.audit.reconcile",
-    "mlflow_registry_ext.dossier.build",
 }
 
 # Alembic scripts, not importable modules of the package.
@@ -116,12 +109,7 @@ def _modules() -> list[str]:
     for info in pkgutil.walk_packages(mlflow_registry_ext.__path__, mlflow_registry_ext.__name__ + "."):
         if not _excluded(info.name, _NOT_YET_RUN | _NOT_MODULES):
             found.append(info.name)
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="examples not runnable yet"))
-        if name in _EXAMPLES_TO_FIX
-        else name
-        for name in [mlflow_registry_ext.__name__, *sorted(found)]
-    ]
+    return [mlflow_registry_ext.__name__, *sorted(found)]
 
 
 @contextlib.contextmanager
@@ -204,9 +192,8 @@ def _frame(ns):
 
 
 def _check(ns):
-    from mlflow_registry_ext.fairness import evaluate_fairness
-
     from mlflow_registry_ext.db.database import GovernanceDatabase
+    from mlflow_registry_ext.fairness import evaluate_fairness
 
     ns.get("store")  # the version must exist; the record goes to a database of its own
     checks_db = GovernanceDatabase(f"sqlite:///{ns.directory}/checks.db")
