@@ -27,7 +27,7 @@ Examples are documentation first, so they stay short and lean on a small shared 
 - ``frame``: 50 rows of evaluation data (``age``, ``sex``, ``label``, ``prediction``; demographic
   parity difference 0.04), also written as ``holdout.csv`` and ``holdout.parquet``;
 - ``check``: the demographic parity check of ``frame`` on ``fraud-model`` version 1, named
-  ``holdout`` (recorded in a database of its own, so ``db`` holds no fairness records);
+  ``holdout`` (recorded in a database of its own, not in ``db``);
 - ``now``: a fixed ``datetime`` (2026-01-31 UTC).
 """
 
