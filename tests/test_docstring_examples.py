@@ -28,6 +28,8 @@ Examples are documentation first, so they stay short and lean on a small shared 
   parity difference 0.04), also written as ``holdout.csv`` and ``holdout.parquet``;
 - ``check``: the demographic parity check of ``frame`` on ``fraud-model`` version 1, named
   ``holdout`` (recorded in a database of its own, not in ``db``);
+- ``model_dir``: a directory ``model`` in the temporary directory with the files ``MLmodel`` and
+  ``model.pkl`` (1024 bytes);
 - ``now``: a fixed ``datetime`` (2026-01-31 UTC).
 """
 
@@ -204,6 +206,14 @@ def _check(ns):
     return result.checks[0]
 
 
+def _model_dir(ns):
+    model = ns.directory / "model"
+    model.mkdir()
+    (model / "MLmodel").write_text("flavors:\n  python_function: {loader_module: model}\n")
+    (model / "model.pkl").write_bytes(b"\0" * 1024)
+    return str(model)
+
+
 #: Name -> builder of the value the examples see under that name.
 NAMESPACE = {
     "tmp_dir": lambda ns: str(ns.directory),
@@ -218,6 +228,7 @@ NAMESPACE = {
     "frame": _frame,
     "holdout": _frame,
     "check": _check,
+    "model_dir": _model_dir,
 }
 
 
