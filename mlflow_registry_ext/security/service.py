@@ -10,10 +10,8 @@ report: never a pass, never a missing record.
 
 Example:
     >>> import os, pathlib, pickle
-    >>> model_dir = pathlib.Path(tmp_dir, "model")
-    >>> model_dir.mkdir()
-    >>> _ = (model_dir / "model.pkl").write_bytes(pickle.dumps(os.system))  # names os.system
-    >>> version = store.create_model_version("fraud-model", str(model_dir)).version
+    >>> _ = pathlib.Path(model_dir, "model.pkl").write_bytes(pickle.dumps(os.system))  # names os.system
+    >>> version = store.create_model_version("fraud-model", model_dir).version
     >>> report = scan_version(db, store.inner, "fraud-model", version)
     >>> report.status, report.describe()
     ('findings', "critical: Use of unsafe operator 'system' from module 'posix' in model.pkl")
