@@ -8,7 +8,8 @@ would make every test command collect the whole package; here the modules are im
 exactly as a user imports them.
 
 Examples are documentation first, so they stay short and lean on a small shared namespace
-(:data:`NAMESPACE`), built only for the names a module's examples use:
+(:data:`NAMESPACE`), built only for the names a module's examples use (a name is built as
+soon as an example of the module mentions it, so local values take other names):
 
 - every module's examples run in a fresh temporary directory (the working directory while they
   run), which holds ``policy.yaml`` (:data:`SAMPLE_POLICY`, also named by
