@@ -50,6 +50,9 @@ class AuditEntry:
         hash: SHA-256 over the canonical encoding of this entry and ``prev_hash``.
 
     Example:
+        >>> entry = AuditEntry(seq=4, entry_id="e4", timestamp_ms=0, actor="alice",
+        ...     action="model_version_alias.created", model="fraud-model", alias="production",
+        ...     before={"version": "3"}, after={"version": "4"})
         >>> entry.action, entry.before, entry.after
         ('model_version_alias.created', {'version': '3'}, {'version': '4'})
     """
@@ -191,6 +194,9 @@ class ApprovalRequest:
         comments: The timeline, oldest first.
 
     Example:
+        >>> request = ApprovalRequest(id="9abe", model="fraud-model", version="7",
+        ...     target_kind="alias", target="production", action="promote", status="approved",
+        ...     requester="erin", created_at_ms=0, updated_at_ms=0, required=2, approvals=2)
         >>> request.status, request.approvals_text, request.alias
         ('approved', '2/2', 'production')
     """

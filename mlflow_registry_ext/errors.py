@@ -163,8 +163,10 @@ def missing_as_not_found(message: str) -> Iterator[None]:
     Any other error goes through unchanged.
 
     Example:
-        >>> with missing_as_not_found("Model version m 3 does not exist"):   # doctest: +SKIP
+        >>> with missing_as_not_found("Model version m 3 does not exist"):
         ...     store.get_model_version("m", "3")
+        Traceback (most recent call last):
+        mlflow_registry_ext.errors.NotFound: Model version m 3 does not exist
     """
     try:
         yield

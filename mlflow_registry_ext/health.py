@@ -12,8 +12,8 @@ behind is it.
 Nothing in it is secret: no URL, no secret, no key material beyond the public verifier key.
 
 Example:
-    >>> health_report(db, policy)["checkpoint"]["age_seconds"]   # doctest: +SKIP
-    12.5
+    >>> health_report(db, policy)["checkpoint"]       # no log key, no checkpoint signed yet
+    {'log_key_configured': False, 'last': None}
 """
 
 from __future__ import annotations

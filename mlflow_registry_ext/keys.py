@@ -86,7 +86,7 @@ def generate_keys(directory: str | os.PathLike, *, log_name: str) -> GeneratedKe
     Existing key files are never overwritten: a key that signed something must stay.
 
     Example:
-        >>> keys = generate_keys(tmp_dir, log_name="registry.example/log")  # doctest: +SKIP
+        >>> keys = generate_keys(tmp_dir, log_name="registry.example/log")
         >>> keys.signing_key.name
         'signing.pem'
     """

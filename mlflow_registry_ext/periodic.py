@@ -13,8 +13,10 @@ The artifact check (:mod:`mlflow_registry_ext.registry.artifact_watch`), the per
 (:mod:`mlflow_registry_ext.audit.auto_checkpoint`) are such jobs.
 
 Example:
-    >>> job = PeriodicJob(db, "server-artifact-check", 900.0, check_all)   # doctest: +SKIP
-    >>> job.start(); job.stop()                                             # doctest: +SKIP
+    >>> def check_all():
+    ...     print("checking")
+    >>> job = PeriodicJob(db, "server-artifact-check", 900.0, check_all, first_delay=3600)
+    >>> job.start(); job.stop()
 """
 
 from __future__ import annotations

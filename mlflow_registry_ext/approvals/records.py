@@ -1,9 +1,12 @@
 """Rows of the approval tables and the entities they make, inside the caller's transaction.
 
 Example:
+    >>> request = store.approvals.create("fraud-model", "1", alias="production")
     >>> with db.transaction() as conn:
-    ...     row = lock_request(conn, request_id)          # SELECT ... FOR UPDATE
-    ...     upsert_decision(conn, request_id, "alice", "approve", now, "LGTM", None, bound)
+    ...     row = lock_request(conn, request.id)          # SELECT ... FOR UPDATE
+    ...     upsert_decision(conn, request.id, "bob", "approve", 1769817600000, "LGTM", None, None)
+    >>> row["status"]
+    'pending'
 """
 
 from __future__ import annotations

@@ -7,9 +7,13 @@ the same incarnation of the model (see :mod:`~mlflow_registry_ext.db.incarnation
 deleted and created again under the number), whose artifacts are still the ones approved.
 
 Example:
-    >>> check_rollback_target(approvals, "fraud-r", "1", "production", live_ms, state, rule)
+    >>> from mlflow_registry_ext.approvals.version_state import read_version
+    >>> from mlflow_registry_ext.db.incarnation import live_model_created_ms
+    >>> state = read_version(store.inner, "fraud-model", "1")
+    >>> live_ms = live_model_created_ms(store.inner, "fraud-model")
+    >>> check_rollback_target(db, store.inner, "production", live_ms, state, digest_required=False)
     Traceback (most recent call last):
-    mlflow.exceptions.MlflowException: Version 1 of fraud-r was never approved for alias ...
+    mlflow_registry_ext.errors.InvalidInput: Version 1 of fraud-model was never approved for alias ...
 """
 
 from __future__ import annotations

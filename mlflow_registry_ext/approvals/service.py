@@ -14,8 +14,10 @@ transition, in any number of processes. A reviewer's decision is one row (primar
 reviewer): approving twice counts once.
 
 Example:
-    >>> request = store.approvals.create("fraud-model", "7", alias="production")   # as erin
-    >>> store.approvals.approve(request.id, comment="LGTM").approvals_text         # as alice
+    >>> with as_user("erin"):
+    ...     request = store.approvals.create("fraud-model", "1", alias="production")
+    >>> with as_user("alice"):
+    ...     store.approvals.approve(request.id, comment="LGTM").approvals_text
     '1/2'
 """
 
@@ -137,8 +139,8 @@ def previous_alias_version(
     Like ``cd -``: rolling back twice returns to where it started.
 
     Example:
-        >>> previous_alias_version(engine, "fraud-model", "production", "8")
-        '7'
+        >>> previous_alias_version(db.read_engine, "fraud-model", "production", "1") is None  # never moved
+        True
     """
     history = audit_log.alias_history(engine, model, alias, incarnation_ms=incarnation_ms)
     for item in reversed(history):

@@ -2,9 +2,9 @@
 registry (through the wrapped MLflow store), the fairness records and the artifacts.
 
 Example:
-    >>> state = read_version(store.inner, "fraud-model", "7")
+    >>> state = read_version(store.inner, "fraud-model", "1")
     >>> state.creator, state.tags.get("owner"), state.aliases
-    ('frank', 'risk', ('production',))
+    ('frank', 'risk', ())
 """
 
 from __future__ import annotations

@@ -8,9 +8,13 @@ file is only remembered once its timestamps are old enough that a write in the s
 is impossible; on filesystems with whole-second timestamps that takes two seconds.
 
 Example:
-    >>> seen_at, st = FILE_HASHES.now(), os.stat(path)    # doctest: +SKIP
-    >>> FILE_HASHES.remember(st, seen_at, os.stat(path), result)   # doctest: +SKIP
-    >>> FILE_HASHES.lookup(os.stat(path)) == result      # doctest: +SKIP
+    >>> import os
+    >>> from mlflow_registry_ext.artifacts import hashing
+    >>> path = hashing.__file__           # not written in the last moments: it can be remembered
+    >>> seen_at, st = FILE_HASHES.now(), os.stat(path)
+    >>> result = hashing.hash_file(path)
+    >>> FILE_HASHES.remember(st, seen_at, os.stat(path), result)
+    >>> FILE_HASHES.lookup(os.stat(path)) == result
     True
 """
 

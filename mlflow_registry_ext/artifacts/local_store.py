@@ -16,9 +16,12 @@ instead of one write. A file this process hashed before and that has not changed
 read again (``filecache.py``).
 
 Example:
-    >>> store = LocalStore("/data/mlflow")          # doctest: +SKIP
-    >>> store.put_file("model.pkl")                 # doctest: +SKIP
-    PutResult(sha256='9f86d0...', size=1048576, created=True)
+    >>> import os
+    >>> with open(os.path.join(tmp_dir, "model.pkl"), "wb") as f:
+    ...     _ = f.write(b"x" * 1048576)
+    >>> store = LocalStore(os.path.join(tmp_dir, "cas"))
+    >>> store.put_file(os.path.join(tmp_dir, "model.pkl"))
+    PutResult(sha256='...', size=1048576, created=True)
 """
 
 from __future__ import annotations

@@ -6,10 +6,13 @@ Every MLflow artifact operation works (``log_artifact(s)``, ``list_artifacts``,
 re-hashes the bytes and refuses a mismatch, leaving nothing at the destination.
 
 Example:
-    >>> repo = CasArtifactRepository("cas+file:///data/mlflow/1/" + "a" * 32 + "/artifacts")  # doctest: +SKIP
-    >>> repo.log_artifacts("model", "model")                         # doctest: +SKIP
-    >>> repo.download_artifacts("model", dst_path="/tmp/out")        # doctest: +SKIP
-    '/tmp/out/model'
+    >>> import os
+    >>> repo = CasArtifactRepository("cas+file://" + tmp_dir + "/cas/1/" + "a" * 32 + "/artifacts")
+    >>> repo.log_artifacts(model_dir, "model")
+    >>> os.mkdir(os.path.join(tmp_dir, "out"))
+    >>> local = repo.download_artifacts("model", dst_path=os.path.join(tmp_dir, "out"))
+    >>> sorted(os.listdir(local))
+    ['MLmodel', 'model.pkl']
 """
 
 from __future__ import annotations
@@ -245,7 +248,9 @@ class CasArtifactRepository(ArtifactRepository, *_STREAM_BASES):
         """Every file at or under ``path`` with its size and hash, read from the manifest.
 
         Example:
-            >>> [e.path for e in repo.entries("model")]  # doctest: +SKIP
+            >>> repo = CasArtifactRepository("cas+file://" + tmp_dir + "/cas/1/" + "a" * 32 + "/artifacts")
+            >>> repo.log_artifacts(model_dir, "model")
+            >>> [e.path for e in repo.entries("model")]
             ['model/MLmodel', 'model/model.pkl']
         """
         tree = self._existing_tree()

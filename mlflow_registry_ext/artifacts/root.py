@@ -155,9 +155,9 @@ def open_root(uri: str, *, create: bool) -> tuple[Store, str] | None:
         ``(store, prefix)``, or ``None`` when no root exists and ``create`` is false.
 
     Example:
-        >>> uri = "cas+file:///data/1/" + "a" * 32 + "/artifacts"
-        >>> store, prefix = open_root(uri, create=True)  # doctest: +SKIP
-        >>> prefix  # doctest: +SKIP
+        >>> uri = "cas+file://" + tmp_dir + "/cas/1/" + "a" * 32 + "/artifacts"
+        >>> store, prefix = open_root(uri, create=True)
+        >>> prefix
         '1/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/artifacts'
     """
     location = parse_cas_uri(uri)

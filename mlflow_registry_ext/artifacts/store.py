@@ -11,8 +11,12 @@ Blob writes are atomic (a temporary name, then a link or a conditional put), so 
 leaves half a blob under its final name. Refs are small and replaced atomically.
 
 Example:
-    >>> store = LocalStore("/data/mlflow")            # doctest: +SKIP
-    >>> store.put_file("weights.bin").created         # doctest: +SKIP
+    >>> import os
+    >>> from mlflow_registry_ext.artifacts.local_store import LocalStore
+    >>> with open(os.path.join(tmp_dir, "weights.bin"), "wb") as f:
+    ...     _ = f.write(b"\\0" * 1024)
+    >>> store = LocalStore(os.path.join(tmp_dir, "cas"))
+    >>> store.put_file(os.path.join(tmp_dir, "weights.bin")).created
     True
 """
 

@@ -5,9 +5,14 @@ are at ``<experiment>/models/<model id>/artifacts``. Reading a tree needs only i
 blobs, so a model's digest comes from its manifest without downloading a byte.
 
 Example:
-    >>> tree = Tree(store, "1/abc/artifacts")                    # doctest: +SKIP
-    >>> [(e.path, e.ref.size) for e in tree.files("model")]      # doctest: +SKIP
-    [('model/MLmodel', 412), ('model/model.pkl', 1048576)]
+    >>> from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
+    >>> from mlflow_registry_ext.artifacts.root import open_root
+    >>> uri = "cas+file://" + tmp_dir + "/cas/1/" + "a" * 32 + "/artifacts"
+    >>> CasArtifactRepository(uri).log_artifacts(model_dir, "model")
+    >>> blobs, prefix = open_root(uri, create=False)
+    >>> tree = Tree(blobs, prefix)
+    >>> [(e.path, e.ref.size) for e in tree.files("model")]
+    [('model/MLmodel', 51), ('model/model.pkl', 1024)]
 """
 
 from __future__ import annotations

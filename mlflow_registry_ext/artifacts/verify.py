@@ -187,7 +187,10 @@ def verify(artifact_uri: str, expected_digest: str | None = None) -> VerifyRepor
         InvalidInput: The URI or the expected digest is malformed.
 
     Example:
-        >>> verify("cas+file:///data/mlflow/1/" + "a" * 32 + "/artifacts").ok   # doctest: +SKIP
+        >>> from mlflow_registry_ext.artifacts.repository import CasArtifactRepository
+        >>> uri = "cas+file://" + tmp_dir + "/cas/1/" + "a" * 32 + "/artifacts"
+        >>> CasArtifactRepository(uri).log_artifacts(model_dir, "model")
+        >>> verify(uri).ok
         True
     """
     if expected_digest is not None:

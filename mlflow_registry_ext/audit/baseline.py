@@ -11,8 +11,8 @@ write happen under the chain head's lock, so of several processes starting at on
 writes it; the others find the log no longer empty.
 
 Example:
-    >>> ensure_baseline(db, registry_engine)       # doctest: +SKIP
-    3
+    >>> ensure_baseline(db, store.inner.engine)    # entries written for what the log lacked
+    0
 """
 
 from __future__ import annotations

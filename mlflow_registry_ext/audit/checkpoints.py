@@ -8,8 +8,11 @@ every witness of ``MLFLOW_GOVERNANCE_AUDIT_WITNESSES``. It refuses to sign a log
 extends its previous checkpoint: signing a rewritten history would launder it.
 
 Example:
-    >>> record = create(db)               # doctest: +SKIP
-    >>> proof = inclusion(db, 7)          # doctest: +SKIP
+    >>> from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    >>> record = create(db, key=Ed25519PrivateKey.generate(), origin="registry.example/log")
+    >>> proof = inclusion(db, 1)
+    >>> record.size, sorted(proof)       # the example log holds 4 entries
+    (4, ['body', 'checkpoint', 'entry_hash', 'proof', 'seq', 'size'])
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ interval however many workers and replicas it has. The first run is due one inte
 last recorded one (or after start, on a database never reconciled).
 
 Example:
-    >>> PeriodicReconciler(db, registry_engine, interval=3600).start()    # doctest: +SKIP
+    >>> reconciler = PeriodicReconciler(db, store.inner.engine, interval=3600)
+    >>> reconciler.start()       # a background thread; the server stops it on exit
+    >>> reconciler.stop()
 """
 
 from __future__ import annotations

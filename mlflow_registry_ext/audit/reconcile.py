@@ -14,9 +14,12 @@ or on neither. With a separate governance database, the registry is read first a
 of changes committed by then are chained before the log is read.
 
 Example:
-    >>> result = reconcile(db, registry_engine)      # doctest: +SKIP
+    >>> from mlflow import MlflowClient
+    >>> plain = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)  # not governed+
+    >>> plain.set_registered_model_alias("fraud-model", "production", "1")         # around the log
+    >>> result = reconcile(db, store.inner.engine)
     >>> result.ok, [d.describe() for d in result.differences]
-    (False, ["fraud @production: log says '3', database says '4'"])
+    (False, ["fraud-model @production: log says None, database says '1'"])
 """
 
 from __future__ import annotations

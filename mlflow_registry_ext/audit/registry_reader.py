@@ -5,8 +5,10 @@ MLflow soft-deletes a model version (it stays in ``model_versions`` under the hi
 without workspaces have no ``workspace`` column; everything is then in ``default``.
 
 Example:
-    >>> with engine.connect() as conn:      # doctest: +SKIP
+    >>> with store.inner.engine.connect() as conn:
     ...     state = read_state(conn, "default")
+    >>> sorted(state)
+    ['fraud-model']
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """A handle on the governance database: engines, schema, transactions.
 
 Example:
-    >>> db = GovernanceDatabase.for_registry_uri("governed+sqlite:///mlflow.db")
+    >>> from mlflow_registry_ext.audit import log as audit_log
+    >>> db = GovernanceDatabase.for_registry_uri(registry_uri)     # governed+sqlite:///...
     >>> with db.transaction() as conn:
-    ...     audit_log.append(conn, [AuditDraft(action="approval_request.created", model="m")])
+    ...     entries = audit_log.append(conn, [audit_log.AuditDraft(action="approval_request.created", model="m")])
 """
 
 from __future__ import annotations

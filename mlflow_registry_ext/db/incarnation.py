@@ -8,7 +8,9 @@ before the column existed have none; they apply only if they were written after 
 was created (a row written before it was created belongs to a model that no longer exists).
 
 Example:
-    >>> live = live_model_created_ms(inner_store, "fraud-r")
+    >>> from sqlalchemy import select
+    >>> from mlflow_registry_ext.approvals.tables import requests_table
+    >>> live = live_model_created_ms(store.inner, "fraud-model")
     >>> stmt = select(requests_table).where(of_incarnation(requests_table, live))
 """
 

@@ -5,6 +5,8 @@ A row is written in the workspace of the call that wrote it
 workspace, so one MLflow workspace never sees, counts or applies another's governance data.
 
 Example:
+    >>> from sqlalchemy import select
+    >>> from mlflow_registry_ext.approvals.tables import requests_table
     >>> stmt = select(requests_table).where(in_workspace(requests_table))
 """
 

@@ -1,9 +1,13 @@
 """``build_dossier``: the one library call behind the REST view, the client and the CLI.
 
 Example:
-    >>> dossier = build_dossier(client, store, db, policy, "fraud-model", "7", alias="production")
-    >>> dossier["comparison"]["rows"][0]["metric"], dossier["model_card"]["status"]
-    ('auc', 'partial')
+    >>> from mlflow import MlflowClient
+    >>> client = MlflowClient(tracking_uri=tracking_uri)
+    >>> dossier = build_dossier(client, store, db, policy, "fraud-model", "2", alias="production")
+    >>> dossier["fairness"]["status"], dossier["model_card"]["status"]
+    ('present', 'missing')
+    >>> dossier["missing"][:3]        # parts with nothing to show: no run, no logged metrics
+    ['comparison', 'metrics', 'lineage']
 """
 
 from __future__ import annotations

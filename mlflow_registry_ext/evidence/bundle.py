@@ -6,7 +6,10 @@ named: a bad signature, a member missing, changed or added, or (given the model'
 artifact that differs from the signed artifact manifest.
 
 Example:
-    >>> data = write_bundle({"security/scan.json": b"{}"}, index, key)
+    >>> import io
+    >>> from cryptography.hazmat.primitives.asymmetric import ec
+    >>> key = ec.generate_private_key(ec.SECP256R1())
+    >>> data = write_bundle({"security/scan.json": b"{}"}, {"model": "fraud-model", "version": "1"}, key)
     >>> verify_bundle(io.BytesIO(data), key.public_key()).ok
     True
 """

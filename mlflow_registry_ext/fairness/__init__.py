@@ -7,7 +7,7 @@ base install; measuring (:func:`evaluate_fairness`, :func:`measure`, the charts)
 
 Example:
     >>> from mlflow_registry_ext.fairness import evaluate_fairness
-    >>> result = evaluate_fairness(db, "fraud", "3", data=frame, y_true="label",
+    >>> result = evaluate_fairness(db, "fraud-model", "1", data=frame, y_true="label",
     ...     y_pred="prediction", sensitive_features=["sex"],
     ...     thresholds={"demographic_parity_difference": {"max": 0.1}})
     >>> result.passed

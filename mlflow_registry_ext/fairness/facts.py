@@ -1,8 +1,14 @@
 """Fairness records as the facts the promotion gate judges. Pure.
 
 Example:
-    >>> facts = fairness_facts(FairnessStore(db).latest("fraud", "3"))
-    >>> fairness_status(policy.rule_for("fraud"), facts)
+    >>> from mlflow_registry_ext.fairness import FairnessCheck, FairnessStore
+    >>> from mlflow_registry_ext.policy import fairness_status
+    >>> store = FairnessStore(db)
+    >>> saved = store.record([FairnessCheck(model="fraud-model", version="1",
+    ...     metric="demographic_parity_difference", sensitive_features=("sex",),
+    ...     aggregate="difference", value=0.04, threshold_max=0.1, passed=True)])
+    >>> facts = fairness_facts(store.latest("fraud-model", "1"))
+    >>> fairness_status(policy.rule_for("fraud-model"), facts)
     'passed'
 """
 
@@ -23,8 +29,8 @@ def fairness_facts(records: Iterable[FairnessCheck]) -> list[FairnessFact]:
     (``race&sex`` for an intersection), so a policy entry matches by metric and name.
 
     Example:
-        >>> [f.value for f in fairness_facts(store.latest("fraud", "3"))]
-        [0.04]
+        >>> [(f.metric, f.sensitive_feature, f.passed) for f in fairness_facts([check])]
+        [('demographic_parity_difference', 'sex', True)]
     """
     return [
         FairnessFact(

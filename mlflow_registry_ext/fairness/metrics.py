@@ -398,7 +398,8 @@ def measure(
             not binary where the metric needs it, a group lacking what the metric needs.
 
     Example:
-        >>> [m.sensitive_feature for m in measure(y, p, sens, ["selection_rate"])]
+        >>> sens = pd.DataFrame({"sex": list("FFMM"), "race": list("ABAB")})
+        >>> [m.sensitive_feature for m in measure([1, 0, 1, 0], [1, 0, 0, 1], sens, ["selection_rate"])]
         ['sex', 'race', 'race&sex']
     """
     if isinstance(metrics, str):

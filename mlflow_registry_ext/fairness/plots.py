@@ -4,10 +4,12 @@ Rendering uses matplotlib's Agg backend on a figure of its own, so it needs no d
 pyplot's global state alone.
 
 Example:
+    >>> from mlflow import MlflowClient
     >>> png = render_chart(check)
-    >>> uri = log_chart(MlflowClient(), run_id, check, png)
-    >>> uri
-    'runs:/4b1e.../fairness/holdout/demographic_parity_difference-sex-1a2b3c4d.png'
+    >>> client = MlflowClient(tracking_uri)
+    >>> run_id = client.create_run(client.create_experiment("fairness")).info.run_id
+    >>> log_chart(client, run_id, check, png)
+    'runs:/.../fairness/holdout/demographic_parity_difference-sex-....png'
 """
 
 from __future__ import annotations

@@ -8,8 +8,11 @@ Nothing here needs fairlearn, pandas or matplotlib: the promotion gate reads rec
 install.
 
 Example:
-    >>> store = FairnessStore(GovernanceDatabase.for_registry_uri("governed+sqlite:///mlflow.db"))
-    >>> [(c.metric, c.sensitive_feature, c.value, c.passed) for c in store.latest("fraud", "3")]
+    >>> store = FairnessStore(db)
+    >>> saved = store.record([FairnessCheck(model="fraud-model", version="1",
+    ...     metric="demographic_parity_difference", sensitive_features=("sex",),
+    ...     aggregate="difference", value=0.04, threshold_max=0.1, passed=True)])
+    >>> [(c.metric, c.sensitive_feature, c.value, c.passed) for c in store.latest("fraud-model", "1")]
     [('demographic_parity_difference', 'sex', 0.04, True)]
 """
 
@@ -155,6 +158,8 @@ class FairnessCheck:
         created_at_ms: When it was recorded (filled in by the store).
 
     Example:
+        >>> check = FairnessCheck(model="fraud-model", version="1", metric="demographic_parity_difference",
+        ...     sensitive_features=("sex",), aggregate="difference", value=0.12, threshold_max=0.1, passed=False)
         >>> check.sensitive_feature, check.value, check.direction, check.passed
         ('sex', 0.12, 'max', False)
     """

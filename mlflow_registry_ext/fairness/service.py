@@ -7,7 +7,7 @@ version's run; then every record and its audit entry are written in one transact
 with the inputs raises before anything is written.
 
 Example:
-    >>> result = evaluate_fairness(db, "fraud", "3", data=frame, y_true="label", y_pred="pred",
+    >>> result = evaluate_fairness(db, "fraud-model", "1", data=frame, y_true="label", y_pred="prediction",
     ...     sensitive_features=["sex"], thresholds={"demographic_parity_difference": 0.1},
     ...     dataset="holdout-2026q1")
     >>> result.passed, [c.describe() for c in result.checks]

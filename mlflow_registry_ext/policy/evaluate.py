@@ -8,9 +8,11 @@ who may review and what a change would require.
 Example:
     >>> decision = evaluate(policy.rule_for("fraud-model"), PromotionFacts(
     ...     model="fraud-model", version="7", target_kind="alias", target="production",
-    ...     requester="erin", approvals=(ApprovalFact("alice", now),), now=now))
+    ...     requester="erin", approvals=(ApprovalFact("alice", now),), now=now,
+    ...     tags={"owner": "risk"}, description="gradient-boosted trees"))
     >>> decision.allowed, decision.message()
-    (False, 'needs 2 approvals from risk-reviewers, dave; has 1; missing tag training_dataset')
+    (False, 'needs 2 approvals from risk-reviewers, dave; has 1; missing tag training_dataset;
+    fairness check demographic_parity_difference on sex missing')
 """
 
 from __future__ import annotations
@@ -259,6 +261,7 @@ def evaluate(rule: Rule | None, facts: PromotionFacts) -> Decision:
     approvals whose :func:`bound_state_hash` or artifact digest no longer match do not.
 
     Example:
+        >>> facts = PromotionFacts(model="m", version="1", target_kind="alias", target="production")
         >>> evaluate(None, facts).allowed
         True
     """

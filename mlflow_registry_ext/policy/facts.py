@@ -222,6 +222,8 @@ class Decision:
         fairness: ``passed``, ``failed`` or ``missing``; ``None`` when the rule asks for none.
 
     Example:
+        >>> decision = Decision(allowed=False, missing=("needs 2 approvals from risk-reviewers, dave; has 1",
+        ...     "missing tag training_dataset"))
         >>> decision.message()
         'needs 2 approvals from risk-reviewers, dave; has 1; missing tag training_dataset'
     """

@@ -94,7 +94,8 @@ def format_duration(value: _dt.timedelta | None) -> str | None:
     """The shortest policy spelling of a duration, the inverse of :func:`parse_duration`.
 
     Example:
-        >>> format_duration(datetime.timedelta(hours=48)), format_duration(datetime.timedelta(weeks=1))
+        >>> from datetime import timedelta
+        >>> format_duration(timedelta(hours=48)), format_duration(timedelta(weeks=1))
         ('2d', '7d')
     """
     if value is None:
@@ -511,6 +512,7 @@ class Policy:
             single-user set-ups only. Default ``False``.
 
     Example:
+        >>> from mlflow_registry_ext.policy import parse_policy
         >>> policy = parse_policy("version: 1\\nmodels: [{match: 'fraud-*', protected_aliases: [production]}]")
         >>> policy.rule_for("fraud-model").protects_alias("production"), policy.rule_for("other")
         (True, None)

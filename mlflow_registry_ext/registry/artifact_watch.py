@@ -9,8 +9,8 @@ first time: the audit entry and webhook event ``model_version.artifacts_changed`
 ``governance.artifacts=changed`` (:meth:`Pinner.check`).
 
 Example:
-    >>> check_pinned_versions(store)    # doctest: +SKIP
-    [('fraud', '3', 'sha256:...')]
+    >>> check_pinned_versions(store)    # (model, version, digest found) of each pinned version whose files changed
+    []
 """
 
 from __future__ import annotations

@@ -13,10 +13,12 @@ the only cost is a dictionary lookup.
 request to apply, that a change is a rollback, or that an admin overrides the policy.
 
 Example:
-    >>> client = MlflowClient(registry_uri="governed+sqlite:///mlflow.db")
-    >>> client.set_registered_model_alias("fraud-model", "production", "7")
-    MlflowException: Setting alias 'production' of fraud-model to version 7 is refused by the
-    policy (models[0] (match 'fraud-*')): needs 2 approvals from risk-reviewers, dave; has 1; ...
+    >>> from mlflow import MlflowClient
+    >>> client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)  # governed+sqlite:///...
+    >>> client.set_registered_model_alias("fraud-model", "production", "1")
+    Traceback (most recent call last):
+    mlflow_registry_ext.errors.PolicyViolation: Setting alias 'production' of fraud-model to version 1 is refused by the
+    policy (models[0] (match 'fraud-*')): needs 2 approvals from risk-reviewers, dave; has 0; ...
 """
 
 from __future__ import annotations
@@ -230,8 +232,8 @@ def gate_request(**fields: Any) -> Iterator[GateRequest]:
     """Make registry changes inside the block carry ``fields`` (see :class:`GateRequest`).
 
     Example:
-        >>> with gate_request(override_reason="incident 42") as asked:
-        ...     store.set_registered_model_alias("fraud-model", "production", "6")
+        >>> with as_user("root"), gate_request(override_reason="incident 42") as asked:
+        ...     store.set_registered_model_alias("fraud-model", "production", "1")
         >>> asked.grant.override["reason"]
         'incident 42'
     """

@@ -6,10 +6,15 @@ target (from the audit log), an admin's reason, and a :class:`~mlflow_registry_e
 PromotionResult` that says what happened and which audit entry records it.
 
 Example:
-    >>> promote(store, "fraud-model", "7", alias="production").request_id
-    '9abe382de49a40d9a1d0e5abec447b22'
-    >>> rollback(store, "fraud-model", "production", reason="drift alarm").version   # back to where it was
-    '6'
+    >>> with as_user("erin"):
+    ...     request = store.approvals.create("fraud-model", "2", alias="production")
+    >>> for reviewer in ("alice", "bob"):
+    ...     with as_user(reviewer):
+    ...         request = store.approvals.approve(request.id)
+    >>> promote(store, "fraud-model", "2", alias="production").request_id == request.id
+    True
+    >>> store.get_registered_model("fraud-model").aliases
+    {'production': 2}
 """
 
 from __future__ import annotations
@@ -55,8 +60,11 @@ def admin_override(reason: str) -> Iterator[GateRequest]:
         InvalidInput: The reason is blank.
 
     Example:
-        >>> with admin_override("incident 42: production model leaks PII"):
-        ...     MlflowClient(registry_uri=uri).delete_registered_model_alias("fraud-model", "production")
+        >>> from mlflow import MlflowClient
+        >>> client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+        >>> with as_user("root"), admin_override("incident 42: production model leaks PII"):
+        ...     client.set_registered_model_alias("fraud-model", "production", "1")
+        ...     client.delete_registered_model_alias("fraud-model", "production")
     """
     if not (reason or "").strip():
         raise InvalidInput("An admin override needs a reason")
@@ -215,8 +223,10 @@ def check_promotion(
     """Would the policy allow this change now? Claims and writes nothing.
 
     Example:
-        >>> check_promotion(store, "fraud-model", "7", alias="production").message
-        'needs 2 approvals from risk-reviewers, dave; has 1; missing tag training_dataset'
+        >>> check_promotion(store, "fraud-model", "1", alias="production").message
+        'needs 2 approvals from risk-reviewers, dave; has 0; missing tag training_dataset;
+        fairness check demographic_parity_difference on sex missing; no approval request is open
+        for this change'
     """
     kind, target = parse_target(alias, stage)
     version = parse_version(version)

@@ -31,8 +31,13 @@ with ``--static-prefix``); set ``MLFLOW_GOVERNANCE_PAGE_URL`` (e.g.
 it absolute.
 
 Example:
-    >>> store.status_tags.refresh("fraud-model", "7").tags
-    {'gov.production': 'pending 1/2', 'gov.champion': 'live', 'gov': '/governance/#/version/fraud-model/7'}
+    >>> with as_user("erin"):
+    ...     request = store.approvals.create("fraud-model", "1", alias="production")
+    >>> with as_user("alice"):
+    ...     request = store.approvals.approve(request.id)
+    >>> store.status_tags.refresh("fraud-model", "1").tags
+    {'gov.production': 'pending 1/2, fairness missing', 'gov.champion': 'no request',
+     'gov.stage.Production': 'no request', 'gov': '/governance/#/version/fraud-model/1'}
 """
 
 from __future__ import annotations
@@ -163,7 +168,13 @@ def target_value(request: ApprovalRequest | None, fairness: str | None = None, *
     while the request is pending or approved.
 
     Example:
-        >>> target_value(None), target_value(pending_request), target_value(approved, "failed")
+        >>> import dataclasses
+        >>> from mlflow_registry_ext.entities import ApprovalRequest
+        >>> pending = ApprovalRequest(id="9abe", model="fraud-model", version="7", target_kind="alias",
+        ...     target="production", action="promote", status="pending", requester="erin",
+        ...     created_at_ms=0, updated_at_ms=0, required=2, approvals=1)
+        >>> approved = dataclasses.replace(pending, status="approved", approvals=2)
+        >>> target_value(None), target_value(pending), target_value(approved, "failed")
         ('no request', 'pending 1/2', 'approved, fairness failed')
     """
     if live:

@@ -77,8 +77,9 @@ class GovernedRegistryStore(AbstractStore):
 
     Example:
         >>> from mlflow import MlflowClient
-        >>> client = MlflowClient(registry_uri="governed+sqlite:///mlflow.db")
-        >>> client.create_registered_model("fraud-model")  # audited
+        >>> client = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)  # governed+sqlite:///...
+        >>> client.create_registered_model("fraud-v2").name  # audited
+        'fraud-v2'
     """
 
     def __init__(self, store_uri: str, tracking_uri: str | None = None):

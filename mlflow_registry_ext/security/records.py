@@ -6,7 +6,11 @@ exists together with its audit entry or not at all. Every read is scoped to the 
 workspace and the registered model's incarnation (``model_created_ms``).
 
 Example:
-    >>> ScanStore(db).latest("fraud", "3", model_created_ms=1764600000000).status
+    >>> from mlflow_registry_ext.security.report import ScanReport
+    >>> store = ScanStore(db)
+    >>> saved = store.record(ScanReport(model="fraud-model", version="1", scanner="modelscan",
+    ...     scanner_version="0.8", status="clean"))
+    >>> store.latest("fraud-model", "1").status
     'clean'
 """
 

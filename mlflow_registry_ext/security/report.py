@@ -4,6 +4,9 @@ A report is bound to the artifact digest of exactly the files that were scanned;
 once and never changed (a new scan is a new report).
 
 Example:
+    >>> from mlflow_registry_ext.security.findings import Finding
+    >>> report = ScanReport(model="fraud-model", version="1", scanner="modelscan", scanner_version=None,
+    ...     status="findings", findings=(Finding("model.pkl", "critical", "Use of unsafe operator"),))
     >>> report.status, report.highest_severity, report.tag_value
     ('findings', 'critical', 'critical')
 """

@@ -9,7 +9,10 @@ was found (unreadable artifacts, no scanner, a scanner crash) becomes a recorded
 report: never a pass, never a missing record.
 
 Example:
-    >>> report = scan_version(db, store.inner, "fraud", "3")
+    >>> import os, pathlib, pickle
+    >>> _ = pathlib.Path(model_dir, "model.pkl").write_bytes(pickle.dumps(os.system))  # names os.system
+    >>> version = store.create_model_version("fraud-model", model_dir).version
+    >>> report = scan_version(db, store.inner, "fraud-model", version)
     >>> report.status, report.describe()
     ('findings', "critical: Use of unsafe operator 'system' from module 'posix' in model.pkl")
 """

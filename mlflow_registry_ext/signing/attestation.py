@@ -10,8 +10,10 @@ differently later. Statement and envelope come from ``sigstore.dsse`` (the libra
 ``model_signing`` signs with), so any DSSE/in-toto tool reads them.
 
 Example:
-    >>> envelope = sign_attestation(key, subject_name, digest, predicate)     # doctest: +SKIP
-    >>> verify_attestation(envelope, public_key)["predicate"]["approvers"]     # doctest: +SKIP
+    >>> from cryptography.hazmat.primitives.asymmetric import ec
+    >>> key = ec.generate_private_key(ec.SECP256R1())
+    >>> envelope = sign_attestation(key, "fraud-model/7", "sha256:" + "ab" * 32, {"approvers": ["alice", "bob"]})
+    >>> verify_attestation(envelope, key.public_key())["predicate"]["approvers"]
     ['alice', 'bob']
 """
 

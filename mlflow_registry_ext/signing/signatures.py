@@ -6,8 +6,8 @@ request is released at the same moment, so no signature stands for a change neve
 
 Example:
     >>> store = SignatureStore(db)
-    >>> store.latest("fraud-model", "7", model_created_ms=1764600000000).request_id   # doctest: +SKIP
-    '9abe382de49a40d9a1d0e5abec447b22'
+    >>> store.latest("fraud-model", "1") is None     # no approval of version 1 signed yet
+    True
 """
 
 from __future__ import annotations

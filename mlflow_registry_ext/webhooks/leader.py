@@ -11,8 +11,8 @@ it to expire.
 
 Example:
     >>> lease = Lease(db, "server-dispatcher")
-    >>> if lease.acquire():
-    ...     ...  # lead; call lease.held() now and then to renew
+    >>> lease.acquire()      # True: lead, and call lease.held() now and then to renew
+    True
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ While a rotated secret is in its grace period the signature header carries one s
 secret, space-separated, newest first (the Standard Webhooks format for several signatures).
 
 Example:
+    >>> import time
+    >>> secret = generate_secret()
     >>> headers = sign_headers(scheme="standard", msg_id="evt_1", timestamp=int(time.time()),
     ...                        body='{"a":1}', secrets=[secret])
     >>> verify('{"a":1}', headers, secret)
@@ -179,8 +181,13 @@ def verify(
             or no signature matches.
 
     Example:
-        >>> from mlflow_registry_ext.webhooks import verify
-        >>> event = verify(request.get_data(), request.headers, os.environ["WEBHOOK_SECRET"])
+        >>> import time
+        >>> from mlflow_registry_ext.webhooks import generate_secret, sign_headers, verify
+        >>> secret = generate_secret()
+        >>> body = '{"type": "model_version_alias.created", "data": {"name": "fraud-detector"}}'
+        >>> headers = sign_headers(scheme="standard", msg_id="evt_1", timestamp=int(time.time()),
+        ...                        body=body, secrets=[secret])      # what the dispatcher sends
+        >>> event = verify(body, headers, secret)    # in Flask: request.get_data(), request.headers
         >>> event["type"], event["data"]["name"]
         ('model_version_alias.created', 'fraud-detector')
     """
