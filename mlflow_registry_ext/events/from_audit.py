@@ -132,7 +132,7 @@ def _model_version_alias(e: AuditEntry) -> Payload:
 def _approval_request(e: AuditEntry) -> Payload:
     merged = {**e.details, **e.before, **e.after}
     return ApprovalRequestPayload(
-        request_id=_s(_first(merged.get("request_id"), merged.get("approval_request_id"), merged.get("id"))),
+        request_id=_s(_first(merged.get("request_id"), merged.get("id"))),
         name=e.model,
         version=e.version,
         alias=_first(e.alias, merged.get("alias")),
@@ -142,7 +142,7 @@ def _approval_request(e: AuditEntry) -> Payload:
         comment=_first(e.after.get("comment"), e.details.get("comment")),
         details=_without(
             {**e.details, **e.after},
-            "request_id", "approval_request_id", "id", "alias", "stage", "status", "comment",
+            "request_id", "id", "alias", "stage", "status", "comment",
         ),
     )
 
