@@ -23,6 +23,10 @@ payload classes and their examples), :mod:`.envelope` (:class:`Event`) and :mod:
 (the reading of a stored audit entry, shared by the outbox and webhook replay).
 
 Example:
+    >>> from mlflow_registry_ext.entities import AuditEntry
+    >>> entry = AuditEntry(seq=4, entry_id="e4", timestamp_ms=0, actor="alice",
+    ...     action="model_version_alias.created", model="fraud-detector", alias="production",
+    ...     version="4", before={"version": "3"}, after={"version": "4"})
     >>> event = event_from_audit_entry(entry)
     >>> event.type, event.data.previous_version
     ('model_version_alias.created', '3')

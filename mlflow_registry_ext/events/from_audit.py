@@ -249,6 +249,10 @@ def event_from_audit_entry(entry: AuditEntry) -> Event:
     """The event an audit entry announces; deterministic, so a replay sends the same body.
 
     Example:
+        >>> from mlflow_registry_ext.entities import AuditEntry
+        >>> entry = AuditEntry(seq=4, entry_id="e4", timestamp_ms=0, actor="alice",
+        ...     action="model_version_alias.created", model="fraud-detector", alias="production",
+        ...     version="4", before={"version": "3"}, after={"version": "4"})
         >>> event_from_audit_entry(entry).to_dict()["data"]
         {'name': 'fraud-detector', 'alias': 'production', 'version': '4', 'previous_version': '3'}
     """

@@ -6,8 +6,12 @@ sends nothing: a slow or dead receiver can never slow a registry call. With no a
 subscription it costs one indexed query.
 
 Example:
-    >>> with db.transaction() as conn:
-    ...     entries = audit_log.append(conn, drafts)   # calls enqueue(conn, entries)
+    >>> from mlflow_registry_ext.audit import log as audit_log
+    >>> with db.transaction() as conn:   # append calls enqueue(conn, entries)
+    ...     entries = audit_log.append(conn, [audit_log.AuditDraft(action="registered_model.created",
+    ...                                                           model="fraud-model")])
+    >>> [e.action for e in entries]
+    ['registered_model.created']
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ subscriptions can hear about it. Secrets are write-only: returned once by :meth:
 :meth:`rotate_secret`, stored encrypted, never logged, never in an audit entry or event.
 
 Example:
-    >>> service = WebhookService.for_registry_uri("governed+sqlite:///mlflow.db")
-    >>> created = service.create("https://ci.example.com/hook", ["model_version_alias.*"],
-    ...                          model_filter="fraud-*")
+    >>> service = WebhookService.for_registry_uri(registry_uri)
+    >>> created = service.create("https://93.184.215.14/hook", ["model_version_alias.*"],
+    ...                          model_filter="fraud-*")  # a host name must resolve to a public address
     >>> created.secret          # shown this once
     'whsec_...'
     >>> service.deliveries(webhook_id=created.webhook.id, status="dead")
