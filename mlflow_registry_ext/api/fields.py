@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-__all__ = ["Text", "Int", "QueryInt", "QueryBool", "TextList", "INT64_MIN", "INT64_MAX", "NAME", "TEXT",
-           "ITEM_LENGTH"]
+__all__ = ["Text", "Int", "QueryInt", "QueryBool", "TextList", "Name", "LongText", "VersionText", "Id", "TimeText",
+           "TIME", "INT64_MIN", "INT64_MAX", "NAME", "TEXT", "ITEM_LENGTH", "invalid"]
 
 #: Integers are stored in 64-bit columns; anything outside is refused, not overflowed.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -101,5 +101,3 @@ Id = Text(64)
 TimeText = Text(64)
 #: How a time may be written.
 TIME = "ISO 8601 time or date, or epoch milliseconds."
-#: An object with any properties.
-AnyObject = dict[str, Any]
