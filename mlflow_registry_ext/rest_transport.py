@@ -13,7 +13,7 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException, RestException
 
-from mlflow_registry_ext import routes
+from mlflow_registry_ext.api import path_for
 
 __all__ = ["RestTransport", "unreachable"]
 
@@ -54,7 +54,8 @@ def unreachable(exc: BaseException, uri: str | None = None):
 
 
 class RestTransport:
-    """Calls governance operations on one server by their route names."""
+    """Calls governance operations on one server by their names (their declarations in
+    :mod:`mlflow_registry_ext.api` give the method and path)."""
 
     def __init__(self, tracking_uri: str):
         from mlflow.utils.credentials import get_default_host_creds
@@ -74,7 +75,7 @@ class RestTransport:
         """Call ``operation``; its JSON answer (``raw``: the answer's bytes, for file downloads)."""
         from mlflow.utils.rest_utils import http_request
 
-        method, path = routes.path_for(operation, **(path_params or {}))
+        method, path = path_for(operation, **(path_params or {}))
         kwargs: dict[str, Any] = {}
         if query:
             kwargs["params"] = {k: v for k, v in query.items() if v is not None}

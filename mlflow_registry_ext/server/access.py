@@ -1,4 +1,4 @@
-"""Who may call what (the ``access`` level of each :class:`~.spec.Operation`).
+"""Who may call what (the ``access`` level of each :class:`~mlflow_registry_ext.api.Operation`).
 
 With authentication on (``MLFLOW_GOVERNANCE_AUTH=basic``) MLflow has already refused requests
 without valid credentials (401); then:

@@ -2,9 +2,10 @@
 
 :func:`install` registers, on MLflow's Flask app:
 
-* every operation of :data:`~mlflow_registry_ext.routes.ROUTES` under both prefixes (behind
-  ``--static-prefix`` when one is set), each parsed by its :mod:`.spec` declaration, authorized by
-  :mod:`.access`, and answered as JSON (errors in MLflow's shape, see :mod:`.errors`);
+* every operation of :data:`mlflow_registry_ext.api.OPERATIONS` under both prefixes (behind
+  ``--static-prefix`` when one is set), each answered by the view bound to it (``@serves``),
+  its inputs parsed by its declared models (:mod:`mlflow_registry_ext.api.validation`),
+  authorized by :mod:`.access`, and answered as JSON (errors in MLflow's shape, see :mod:`.errors`);
 * a JSON 404/405 for any other path under the prefixes;
 * the OpenAPI document at ``.../governance/openapi.json``;
 * the reviewer page at ``/governance/`` with its static files.
@@ -20,14 +21,14 @@ from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, request
 
-from mlflow_registry_ext import routes
+from mlflow_registry_ext import routes, settings
+from mlflow_registry_ext.api import OPERATIONS, Operation
+from mlflow_registry_ext.api import validation as inputs
 from mlflow_registry_ext.cli._context import to_jsonable
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.server import errors, inputs
+from mlflow_registry_ext.server import errors
 from mlflow_registry_ext.server.access import Access
 from mlflow_registry_ext.server.context import CONTEXT_KEY, ApiContext
-from mlflow_registry_ext.server.spec import OPERATIONS, Operation
-from mlflow_registry_ext import settings
 
 __all__ = ["install", "static_prefix", "to_json", "MAX_BODY_BYTES"]
 
@@ -115,13 +116,17 @@ def _matches_specific(adapter, path: str, method: str) -> bool:
 
 def _api_blueprint(prefix: str) -> Blueprint:
     from mlflow_registry_ext.server.openapi import openapi_document
-    from mlflow_registry_ext.server.views import VIEWS
+    from mlflow_registry_ext.server.views import bound_views
 
+    views = bound_views()
+    unserved = sorted(set(OPERATIONS) - set(views))
+    if unserved:
+        raise RuntimeError(f"No view serves {', '.join(unserved)}")
     api = Blueprint("mlflow_registry_ext_api", __name__)
-    for name, (method, path) in routes.ROUTES.items():
-        handler = _handler(OPERATIONS[name], VIEWS[name])
+    for name, op in OPERATIONS.items():
+        handler = _handler(op, views[name])
         for n, base in enumerate(routes.PREFIXES):
-            api.add_url_rule(prefix + base + path, endpoint=f"{name}_{n}", view_func=handler, methods=[method])
+            api.add_url_rule(prefix + base + op.path, endpoint=f"{name}_{n}", view_func=handler, methods=[op.method])
 
     def openapi():
         return Response(json.dumps(openapi_document(static_prefix())), mimetype="application/json")

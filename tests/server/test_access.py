@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlflow_registry_ext import routes
+from mlflow_registry_ext import api
 from tests.support.governance_servers import call, unique
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -13,7 +13,7 @@ MLFLOW_API = "/api/2.0/mlflow"
 
 
 def gov(server, operation, user=None, body=None, query="", **params):
-    method, path = routes.path_for(operation, **params)
+    method, path = api.path_for(operation, **params)
     if body is None and method != "GET":
         body = {}
     return call(server.url + path + query, method, body, user=user)[:2]

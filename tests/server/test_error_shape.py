@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from mlflow_registry_ext import routes
-from mlflow_registry_ext.server.spec import OPERATIONS
+from mlflow_registry_ext.api import OPERATIONS, path_for
 from tests.support.governance_servers import call
+from tests.support.operations import query_fields
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -29,12 +30,12 @@ def _failing_request(op):
     query = {}
     if op.body is not None:
         body = {"unexpected": 1}
-    elif not any(f.required for f in op.query):
-        for field in op.query:
+    elif not any(f.required for f in query_fields(op)):
+        for field in query_fields(op):
             if field.enum or field.type in ("integer", "boolean") or field.name == "since":
                 query[field.name] = "bogus"
                 break
-    method, path = routes.path_for(op.name, **params)
+    method, path = path_for(op.name, **params)
     if query:
         path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
     return method, path, body
@@ -52,7 +53,8 @@ def test_every_endpoint_refuses_bad_input_with_mlflow_json(open_server):
     checked = []
     for name, op in OPERATIONS.items():
         method, path, body = _failing_request(op)
-        if not op.path_params and op.body is None and "?" not in path and not any(f.required for f in op.query):
+        if not op.path_params and op.body is None and "?" not in path and not any(
+                f.required for f in query_fields(op)):
             continue  # nothing to get wrong (whoami, keys_get, health_get, audit_drift): covered by the 401 sweep below
         status, answer, headers = call(open_server.url + path, method, body)
         assert 400 <= status < 500, f"{method} {path}: {status} {answer}"
@@ -62,9 +64,9 @@ def test_every_endpoint_refuses_bad_input_with_mlflow_json(open_server):
 
 
 def test_every_endpoint_answers_401_json_without_credentials(auth_server):
-    for name, (method, _path) in routes.ROUTES.items():
-        params = {p: "x" for p in OPERATIONS[name].path_params}
-        _, path = routes.path_for(name, prefix=routes.AJAX_PREFIX, **params)
+    for name, op in OPERATIONS.items():
+        params = {p: "x" for p in op.path_params}
+        method, path = path_for(name, prefix=routes.AJAX_PREFIX, **params)
         status, answer, headers = call(auth_server.url + path, method, {} if method != "GET" else None)
         assert status == 401, f"{method} {path}: {status}"
         assert_mlflow_error(status, answer, headers, f"{method} {path}")

@@ -13,6 +13,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from mlflow_registry_ext import routes
+from mlflow_registry_ext.api import OPERATIONS, path_for
+from mlflow_registry_ext.api.validation import INT64_MAX, INT64_MIN, MAX_DEPTH
+from tests.support.operations import body_fields, query_fields
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -40,7 +43,7 @@ def _fuzz(operation, base_url: str, failures: list[str]) -> int:
 def test_no_generated_input_makes_the_server_fail(open_server):
     schema = schemathesis.openapi.from_url(open_server.url + routes.API_PREFIX + routes.OPENAPI_PATH)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.definition.raw["operationId"] for op in operations} == set(routes.ROUTES)
+    assert {op.definition.raw["operationId"] for op in operations} == set(OPERATIONS)
     failures: list[str] = []
     fuzzed = [op for op in operations if op.definition.raw["operationId"] not in LEFT_OUT]
     calls = sum(_fuzz(operation, open_server.url, failures) for operation in fuzzed)
@@ -59,8 +62,6 @@ import requests  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from mlflow_registry_ext.server.blueprint import MAX_BODY_BYTES  # noqa: E402
-from mlflow_registry_ext.server.inputs import INT64_MAX, INT64_MIN, MAX_DEPTH  # noqa: E402
-from mlflow_registry_ext.server.spec import OPERATIONS  # noqa: E402
 
 SURROGATES = st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3)
 OUTSIDE_64_BITS = st.one_of(st.integers(INT64_MAX + 1, INT64_MAX + 2**16), st.integers(INT64_MIN - 2**16, INT64_MIN - 1),
@@ -74,7 +75,7 @@ def _nested(depth: int, leaf: str, opener: str) -> str:
 
 
 def _send(server_url: str, op, path_values: dict, query: dict | None = None, raw: bytes | None = None):
-    method, path = routes.path_for(op.name, **path_values)
+    method, path = path_for(op.name, **path_values)
     headers = {"Content-Type": "application/json"} if raw is not None else {}
     return requests.request(method, server_url + path, params=query, data=raw, headers=headers, timeout=120)
 
@@ -89,11 +90,12 @@ def _classes(op) -> list[str]:
     classes = []
     if op.path_params:
         classes.append("path_surrogate")
-    if any(f.type == "integer" for f in op.query):
+    if any(f.type == "integer" for f in query_fields(op)):
         classes.append("query_int")
-    if op.body is not None:
+    body = body_fields(op)
+    if body is not None:
         classes += ["body_surrogate", "body_nesting"]
-        if any(f.type == "integer" for f in op.body) or any(f.type in ("any", "object", "array") for f in op.body):
+        if any(f.type == "integer" for f in body) or any(f.type in ("any", "object", "array") for f in body):
             classes.append("body_int")
     return classes
 
@@ -101,8 +103,9 @@ def _classes(op) -> list[str]:
 def _check(server_url: str, op, kind: str, data) -> None:
     path_values = {name: "x" for name in op.path_params}
     where = f"{op.name} {kind} {str(data)[:60]!r}"
+    query_declared, body_declared = query_fields(op), body_fields(op)
     if kind == "path_surrogate":
-        method, path = routes.path_for(op.name, **path_values)
+        method, path = path_for(op.name, **path_values)
         # A surrogate cannot travel as UTF-8: its CESU bytes (%ED%A0%80 for U+D800) are what a
         # careless client sends; the server must not take them for a name.
         quoted = "".join(f"%{b:02X}" for ch in data for b in ch.encode("utf-8", "surrogatepass"))
@@ -111,23 +114,23 @@ def _check(server_url: str, op, kind: str, data) -> None:
         assert response.status_code < 500, f"{where}: {response.status_code} {response.text[:300]}"
         return
     if kind == "query_int":
-        field = next(f for f in op.query if f.type == "integer")
-        query = {f.name: "m" for f in op.query if f.required}
+        field = next(f for f in query_declared if f.type == "integer")
+        query = {f.name: "m" for f in query_declared if f.required}
         query[field.name] = str(data)
         _assert_refused(_send(server_url, op, path_values, query=query), where)
         return
     if kind == "body_surrogate":
-        strings = [f for f in op.body if f.type in ("string", "any")] or list(op.body)
+        strings = [f for f in body_declared if f.type in ("string", "any")] or list(body_declared)
         field = strings[0] if strings else None
         body = {field.name if field else "text": data}
         raw = json.dumps(body).encode()  # ensure_ascii: the surrogate travels as a \\udXXX escape
     elif kind == "body_int":
-        field = next((f for f in op.body if f.type == "integer"), None) or next(
-            f for f in op.body if f.type in ("any", "object", "array"))
+        field = next((f for f in body_declared if f.type == "integer"), None) or next(
+            f for f in body_declared if f.type in ("any", "object", "array"))
         value = data if field.type in ("integer", "any") else ({"k": data} if field.type == "object" else [data])
         raw = json.dumps({field.name: value}).encode()
     else:
-        name = op.body[0].name if op.body else "x"
+        name = body_declared[0].name if body_declared else "x"
         raw = ('{"%s":' % name + _nested(data, "1", "[") + "}").encode()
     _assert_refused(_send(server_url, op, path_values, raw=raw), where)
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.server.inputs import parse_body, parse_path, parse_query
-from mlflow_registry_ext.server.spec import OPERATIONS
+from mlflow_registry_ext.api import OPERATIONS
+from mlflow_registry_ext.api.validation import parse_body, parse_path, parse_query
 
 
 def test_query_values_are_converted_and_bounded():
@@ -69,3 +69,23 @@ def test_path_parameters_refuse_control_characters():
     assert parse_path(op, {"webhook_id": "wh_1"}) == {"webhook_id": "wh_1"}
     with pytest.raises(InvalidInput):
         parse_path(op, {"webhook_id": "wh\n1"})
+
+
+def test_a_choice_given_as_another_type_is_refused_as_not_a_string():
+    op = OPERATIONS["webhooks_create"]
+    with pytest.raises(InvalidInput, match="signature_scheme must be a string"):
+        parse_body(op, json.dumps({"url": "http://x", "events": ["*"], "signature_scheme": 5}).encode())
+
+
+def test_null_means_absent():
+    op = OPERATIONS["approval_requests_comment"]
+    with pytest.raises(InvalidInput, match="Missing required field 'text'"):
+        parse_body(op, json.dumps({"text": None}).encode())
+    assert parse_body(OPERATIONS["approval_requests_approve"], b'{"comment": null}') == {"comment": None}
+
+
+def test_integers_outside_64_bits_are_named_as_such():
+    with pytest.raises(InvalidInput, match="after_seq must fit in 64 bits"):
+        parse_query(OPERATIONS["audit_list"], {"after_seq": str(2**63)})
+    with pytest.raises(InvalidInput, match="does not fit in 64 bits"):
+        parse_body(OPERATIONS["webhooks_rotate_secret"], json.dumps({"grace_seconds": 2**63}).encode())

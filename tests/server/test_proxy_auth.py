@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mlflow_registry_ext import routes
+from mlflow_registry_ext import api
 from mlflow_registry_ext.errors import InvalidInput, Unauthenticated
 from mlflow_registry_ext.server.proxy_auth import ProxyConfig
 from tests.support.governance_servers import server_env, started, unique
@@ -106,7 +106,7 @@ def _request(server, method, path, body=None, user=None, source=PROXY_ADDR):
 
 
 def _gov(server, operation, user, body=None, query="", **params):
-    method, path = routes.path_for(operation, **params)
+    method, path = api.path_for(operation, **params)
     if body is None and method != "GET":
         body = {}
     return _request(server, method, path + query, body, user)
@@ -123,7 +123,7 @@ def test_only_the_trusted_proxy_may_name_the_user(proxied_server):
     # Straight to the server, not through the proxy: refused, whatever the header says.
     status, body = _mlflow(proxied_server, "/registered-models/create", {"name": model}, "ops", source=OUTSIDE_ADDR)
     assert (status, body["error_code"]) == (401, "UNAUTHENTICATED") and "trusted proxy" in body["message"]
-    status, body = _request(proxied_server, "GET", routes.path_for("whoami")[1], user="ops", source=OUTSIDE_ADDR)
+    status, body = _request(proxied_server, "GET", api.path_for("whoami")[1], user="ops", source=OUTSIDE_ADDR)
     assert status == 401
     # Through the proxy without a user: refused too; and nothing was created by either.
     status, body = _mlflow(proxied_server, "/registered-models/create", {"name": model}, None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlflow_registry_ext import routes
+from mlflow_registry_ext import api
 from mlflow_registry_ext.cli import cli
 from mlflow_registry_ext.cli._context import run_guarded
 from tests.support.governance_servers import call, environment, rest_env, unique
@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 def gov(server, operation, user, body=None, query="", **params):
-    method, path = routes.path_for(operation, **params)
+    method, path = api.path_for(operation, **params)
     return call(server.url + path + query, method, {} if body is None and method != "GET" else body, user=user)[:2]
 
 

@@ -1,35 +1,29 @@
-"""The REST views, one module per resource; each function is named after its operation in
-:data:`mlflow_registry_ext.routes.ROUTES` and takes ``(ctx, access, **inputs)``."""
+"""The REST views, one module per resource. Each view is bound to its operation's declaration by
+``@serves("<operation name>")`` (:mod:`._serves`) and takes ``(ctx, access, **inputs)``: its path
+parameters and the fields of its query and body models."""
 
 from __future__ import annotations
 
-from types import ModuleType
+import importlib
+import pkgutil
+from typing import Callable
 
-from mlflow_registry_ext.routes import ROUTES
-from mlflow_registry_ext.server.views import (
-    approvals,
-    artifacts,
-    audit,
-    checkpoints,
-    deliveries,
-    dossier,
-    evidence,
-    fairness,
-    health,
-    policy,
-    promotion,
-    scans,
-    session,
-    signatures,
-    webhooks,
-)
+__all__ = ["bound_views"]
 
-__all__ = ["VIEWS"]
 
-_MODULES: tuple[ModuleType, ...] = (
-    approvals, artifacts, audit, checkpoints, deliveries, dossier, evidence, fairness, health, policy, promotion,
-    scans, session, signatures, webhooks,
-)
+def bound_views() -> dict[str, Callable]:
+    """Operation name -> its view, read from the ``@serves`` marks of every module of this package.
 
-#: operation name -> view function.
-VIEWS = {name: getattr(module, name) for module in _MODULES for name in ROUTES if hasattr(module, name)}
+    Raises:
+        ValueError: Two views serve one operation.
+    """
+    views: dict[str, Callable] = {}
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for value in vars(module).values():
+            operation = getattr(value, "operation", None)
+            if callable(value) and operation is not None and value.__module__ == module.__name__:
+                if operation.name in views and views[operation.name] is not value:
+                    raise ValueError(f"{operation.name} has two views: {views[operation.name]} and {value}")
+                views[operation.name] = value
+    return views

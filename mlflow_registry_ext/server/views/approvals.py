@@ -8,6 +8,7 @@ import json
 
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.policy import is_eligible_reviewer
+from mlflow_registry_ext.server.views._serves import serves
 
 _SCAN = 1000
 
@@ -36,6 +37,7 @@ def _reviewable(ctx, user, request) -> bool:
     return is_eligible_reviewer(ctx.policy.rule_for(request.model), user, action=request.action)
 
 
+@serves("approval_requests_list")
 def approval_requests_list(ctx, access, model, version, status, requester, reviewable, limit, page_token):
     store = ctx.governed_store()
     limit = limit or 100
@@ -57,6 +59,7 @@ def approval_requests_list(ctx, access, model, version, status, requester, revie
     return {"requests": page, "next_page_token": _token(offset + limit) if more else None}
 
 
+@serves("approval_requests_create")
 def approval_requests_create(ctx, access, model, version, alias, stage, comment, action):
     store = ctx.governed_store()
     return store.approvals.create(model, version, alias=alias, stage=stage, action=action or "promote",
@@ -70,23 +73,28 @@ def _load(ctx, access, request_id):
     return store
 
 
+@serves("approval_requests_get")
 def approval_requests_get(ctx, access, request_id):
     request = ctx.governed_store().approvals.get(request_id)
     access.require_read(request.model)
     return request
 
 
+@serves("approval_requests_approve")
 def approval_requests_approve(ctx, access, request_id, comment):
     return _load(ctx, access, request_id).approvals.approve(request_id, comment=comment)
 
 
+@serves("approval_requests_reject")
 def approval_requests_reject(ctx, access, request_id, comment):
     return _load(ctx, access, request_id).approvals.reject(request_id, comment=comment)
 
 
+@serves("approval_requests_cancel")
 def approval_requests_cancel(ctx, access, request_id, comment):
     return _load(ctx, access, request_id).approvals.cancel(request_id, comment=comment)
 
 
+@serves("approval_requests_comment")
 def approval_requests_comment(ctx, access, request_id, text):
     return _load(ctx, access, request_id).approvals.comment(request_id, text)

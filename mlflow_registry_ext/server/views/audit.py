@@ -12,6 +12,7 @@ from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.server.views._values import time_ms
 from mlflow_registry_ext.workspace import current_workspace
+from mlflow_registry_ext.server.views._serves import serves
 
 _EXPORT_PAGE = 2000
 
@@ -25,6 +26,7 @@ def _query(access, model, version, alias, actor, action, since, until, after_seq
     )
 
 
+@serves("audit_list")
 def audit_list(ctx, access, model, version, alias, actor, action, since, until, after_seq, limit):
     q = _query(access, model, version, alias, actor, action, since, until, after_seq, limit or 1000)
     with ctx.db.reading() as engine:
@@ -35,6 +37,7 @@ def audit_list(ctx, access, model, version, alias, actor, action, since, until, 
     return {"entries": entries, "next_after_seq": cursor}
 
 
+@serves("audit_verify")
 def audit_verify(ctx, access, checkpoints=None, verifier_key=None, full=None):
     if checkpoints is None:
         return audit_log.verify_and_record(ctx.db)
@@ -51,6 +54,7 @@ def audit_verify(ctx, access, checkpoints=None, verifier_key=None, full=None):
     return audit_log.verify_and_record(ctx.db, list(checkpoints), verifier, full=bool(full))
 
 
+@serves("audit_export")
 def audit_export(ctx, access, model, version, alias, actor, action, since, until):
     q = _query(access, model, version, alias, actor, action, since, until, 0, _EXPORT_PAGE)
     # The stream is read after the view returns: fix the workspace of the request now.
@@ -71,6 +75,7 @@ def audit_export(ctx, access, model, version, alias, actor, action, since, until
     return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
 
 
+@serves("alias_history")
 def alias_history(ctx, access, model, alias, at):
     with ctx.db.reading() as engine:
         return {"history": audit_log.alias_history(engine, model, alias, time_ms("at", at))}
@@ -82,6 +87,7 @@ def _readable(access, result, model=None):
     return dataclasses.replace(result, differences=kept, ok=not kept)
 
 
+@serves("audit_reconcile")
 def audit_reconcile(ctx, access):
     from mlflow_registry_ext.audit.reconcile import reconcile
 
@@ -90,6 +96,7 @@ def audit_reconcile(ctx, access):
     return _readable(access, result)
 
 
+@serves("audit_drift")
 def audit_drift(ctx, access, model=None):
     from mlflow_registry_ext.audit.reconcile import ReconcileResult, last_result
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from mlflow_registry_ext.audit import checkpoints
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.server.views._serves import serves
 
 
+@serves("audit_checkpoint_create")
 def audit_checkpoint_create(ctx, access):
     return checkpoints.create(ctx.db)
 
 
+@serves("audit_checkpoints_list")
 def audit_checkpoints_list(ctx, access, limit, before_size):
     limit = limit or 100
     found = checkpoints.list_checkpoints(ctx.db, limit, before_size)
@@ -23,10 +26,12 @@ def audit_checkpoints_list(ctx, access, limit, before_size):
     return {"checkpoints": found, "next_before_size": cursor}
 
 
+@serves("audit_proof")
 def audit_proof(ctx, access, seq, size):
     return checkpoints.inclusion(ctx.db, seq, size, may_read=access.can_read)
 
 
+@serves("audit_consistency")
 def audit_consistency(ctx, access, old, new):
     if new is not None and old > new:
         raise InvalidInput(f"old ({old}) must not be larger than new ({new})")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from mlflow_registry_ext.dossier.build import build_dossier
+from mlflow_registry_ext.server.views._serves import serves
 
 
+@serves("dossier_get")
 def dossier_get(ctx, access, model, version, alias):
     store = ctx.registry_store()
     inner = getattr(store, "inner", store)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 from flask import Response
+from mlflow_registry_ext.server.views._serves import serves
 
 
+@serves("evidence_get")
 def evidence_get(ctx, access, model, version):
     from mlflow_registry_ext.evidence.export import export_bundle
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.server.views._serves import serves
 
 
 def _frame(columns, data):
@@ -20,6 +21,7 @@ def _frame(columns, data):
     return pd.DataFrame(data, columns=columns)
 
 
+@serves("fairness_checks_create")
 def fairness_checks_create(
     ctx, access, model, version, columns, data, target, prediction, sensitive, metrics, thresholds,
     dataset_name, check_name, pos_label, intersections, log_charts,
@@ -51,11 +53,13 @@ def fairness_checks_create(
     )
 
 
+@serves("fairness_checks_list")
 def fairness_checks_list(ctx, access, model, version, latest):
     checks = ctx.fairness.latest(model, version) if latest else ctx.fairness.list(model, version)
     return {"checks": checks}
 
 
+@serves("fairness_checks_get")
 def fairness_checks_get(ctx, access, check_id):
     check = ctx.fairness.get(check_id)
     access.require_read(check.model)

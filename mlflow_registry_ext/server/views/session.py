@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from mlflow_registry_ext import identity
+from mlflow_registry_ext.server.views._serves import serves
 
 
+@serves("whoami")
 def whoami(ctx, access):
     return {
         "user": identity.current_actor(),
