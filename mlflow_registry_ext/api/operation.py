@@ -92,6 +92,7 @@ class Operation:
         """Its path with the path parameters filled in, URL-quoted.
 
         Example:
+            >>> from mlflow_registry_ext.api import OPERATIONS
             >>> OPERATIONS["webhooks_get"].fill(webhook_id="a/b")
             '/webhooks/a%2Fb'
         """

@@ -8,6 +8,7 @@ whichever field it is in: a string that is not valid Unicode (a lone surrogate s
 ``"\\ud800"``), an integer outside 64 bits, JSON nested deeper than :data:`MAX_DEPTH` levels.
 
 Example:
+    >>> from mlflow_registry_ext.api import OPERATIONS
     >>> parse_query(OPERATIONS["audit_list"], {"limit": "5"})["limit"]
     5
 """
