@@ -48,8 +48,7 @@ class ChainSQL:
     """Prepared SQL text for one dialect and placeholder style."""
 
     def __init__(self, dialect: str, placeholder: str, routine: bool = False):
-        self.dialect = dialect
-        self.uses_routine = routine and dialect in ("postgresql", "mysql")
+        self.uses_routine = routine
         self.select_head = (
             "SELECT seq, hash, (SELECT COUNT(*) FROM gov_webhooks WHERE status = 'active') "
             f"FROM gov_audit_head WHERE id = 1{_LOCKING[dialect]}"
@@ -139,9 +138,7 @@ class ChainSQL:
 
 
 @functools.lru_cache(maxsize=16)
-def _prepared(dialect: str, paramstyle: str, routine: bool) -> ChainSQL | None:
-    if dialect not in _LOCKING or paramstyle not in _PLACEHOLDER:
-        return None
+def _prepared(dialect: str, paramstyle: str, routine: bool) -> ChainSQL:
     return ChainSQL(dialect, _PLACEHOLDER[paramstyle], routine)
 
 
@@ -150,26 +147,24 @@ _routine_ok: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary
 
 
 def _has_routine(conn: Connection, dialect: str) -> bool:
-    engine = conn.engine
-    known = _routine_ok.get(engine)
+    """Whether ``conn``'s database holds this package's append routine (PostgreSQL, MySQL),
+    checked once per engine."""
+    known = _routine_ok.get(conn.engine)
     if known is None:
-        query = append_routine.definition_query(dialect)
-        found = None
-        if query is not None:
-            with ChainSQL.cursor(conn) as cursor:
-                cursor.execute(query)
-                row = cursor.fetchone()
-            found = None if row is None else row[0]
-            if isinstance(found, (bytes, bytearray)):
-                found = found.decode()
+        with ChainSQL.cursor(conn) as cursor:
+            cursor.execute(append_routine.definition_query(dialect))
+            row = cursor.fetchone()
+        found = None if row is None else row[0]
+        if isinstance(found, (bytes, bytearray)):
+            found = found.decode()
         known = found is not None and found.strip() == append_routine.expected_body(dialect).strip()
-        if query is not None and not known:
+        if not known:
             _log.warning(
                 "The audit log's routine %s is %s in this database; audit entries are chained "
-                "with plain statements (run `mlflow-registry-ext db upgrade` to restore it)",
+                "with plain statements",
                 append_routine.NAME, "missing" if found is None else "not the one this package created",
             )
-        _routine_ok[engine] = known
+        _routine_ok[conn.engine] = known
     return known
 
 

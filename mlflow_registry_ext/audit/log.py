@@ -176,19 +176,16 @@ def _append_one(conn: Connection, fast, draft: AuditDraft, who, now: int, entry_
     try:
         with fast.cursor(conn) as cursor:
             found = fast.append_one(cursor, suffix, row)
-    except SAIntegrityError:
-        # A row sits where the head says the next entry goes: the general path below repairs
-        # the head (SQLite, MySQL); PostgreSQL aborted the transaction.
-        if conn.dialect.name == "postgresql":
-            raise
-        return _FALLBACK
-    except DBAPIError:
-        if not fast.uses_routine:
-            raise
-        # The routine was dropped or changed since it was checked: later writes chain with
-        # plain statements. MySQL undid only the failed call, so this write goes on that way
-        # too; PostgreSQL aborted the transaction, so this one write fails.
-        chain_sql.routine_failed(conn)
+    except DBAPIError as exc:
+        if not isinstance(exc, SAIntegrityError):
+            if not fast.uses_routine:
+                raise
+            # The routine was dropped or changed since it was checked: later writes chain with
+            # plain statements.
+            chain_sql.routine_failed(conn)
+        # (An integrity error: a row sits where the head says the next entry goes; the general
+        # path repairs the head.) MySQL undid only the failed call, so this write goes on the
+        # general path; PostgreSQL aborted the transaction, so this one write fails.
         if conn.dialect.name == "postgresql":
             raise
         return _FALLBACK
