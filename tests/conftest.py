@@ -14,6 +14,20 @@ for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """Workers for ``-n auto`` (set in setup.cfg): one per CPU this process may use, at most four.
+
+    Most of the time goes to real servers and databases, not this process; more workers than
+    that only queue on PostgreSQL, MariaDB and the disk. ``PYTEST_XDIST_AUTO_NUM_WORKERS``
+    overrides it; ``-n 0`` runs in this process.
+    """
+    configured = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if configured:
+        return int(configured)
+    return max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
 @pytest.fixture(params=ENGINES)
 def database(request, tmp_path):
     """A fresh database on each supported engine (SQLite, PostgreSQL, MariaDB)."""

@@ -3,8 +3,8 @@
 Run: ``python tests/benchmarks/bench_registry.py [--engines sqlite,postgresql,mysql] [--n 200]``
 
 Prints per-operation median latency of both stores and the ratio governed/plain, then the
-``audit verify`` rate over a long chain. Targets: writes <= 1.15x, reads <= 1.05x,
-verify >= 200,000 entries/s.
+``audit verify`` rate over a long chain. Targets: writes <= 1.15x on SQLite and 1.25x on
+PostgreSQL and MariaDB, reads <= 1.05x, verify >= 400,000 entries/s.
 """
 
 from __future__ import annotations
@@ -101,6 +101,9 @@ def bench_verify(entries: int, tmp: Path) -> float:
     return entries / elapsed
 
 
+_WRITE_TARGET = {"sqlite": 1.15, "postgresql": 1.25, "mysql": 1.25}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--engines", default=os.environ.get("BENCH_ENGINES", "sqlite,postgresql,mysql"))
@@ -113,11 +116,11 @@ def main():
             print(f"\n== {kind}: median latency over {args.n} calls (ms) ==")
             print(f"{'operation':<26}{'plain':>10}{'governed':>10}{'ratio':>8}  target")
             for name, p, g in bench_engine(kind, args.n, tmp):
-                target = 1.05 if name.startswith(("get", "search")) else 1.15
+                target = 1.05 if name.startswith(("get", "search")) else _WRITE_TARGET.get(kind, 1.15)
                 flag = "ok" if g / p <= target else "OVER"
                 print(f"{name:<26}{p*1000:>10.2f}{g*1000:>10.2f}{g/p:>8.3f}  <= {target} {flag}")
         rate = bench_verify(args.verify_entries, tmp)
-        print(f"\naudit verify: {args.verify_entries} entries at {rate:,.0f} entries/s (target >= 200,000)")
+        print(f"\naudit verify: {args.verify_entries} entries at {rate:,.0f} entries/s (target >= 400,000)")
 
 
 if __name__ == "__main__":
