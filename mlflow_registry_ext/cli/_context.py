@@ -34,9 +34,16 @@ class CliContext:
             ("http://", "https://"))
 
     def client(self):
-        """The :class:`GovernanceClient` the global options point at."""
+        """The :class:`GovernanceClient` the global options point at: the registry of
+        ``--registry-uri``, else the server of an http(s) ``--tracking-uri``, else the governance
+        database named by ``MLFLOW_GOVERNANCE_DATABASE_URI`` alone."""
+        from mlflow_registry_ext import settings
         from mlflow_registry_ext.client import GovernanceClient
 
+        if not self.registry_uri and not self.uses_server and settings.DATABASE_URI.raw():
+            from mlflow_registry_ext.db.database import GovernanceDatabase
+
+            return GovernanceClient.on_database(GovernanceDatabase.for_registry_uri(None))
         return GovernanceClient(registry_uri=self.registry_uri, tracking_uri=self.tracking_uri)
 
     def emit(self, result: Any, human: Callable[[Any], str] | str | None = None) -> None:

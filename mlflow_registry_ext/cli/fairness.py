@@ -8,35 +8,12 @@ import click
 
 from mlflow_registry_ext.times import iso_utc
 from mlflow_registry_ext.cli._context import MODEL_VERSION, CheckFailedExit, CliContext, pass_cli
-from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.db.database import GovernanceDatabase, inner_registry_uri
 from mlflow_registry_ext.policy import FAIRNESS_METRICS, POLICY_ENV_VAR, load_policy
 
 
 @click.group()
 def fairness():
     """Measure a model version's fairness and list the recorded checks."""
-
-
-def _on_server(cli: CliContext) -> bool:
-    """True when the commands go to a governance server over REST (no registry URI given)."""
-    return not cli.registry_uri and bool(cli.tracking_uri) and cli.tracking_uri.startswith(("http://", "https://"))
-
-
-def _database(cli: CliContext) -> GovernanceDatabase:
-    if not cli.registry_uri:
-        raise InvalidInput(
-            "fairness commands need the registry database (--registry-uri or MLFLOW_REGISTRY_URI, "
-            "e.g. governed+sqlite:///mlflow.db) or a governance server (--tracking-uri http://...)"
-        )
-    return GovernanceDatabase.for_registry_uri(cli.registry_uri)
-
-
-def _mlflow_client(cli: CliContext):
-    from mlflow import MlflowClient
-
-    tracking = cli.tracking_uri or inner_registry_uri(cli.registry_uri)
-    return MlflowClient(tracking_uri=tracking, registry_uri=cli.registry_uri)
 
 
 def _thresholds(maxima: tuple[str, ...], minima: tuple[str, ...]) -> dict:
@@ -115,8 +92,7 @@ def check(
     recorded either way. Bad input (missing column, non-binary labels, ...) exits 2 and records
     nothing.
     """
-    from mlflow_registry_ext.fairness.data import DatasetInfo, load_table
-    from mlflow_registry_ext.fairness.service import evaluate_fairness
+    from mlflow_registry_ext.fairness.data import load_table
 
     frame = load_table(data_file)
     path = Path(data_file)
@@ -128,20 +104,15 @@ def check(
         intersections=not no_intersection,
         log_charts=not no_chart,
     )
-    if _on_server(cli):
+    if cli.uses_server:
         # The server measures and records with its own policy.
-        result = cli.client().record_fairness(
-            model, version, frame, target=target, prediction=prediction, sensitive=list(sensitive),
-            dataset_name=dataset_name or path.name, **options,
-        )
+        where = {}
     else:
-        result = evaluate_fairness(
-            _database(cli), model, version, data=frame, y_true=target, y_pred=prediction,
-            sensitive_features=list(sensitive),
-            policy=load_policy(policy_file) if policy_file else None,
-            dataset=DatasetInfo(name=dataset_name or path.name, source=str(path.resolve())),
-            client=_mlflow_client(cli), **options,
-        )
+        where = dict(dataset_source=str(path.resolve()), policy=load_policy(policy_file) if policy_file else None)
+    result = cli.client().record_fairness(
+        model, version, frame, target=target, prediction=prediction, sensitive=list(sensitive),
+        dataset_name=dataset_name or path.name, **options, **where,
+    )
     _report(cli, model, version, result)
 
 
@@ -186,13 +157,7 @@ def _table(checks) -> list[str]:
 @pass_cli
 def list_checks(cli: CliContext, model: str, version: str, latest: bool):
     """List the fairness checks recorded on MODEL VERSION, oldest first."""
-    from mlflow_registry_ext.fairness.records import FairnessStore
-
-    if _on_server(cli):
-        checks = cli.client().list_fairness(model, version, latest=latest)
-    else:
-        store = FairnessStore(_database(cli))
-        checks = store.latest(model, version) if latest else store.list(model, version)
+    checks = cli.client().list_fairness(model, version, latest=latest)
     cli.emit(checks, lambda items: _list_text(model, version, items))
 
 

@@ -35,58 +35,6 @@ class Duration(click.ParamType):
         return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-class _DatabaseWebhooks:
-    """The client's webhook methods on a governance database named only by
-    ``MLFLOW_GOVERNANCE_DATABASE_URI`` (no registry URI for a client to start from)."""
-
-    def __init__(self, service):
-        self._service = service
-
-    def create_webhook(self, url, events, **kwargs):
-        return self._service.create(url, events, **kwargs)
-
-    def list_webhooks(self, status=None):
-        return self._service.list(status=status)
-
-    def update_webhook(self, webhook_id, **fields):
-        return self._service.update(webhook_id, **fields)
-
-    def rotate_webhook_secret(self, webhook_id, *, secret=None, grace_seconds=None):
-        from mlflow_registry_ext.webhooks.service import DEFAULT_GRACE_SECONDS
-
-        grace = DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds
-        return self._service.rotate_secret(webhook_id, secret=secret, grace_seconds=grace)
-
-    def delete_webhook(self, webhook_id):
-        self._service.delete(webhook_id)
-
-    def test_webhook(self, webhook_id, event_type=None):
-        return self._service.test(webhook_id, event_type=event_type)
-
-    def list_deliveries(self, **query):
-        return self._service.deliveries(**query)
-
-    def delivery_attempts(self, delivery_id):
-        return self._service.attempts(delivery_id)
-
-    def redeliver(self, delivery_id):
-        return self._service.redeliver(delivery_id)
-
-    def replay_webhook(self, webhook_id, since, until=None):
-        return self._service.replay(webhook_id, since=since, until=until)
-
-
-def _service(cli: CliContext):
-    """The webhook calls of the database or the server the global options name."""
-    if cli.registry_uri or not cli.uses_server:
-        from mlflow_registry_ext.webhooks.service import WebhookService
-
-        if cli.registry_uri:
-            return cli.client()
-        return _DatabaseWebhooks(WebhookService.for_registry_uri(None))
-    return cli.client()
-
-
 def _when(ms: int | None) -> str:
     return iso_utc(ms)
 
@@ -143,7 +91,7 @@ def webhooks():
 @pass_cli
 def create(cli: CliContext, url, events, model_filter, secret, signature_scheme, description):
     """Subscribe URL to events. Prints the secret: the only time it is shown."""
-    created = _service(cli).create_webhook(
+    created = cli.client().create_webhook(
         url,
         _events(events),
         model_filter=model_filter,
@@ -163,7 +111,7 @@ def create(cli: CliContext, url, events, model_filter, secret, signature_scheme,
 @pass_cli
 def list_(cli: CliContext, status):
     """List subscriptions (secrets are never shown)."""
-    hooks = _service(cli).list_webhooks(status=status)
+    hooks = cli.client().list_webhooks(status=status)
     cli.emit(hooks, lambda hs: "\n".join(_describe(h) for h in hs) if hs else "No webhooks.")
 
 
@@ -178,7 +126,7 @@ def list_(cli: CliContext, status):
 @pass_cli
 def update(cli: CliContext, webhook_id, url, events, model_filter, signature_scheme, description, active):
     """Change a subscription; --enable resumes a disabled one (its queued deliveries go out)."""
-    hook = _service(cli).update_webhook(
+    hook = cli.client().update_webhook(
         webhook_id,
         url=url,
         events=_events(events) if events is not None else None,
@@ -203,7 +151,7 @@ def update(cli: CliContext, webhook_id, url, events, model_filter, signature_sch
 @pass_cli
 def rotate_secret(cli: CliContext, webhook_id, secret, grace):
     """Replace the secret; prints the new one (the only time it is shown)."""
-    created = _service(cli).rotate_webhook_secret(webhook_id, secret=secret, grace_seconds=grace)
+    created = cli.client().rotate_webhook_secret(webhook_id, secret=secret, grace_seconds=grace)
     cli.emit(
         created,
         lambda c: f"Rotated the secret of {c.webhook.id}; the old one signs too until "
@@ -217,7 +165,7 @@ def rotate_secret(cli: CliContext, webhook_id, secret, grace):
 @pass_cli
 def delete(cli: CliContext, webhook_id):
     """Delete a subscription, its queued deliveries and its delivery log."""
-    _service(cli).delete_webhook(webhook_id)
+    cli.client().delete_webhook(webhook_id)
     cli.emit({"deleted": webhook_id}, f"Deleted webhook {webhook_id}")
 
 
@@ -227,7 +175,7 @@ def delete(cli: CliContext, webhook_id):
 @pass_cli
 def test(cli: CliContext, webhook_id, event_type):
     """Send a signed example event now; exit 1 when the receiver does not answer 2xx."""
-    result = _service(cli).test_webhook(webhook_id, event_type=event_type)
+    result = cli.client().test_webhook(webhook_id, event_type=event_type)
     cli.emit(
         result,
         lambda r: f"{'OK' if r.ok else 'FAILED'}: {r.event_type} -> "
@@ -250,7 +198,7 @@ def test(cli: CliContext, webhook_id, event_type):
 @pass_cli
 def deliveries(cli: CliContext, webhook_id, status, event_type, limit):
     """List deliveries, newest first."""
-    found = _service(cli).list_deliveries(webhook_id=webhook_id, status=status, event_type=event_type, limit=limit)
+    found = cli.client().list_deliveries(webhook_id=webhook_id, status=status, event_type=event_type, limit=limit)
     cli.emit(found, lambda ds: "\n".join(_delivery_line(d) for d in ds) if ds else "No deliveries.")
 
 
@@ -259,7 +207,7 @@ def deliveries(cli: CliContext, webhook_id, status, event_type, limit):
 @pass_cli
 def attempts(cli: CliContext, delivery_id):
     """Every attempt of one delivery: time, status or error, latency, response excerpt."""
-    found = _service(cli).delivery_attempts(delivery_id)
+    found = cli.client().delivery_attempts(delivery_id)
 
     def human(items) -> str:
         if not items:
@@ -280,7 +228,7 @@ def attempts(cli: CliContext, delivery_id):
 @pass_cli
 def redeliver(cli: CliContext, delivery_id):
     """Queue one delivery again (same body, same webhook-id); a running dispatcher sends it."""
-    queued = _service(cli).redeliver(delivery_id)
+    queued = cli.client().redeliver(delivery_id)
     cli.emit(queued, lambda d: f"Queued {d.id} (redelivery of {delivery_id}, event {d.event_id})")
 
 
@@ -291,7 +239,7 @@ def redeliver(cli: CliContext, delivery_id):
 @pass_cli
 def replay(cli: CliContext, webhook_id, since, until):
     """Queue again every event of a time range that the subscription wants."""
-    result = _service(cli).replay_webhook(webhook_id, since=since, until=until)
+    result = cli.client().replay_webhook(webhook_id, since=since, until=until)
     cli.emit(result, lambda r: f"Queued {r.queued} event(s) for {r.webhook_id}")
 
 

@@ -152,3 +152,17 @@ def test_worker_delivers_and_stops_on_sigterm(tmp_path, registry_uri, receiver, 
         _, err = worker.communicate(timeout=30)
     assert worker.returncode == 0, err
     assert "stopped" in err
+
+
+def test_commands_work_on_a_governance_database_named_only_by_its_variable(tmp_path, monkeypatch, capsys, receiver):
+    """No registry URI and no server: the commands run on MLFLOW_GOVERNANCE_DATABASE_URI, through
+    the same client; what needs the registry says so."""
+    monkeypatch.setenv("MLFLOW_GOVERNANCE_DATABASE_URI", f"sqlite:///{tmp_path / 'governance.db'}")
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert run_guarded(cli, ["--json", "webhooks", "create", receiver.url, "--events", "model_version.created"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert run_guarded(cli, ["--json", "webhooks", "list"]) == 0
+    assert [h["id"] for h in json.loads(capsys.readouterr().out)] == [created["webhook"]["id"]]
+    assert run_guarded(cli, ["fairness", "list", "fraud", "1"]) == 0
+    assert "No fairness checks recorded on fraud version 1" in capsys.readouterr().out
