@@ -4,6 +4,14 @@ It reuses MLflow's ``http_request`` so the credentials and TLS options a user al
 MLflow (``MLFLOW_TRACKING_USERNAME``/``PASSWORD``/``TOKEN``, ``MLFLOW_TRACKING_INSECURE_TLS``,
 ...) apply unchanged, and turns an error response into the ``MlflowException`` the server
 raised, with the same error code.
+
+Example:
+    A server that does not answer is named, with the reason:
+
+    >>> RestTransport("http://127.0.0.1:9").call("health_get")
+    Traceback (most recent call last):
+        ...
+    mlflow_registry_ext.errors.ServerUnreachable: ...http://127.0.0.1:9...connection refused...
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ basic auth answers its 401 and 403 in plain text, which the stock UI and our cli
 so on governance paths those are rewritten into the same JSON (keeping ``WWW-Authenticate``).
 
 Example:
+    >>> from mlflow_registry_ext.errors import NotFound
     >>> error_response(NotFound("Webhook 'wh_1' does not exist")).status_code
     404
 """
