@@ -9,6 +9,7 @@ import dataclasses
 from typing import Any
 
 __all__ = [
+    "known_fields",
     "AuditEntry",
     "AliasHistoryItem",
     "REQUEST_STATUSES",
@@ -21,6 +22,18 @@ __all__ = [
     "PromotionResult",
     "PromotionCheck",
 ]
+
+
+def known_fields(cls, data: dict[str, Any]) -> dict[str, Any]:
+    """The items of ``data`` that name fields of the dataclass ``cls``: what ``from_dict`` builds
+    from, so keys a newer server adds are dropped instead of failing.
+
+    Example:
+        >>> known_fields(AliasHistoryItem, {"version": "3", "added_later": True})
+        {'version': '3'}
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +93,7 @@ class AuditEntry:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**known_fields(cls, data))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -268,8 +280,7 @@ class ApprovalRequest:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ApprovalRequest:
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
+        values = known_fields(cls, data)
         values["decisions"] = tuple(ReviewDecision(**d) for d in data.get("decisions") or ())
         values["comments"] = tuple(ApprovalComment(**c) for c in data.get("comments") or ())
         return cls(**values)
@@ -346,8 +357,7 @@ class GovernanceStatus:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GovernanceStatus:
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
+        values = known_fields(cls, data)
         values["targets"] = tuple(
             t if isinstance(t, TargetStatus) else TargetStatus(**t) for t in data.get("targets") or ()
         )
@@ -391,8 +401,7 @@ class PromotionResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PromotionResult:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**known_fields(cls, data))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -434,7 +443,6 @@ class PromotionCheck:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PromotionCheck:
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
+        values = known_fields(cls, data)
         values["missing"] = tuple(values.get("missing") or ())
         return cls(**values)

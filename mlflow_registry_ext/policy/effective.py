@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from mlflow_registry_ext.entities import known_fields
 from mlflow_registry_ext.policy import Policy, requirements_summary
 
 __all__ = ["EffectivePolicy", "effective_policy"]
@@ -56,8 +57,7 @@ class EffectivePolicy:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EffectivePolicy:
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
+        values = known_fields(cls, data)
         values["reviewers"] = tuple(values.get("reviewers") or ())
         values["requirements"] = tuple(values.get("requirements") or ())
         return cls(**values)

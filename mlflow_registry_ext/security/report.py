@@ -17,6 +17,7 @@ import dataclasses
 import uuid
 from typing import Any, Mapping
 
+from mlflow_registry_ext.entities import known_fields
 from mlflow_registry_ext.policy import SecurityScanFact
 from mlflow_registry_ext.security.findings import Finding, ScanOutcome, Skipped, highest_severity
 
@@ -138,8 +139,7 @@ class ScanReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ScanReport:
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
+        values = known_fields(cls, data)
         values["findings"] = tuple(Finding.from_dict(f) for f in data.get("findings") or ())
         values["skipped"] = tuple(Skipped.from_dict(s) for s in data.get("skipped") or ())
         values["scanned"] = tuple(data.get("scanned") or ())

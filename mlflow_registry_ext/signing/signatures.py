@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from mlflow_registry_ext.entities import known_fields
 from mlflow_registry_ext.errors import NotFound, missing_as_not_found
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.signing.tables import signatures_table
@@ -69,8 +70,7 @@ class SignatureRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SignatureRecord:
         """The inverse of :meth:`to_dict`."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        return cls(**known_fields(cls, data))
 
 
 class SignatureStore:
