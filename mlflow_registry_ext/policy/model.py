@@ -109,6 +109,11 @@ def format_duration(value: _dt.timedelta | None) -> str | None:
     return f"{seconds}s"
 
 
+def bounds_text(*, min: float | None, max: float | None) -> list[str]:
+    """``[">= 0.8", "<= 0.9"]``: each bound that is set, as a rule reads it."""
+    return [f"{op} {bound:g}" for op, bound in ((">=", min), ("<=", max)) if bound is not None]
+
+
 def threshold_breach(value: float | None, *, max: float | None, min: float | None) -> str | None:
     """Why ``value`` is outside ``[min, max]`` (either bound may be absent), or ``None``.
 
@@ -213,11 +218,7 @@ class FairnessRequirement:
 
     def describe(self) -> str:
         """E.g. ``demographic_parity_difference on sex <= 0.1 (dataset holdout)``."""
-        bounds = []
-        if self.min is not None:
-            bounds.append(f">= {self.min:g}")
-        if self.max is not None:
-            bounds.append(f"<= {self.max:g}")
+        bounds = bounds_text(min=self.min, max=self.max)
         text = f"{self.metric} on {self.sensitive_feature} {' and '.join(bounds)}"
         return f"{text} (dataset {self.dataset})" if self.dataset else text
 
@@ -271,11 +272,7 @@ class MetricRequirement:
 
     def describe(self) -> str:
         """E.g. ``metric auc >= 0.8, at most 0.01 worse than the version under the target``."""
-        bounds = []
-        if self.min is not None:
-            bounds.append(f">= {self.min:g}")
-        if self.max is not None:
-            bounds.append(f"<= {self.max:g}")
+        bounds = bounds_text(min=self.min, max=self.max)
         text = f"metric {self.name} {' and '.join(bounds)}".rstrip()
         if self.max_regression is not None:
             sep = ", " if bounds else " "
