@@ -48,6 +48,7 @@ from mlflow_registry_ext.approvals.records import (
 )
 from mlflow_registry_ext.approvals.tables import open_key, requests_table
 from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.events.payloads import ApprovalRequestPayload
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.db.incarnation import belongs_to, live_model_created_ms, of_incarnation
 from mlflow_registry_ext.approvals.rollback_targets import check_rollback_target
@@ -376,21 +377,30 @@ class ApprovalStore:
             "required": requirement.required,
             "approvals": 0,
         }
+        recorded = {
+            **self._rule_details(rule),
+            "required": requirement.required,
+            "expires_at_ms": expires,
+            "artifact_digest": digest,
+            "from_version": from_version,
+        }
         draft = AuditDraft(
             action="approval_request.created",
             model=model,
             version=version,
             alias=target if kind == "alias" else None,
             after={"status": "pending", **_target_fields(kind, target), "action": action},
-            details={
-                "request_id": request_id,
-                "comment": comment,
-                **self._rule_details(rule),
-                "required": requirement.required,
-                "expires_at_ms": expires,
-                "artifact_digest": digest,
-                "from_version": from_version,
-            },
+            details={"request_id": request_id, "comment": comment, **recorded},
+            payload=ApprovalRequestPayload(
+                request_id=request_id,
+                name=model,
+                version=None if version is None else str(version),
+                alias=target if kind == "alias" else None,
+                stage=target if kind == "stage" else None,
+                status="pending",
+                comment=comment,
+                details={**recorded, "action": action},
+            ),
         )
         try:
             with self.db.transaction() as conn:
@@ -894,6 +904,8 @@ class ApprovalStore:
         return {"rule": rule.describe() if rule else None, "policy_digest": self.policy.digest or None}
 
     def _draft_base(self, rule: Rule | None, request: ApprovalRequest) -> AuditDraft:
+        """What every entry about ``request`` records; :func:`_entry` adds the action's own."""
+        recorded = {"request_action": request.action, **self._rule_details(rule)}
         return AuditDraft(
             action="",
             model=request.model,
@@ -902,9 +914,16 @@ class ApprovalStore:
             details={
                 "request_id": request.id,
                 **_target_fields(request.target_kind, request.target),
-                "request_action": request.action,
-                **self._rule_details(rule),
+                **recorded,
             },
+            payload=ApprovalRequestPayload(
+                request_id=request.id,
+                name=request.model,
+                version=None if request.version is None else str(request.version),
+                alias=request.alias,
+                stage=request.target if request.target_kind == "stage" else None,
+                details=recorded,
+            ),
         )
 
     def _changed(self, model: str, version: str) -> None:
@@ -912,10 +931,25 @@ class ApprovalStore:
             self.on_change(model, version)
 
 
+#: Keys of an entry's before/after/details that the payload holds as fields of its own.
+_PAYLOAD_FIELDS = ("request_id", "id", "alias", "stage", "status", "comment")
+
+
 def _entry(base: AuditDraft, action: str, *, before=None, after=None, **details: Any) -> AuditDraft:
-    """An audit draft of ``action`` about the request ``base`` describes."""
+    """An audit draft of ``action`` about the request ``base`` describes (``before`` and
+    ``after``: its status, and what the action changed; ``details``: anything else)."""
+    before, after = before or {}, after or {}
+    comment = after.get("comment") if after.get("comment") is not None else details.get("comment")
+    own = {k: v for k, v in {**details, **after}.items() if k not in _PAYLOAD_FIELDS}
+    payload = dataclasses.replace(
+        base.payload,
+        status=after.get("status"),
+        previous_status=before.get("status"),
+        comment=comment,
+        details={**base.payload.details, **own},
+    )
     return dataclasses.replace(
-        base, action=action, before=before or {}, after=after or {}, details={**base.details, **details}
+        base, action=action, before=before, after=after, details={**base.details, **details}, payload=payload
     )
 
 

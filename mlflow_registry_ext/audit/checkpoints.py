@@ -42,6 +42,7 @@ from mlflow_registry_ext.audit.witnesses import witnesses_from_env
 from mlflow_registry_ext.db.scope import current_workspace
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput, NotFound
+from mlflow_registry_ext.events.payloads import AuditCheckpointPayload
 from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["CheckpointRecord", "create", "latest", "list_checkpoints", "inclusion", "consistency",
@@ -160,9 +161,12 @@ def create(db, *, key=None, origin: str | None = None, witnesses=None,
                 peaks=",".join(p.hex() for p in compact.peaks), origin=origin, note=note,
                 created_ms=now_ms, verified_ms=None,
             ))
-            details = {"origin": origin, "size": head_seq, "root": _b64(root), "note": note,
-                       "previous_size": m, "consistency": [_b64(p) for p in proof]}
-            append(conn, [AuditDraft(action="audit.checkpoint", details=details)], timestamp_ms=now_ms)
+            payload = AuditCheckpointPayload(origin=origin, size=head_seq, root=_b64(root), note=note,
+                                             previous_size=m, consistency=[_b64(p) for p in proof])
+            details = {"origin": payload.origin, "size": payload.size, "root": payload.root, "note": payload.note,
+                       "previous_size": payload.previous_size, "consistency": list(payload.consistency)}
+            append(conn, [AuditDraft(action="audit.checkpoint", details=details, payload=payload)],
+                   timestamp_ms=now_ms)
     except SQLIntegrityError:
         # Another process signed the same size first: theirs is as good.
         with db.reading() as engine, engine.connect() as conn:

@@ -32,6 +32,7 @@ from mlflow_registry_ext.audit import chain_sql
 from mlflow_registry_ext.audit.verify import verify, verify_with_tree
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.events.payloads import AuditVerificationFailedPayload, Payload
 from mlflow_registry_ext.webhooks.outbox import enqueue
 from mlflow_registry_ext.times import utc_now_ms
 
@@ -50,7 +51,14 @@ __all__ = [
 
 @dataclasses.dataclass(frozen=True)
 class AuditDraft:
-    """An entry before it is chained: what happened to which target, before and after."""
+    """An entry before it is chained: what happened to which target, before and after.
+
+    ``payload`` is the typed ``data`` of the webhook event the entry announces, built by whoever
+    makes the draft from the values at hand. It is not part of the entry: neither stored nor
+    hashed nor compared. The outbox sends it as is; a stored entry (replay, redelivery) is read
+    back by :func:`mlflow_registry_ext.events.event_from_audit_entry`, which gives the same
+    payload because the draft stores every value the payload holds.
+    """
 
     action: str
     model: str | None = None
@@ -61,6 +69,8 @@ class AuditDraft:
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: The workspace the entry belongs to; ``None``: the workspace of the call appending it.
     workspace: str | None = None
+    #: The event's payload (see above); ``None``: read from the entry like a stored one.
+    payload: Payload | None = dataclasses.field(default=None, compare=False)
 
 
 _SELECT_HEAD = (
@@ -92,6 +102,9 @@ def append(
     The head row is read ``FOR UPDATE`` (PostgreSQL, MySQL), so concurrent writers queue on it
     and each links to the one before. SQLite has no row locks and needs none: the registry change
     (or our ``BEGIN IMMEDIATE``) already holds the database's single write lock.
+
+    Returns the chained entries in the order of ``drafts``; the outbox queues each entry's event
+    with its draft's ``payload``.
     """
     if not drafts:
         return []
@@ -105,7 +118,7 @@ def append(
         elif appended is not None:
             entries, active_webhooks = appended
             if active_webhooks != 0:
-                enqueue(conn, entries)
+                enqueue(conn, entries, [drafts[0].payload])
             return entries
         # The head row is missing: rebuilt below, then the entry is chained the general way.
     seq, prev_hash, active_webhooks = _read_head(conn, fast)
@@ -124,7 +137,7 @@ def append(
         rows, entries, seq, prev_hash = _chain(drafts, seq, prev_hash, who, now, entry_ids)
         _write(conn, fast, rows, seq, prev_hash)
     if active_webhooks != 0:
-        enqueue(conn, entries)
+        enqueue(conn, entries, [d.payload for d in drafts])
     return entries
 
 
@@ -325,6 +338,8 @@ def record_failure(db, result: VerifyResult) -> None:
         action="audit.verification_failed",
         details={"first_bad_seq": result.first_bad_seq, "reason": result.reason,
                  "checked": result.checked, "kind": result.kind},
+        payload=AuditVerificationFailedPayload(first_bad_seq=result.first_bad_seq, reason=result.reason,
+                                               checked=result.checked, details={"kind": result.kind}),
     )
     with db.transaction() as conn:
         _repair_head(conn)

@@ -10,8 +10,10 @@ given when the intent was written, and an id already on the chain is not appende
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import threading
 import uuid
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, delete, inspect, select
@@ -46,6 +48,10 @@ class PendingRelay:
     def __init__(self, registry_engine: Engine, governance_db: GovernanceDatabase):
         self.registry_engine = registry_engine
         self.governance_db = governance_db
+        # The event payloads of the drafts this process staged, by intent: an intent relayed here
+        # announces them; one relayed elsewhere (after a crash) is read like a stored entry.
+        self._payloads: dict[str, list] = {}
+        self._payloads_lock = threading.Lock()
         try:
             pending.create(registry_engine, checkfirst=True)
         except (OperationalError, ProgrammingError):
@@ -75,6 +81,8 @@ class PendingRelay:
             {"id": intent_id, "created_ms": payload["timestamp_ms"],
              "payload": json.dumps(payload, sort_keys=True, default=str)},
         )
+        with self._payloads_lock:
+            self._payloads[intent_id] = [d.payload for d in drafts]
         return intent_id
 
     def relay(self, intent_ids: list[str] | None = None) -> list[AuditEntry]:
@@ -86,17 +94,23 @@ class PendingRelay:
             stmt = stmt.where(pending.c.id.in_(intent_ids))
         with self.registry_engine.connect() as conn:
             rows = conn.execute(stmt).all()
+        # The given intents' payloads are dropped even if their transaction rolled back (no row).
+        ids = list(intent_ids) if intent_ids is not None else [i for i, _ in rows]
+        with self._payloads_lock:
+            payloads = {i: self._payloads.pop(i) for i in ids if i in self._payloads}
         entries: list[AuditEntry] = []
         for intent_id, text in rows:
-            entries.extend(self._relay_one(intent_id, json.loads(text)))
+            entries.extend(self._relay_one(intent_id, json.loads(text), payloads.get(intent_id)))
             with self.registry_engine.begin() as conn:
                 conn.execute(delete(pending).where(pending.c.id == intent_id))
         return entries
 
-    def _relay_one(self, intent_id: str, payload: dict) -> list[AuditEntry]:
+    def _relay_one(self, intent_id: str, payload: dict, event_payloads: list | None = None) -> list[AuditEntry]:
         entry_ids = payload["entry_ids"]
         # Intents written before workspaces existed belong to ``default``, whoever relays them.
         drafts = [AuditDraft(**{"workspace": DEFAULT_WORKSPACE, **d}) for d in payload["drafts"]]
+        if event_payloads is not None and len(event_payloads) == len(drafts):
+            drafts = [dataclasses.replace(d, payload=p) for d, p in zip(drafts, event_payloads)]
         try:
             with self.governance_db.transaction() as conn:
                 done = conn.execute(

@@ -40,6 +40,7 @@ from mlflow_registry_ext.audit.state import Difference, RegistryState, compare
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.audit import log as audit
 from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.events.payloads import AuditDriftPayload
 from mlflow_registry_ext.workspace import current_workspace
 from mlflow_registry_ext.times import utc_now_ms
 
@@ -234,12 +235,14 @@ def _drafts(workspace: str, new: list[Difference]) -> list[AuditDraft]:
         for start in range(0, len(listed), _PER_ENTRY):
             chunk = listed[start:start + _PER_ENTRY]
             versions = {d.version for d in chunk}
+            differences = [d.to_dict() for d in chunk]
             drafts.append(AuditDraft(
                 action=DRIFT_ACTION,
                 model=model,
                 version=versions.pop() if len(versions) == 1 else None,
-                details={"count": len(chunk), "differences": [d.to_dict() for d in chunk]},
+                details={"count": len(chunk), "differences": differences},
                 workspace=workspace,
+                payload=AuditDriftPayload(count=len(chunk), differences=list(differences)),
             ))
     return drafts
 

@@ -20,7 +20,9 @@ Every registry mutation and governance action is chained into the audit log, and
 ``data`` is one of the payload dataclasses of :mod:`.payloads`, one per event family. The
 package's modules: :mod:`.types` (type names, subscription patterns), :mod:`.payloads` (the
 payload classes and their examples), :mod:`.envelope` (:class:`Event`) and :mod:`.from_audit`
-(the reading of a stored audit entry, shared by the outbox and webhook replay).
+(the reading of a stored audit entry, for webhook replay and redelivery). Whoever drafts an
+audit entry builds its payload (``AuditDraft.payload``), which the outbox sends with the entry's
+envelope (:func:`entry_event`).
 
 Example:
     >>> from mlflow_registry_ext.entities import AuditEntry
@@ -34,7 +36,7 @@ Example:
 
 from __future__ import annotations
 
-from mlflow_registry_ext.events.envelope import Event, example_event
+from mlflow_registry_ext.events.envelope import Event, entry_event, example_event
 from mlflow_registry_ext.events.from_audit import event_from_audit_entry
 from mlflow_registry_ext.events.payloads import (
     ApprovalRequestPayload,
@@ -87,6 +89,7 @@ __all__ = [
     "AuditDriftPayload",
     "WebhookSubscriptionPayload",
     "GenericPayload",
+    "entry_event",
     "event_from_audit_entry",
     "example_event",
     "matches_event_type",

@@ -7,9 +7,10 @@ import datetime as _dt
 import json
 from typing import Any
 
+from mlflow_registry_ext.entities import AuditEntry
 from mlflow_registry_ext.events.payloads import Payload, example_payload
 
-__all__ = ["Event", "example_event"]
+__all__ = ["Event", "entry_event", "example_event"]
 
 
 def _iso(timestamp_ms: int) -> str:
@@ -76,6 +77,21 @@ class Event:
         """The delivery body: compact, ASCII-only JSON (the exact bytes that are signed)."""
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=True, default=str)
 
+
+def entry_event(entry: AuditEntry, data: Payload) -> Event:
+    """The event of a chained audit entry with payload ``data``: the envelope comes from the
+    entry (its id, type, time, actor, target and place in the chain)."""
+    return Event(
+        id=entry.entry_id,
+        type=entry.action,
+        timestamp_ms=entry.timestamp_ms,
+        actor=entry.actor,
+        model=entry.model,
+        version=entry.version,
+        alias=entry.alias,
+        seq=entry.seq,
+        data=data,
+    )
 
 
 def example_event(event_type: str, *, event_id: str, timestamp_ms: int, actor: str) -> Event:

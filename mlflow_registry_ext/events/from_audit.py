@@ -1,11 +1,17 @@
-"""Reading the event a stored audit entry announces (used by the outbox and by replay). Pure."""
+"""Reading the event a stored audit entry announces. Pure.
+
+The one reader of stored entries: webhook replay and redelivery read entries back from the log
+with it, and the outbox uses it for an entry whose draft carried no payload of its own (entries
+relayed from another database, actions that are no event type). A draft that does carry one
+stores every value the payload holds, so this reading of its entry gives the same payload.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mlflow_registry_ext.entities import AuditEntry
-from mlflow_registry_ext.events.envelope import Event
+from mlflow_registry_ext.events.envelope import Event, entry_event
 from mlflow_registry_ext.events.payloads import (
     ApprovalRequestPayload,
     ArtifactsChangedPayload,
@@ -263,15 +269,4 @@ def event_from_audit_entry(entry: AuditEntry) -> Event:
         if builder
         else GenericPayload(before=dict(entry.before), after=dict(entry.after), details=dict(entry.details))
     )
-    return Event(
-        id=entry.entry_id,
-        type=entry.action,
-        timestamp_ms=entry.timestamp_ms,
-        actor=entry.actor,
-        model=entry.model,
-        version=entry.version,
-        alias=entry.alias,
-        seq=entry.seq,
-        data=data,
-    )
-
+    return entry_event(entry, data)

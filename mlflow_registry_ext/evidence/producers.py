@@ -141,7 +141,7 @@ def approvals(sources: Sources) -> Produced:
     out = {}
     for request in requests:
         mine = [e for e in entries
-                if request.id in (e.details.get("request_id"), e.details.get("approval_request_id"),
+                if request.id in (e.details.get("request_id"), e.details.get("approval_request"),
                                   e.after.get("id"), e.after.get("request_id"))]
         out[f"approvals/{request.id}.json"] = _json({"request": request, "audit_entries": mine})
     return out

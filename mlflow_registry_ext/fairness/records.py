@@ -36,6 +36,7 @@ from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.db.incarnation import of_incarnation
+from mlflow_registry_ext.events.payloads import FairnessCheckPayload
 from mlflow_registry_ext.policy import FAIRNESS_METRICS
 from mlflow_registry_ext.times import utc_now_ms
 
@@ -290,29 +291,36 @@ def _row(check: FairnessCheck) -> dict[str, Any]:
 
 
 def _audit_draft(check: FairnessCheck) -> AuditDraft:
+    measured = {
+        "metric": check.metric,
+        "sensitive_feature": check.sensitive_feature,
+        "value": check.value,
+        "threshold_max": check.threshold_max,
+        "threshold_min": check.threshold_min,
+        "dataset_name": check.dataset_name,
+        "dataset_digest": check.dataset_digest,
+    }
+    details = {
+        "check_name": check.check_name,
+        "aggregate": check.aggregate,
+        "n_samples": check.n_samples,
+        "tool": check.tool,
+        "tool_version": check.tool_version,
+        "chart_uri": check.chart_uri,
+    }
     return AuditDraft(
         action=RECORDED_ACTION,
         model=check.model,
         version=check.version,
-        after={
-            "id": check.id,
-            "metric": check.metric,
-            "sensitive_feature": check.sensitive_feature,
-            "value": check.value,
-            "threshold_max": check.threshold_max,
-            "threshold_min": check.threshold_min,
-            "passed": check.passed,
-            "dataset_name": check.dataset_name,
-            "dataset_digest": check.dataset_digest,
-        },
-        details={
-            "check_name": check.check_name,
-            "aggregate": check.aggregate,
-            "n_samples": check.n_samples,
-            "tool": check.tool,
-            "tool_version": check.tool_version,
-            "chart_uri": check.chart_uri,
-        },
+        after={"id": check.id, **measured, "passed": check.passed},
+        details=details,
+        payload=FairnessCheckPayload(
+            check_id=check.id,
+            name=check.model,
+            version=None if check.version is None else str(check.version),
+            passed=None if check.passed is None else bool(check.passed),
+            details={**details, **measured},
+        ),
     )
 
 

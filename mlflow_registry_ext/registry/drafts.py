@@ -4,6 +4,10 @@ Each action names its target and a compact before/after: the alias's previous ve
 description, the stage it left. Anything an operation touched beyond its primary rows is kept
 under ``details.changes`` so nothing goes unrecorded (an updated row with its primary key under
 ``row``, so :mod:`mlflow_registry_ext.audit.replay` can apply it).
+
+Each draft carries the payload of its webhook event, built from the same row values (an action
+with no payload class of its own, such as the prompt and MLflow webhook actions, carries its
+before/after/details as a :class:`~mlflow_registry_ext.events.GenericPayload`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,15 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.events.payloads import (
+    GenericPayload,
+    ModelVersionAliasPayload,
+    ModelVersionPayload,
+    ModelVersionTagPayload,
+    Payload,
+    RegisteredModelPayload,
+    RegisteredModelTagPayload,
+)
 from mlflow_registry_ext.registry.changes import RowChange
 from mlflow_registry_ext.registry.operation import Operation
 
@@ -42,15 +55,20 @@ def _described(change: RowChange) -> dict[str, Any]:
     return described
 
 
-def _draft(op: Operation, changes, used, **fields) -> AuditDraft:
+def _draft(op: Operation, changes, used, *, payload: Payload | None, extra: dict[str, Any] | None = None,
+           **fields) -> AuditDraft:
     details = dict(op.details)
     rest = _rest(changes, used)
     if rest:
         details["changes"] = rest
+    details.update(extra or {})
     fields.setdefault("model", op.model)
     fields.setdefault("version", op.version)
     fields.setdefault("alias", op.alias)
-    return AuditDraft(action=op.action, details=details, **fields)
+    if payload is None:
+        payload = GenericPayload(before=dict(fields.get("before") or {}), after=dict(fields.get("after") or {}),
+                                 details=dict(details))
+    return AuditDraft(action=op.action, details=details, payload=payload, **fields)
 
 
 def _tags(rows: list[RowChange]) -> dict[str, Any]:
@@ -61,7 +79,8 @@ def _model_created(op, changes):
     rm = _rows(changes, RM, "insert")
     tags = _rows(changes, RM_TAG, "insert")
     after = {"description": rm[0].value("description") if rm else None, "tags": _tags(tags)}
-    return [_draft(op, changes, rm + tags, after=after)]
+    payload = RegisteredModelPayload(name=op.model, description=after["description"], tags=dict(after["tags"]))
+    return [_draft(op, changes, rm + tags, after=after, payload=payload)]
 
 
 def _field_update(field: str, table: str):
@@ -69,7 +88,14 @@ def _field_update(field: str, table: str):
         rows = _rows(changes, table, "update")
         before = {k: v for r in rows for k, v in r.before.items() if k == field}
         after = {k: v for r in rows for k, v in r.after.items() if k == field}
-        return [_draft(op, changes, rows, before=before, after=after)]
+        # The one field updated is the description, of a model or of a version.
+        payload: Payload = (
+            RegisteredModelPayload(name=op.model, description=after.get(field), previous_description=before.get(field))
+            if table == RM else
+            ModelVersionPayload(name=op.model, version=op.version, description=after.get(field),
+                                previous_description=before.get(field))
+        )
+        return [_draft(op, changes, rows, before=before, after=after, payload=payload)]
 
     return describe
 
@@ -79,7 +105,9 @@ def _model_renamed(op, changes):
     mv_rows = _rows(changes, MV, "update")
     new_name = op.details.get("new_name")
     op = Operation(op.action, op.model, op.version, op.alias)
-    return [_draft(op, changes, rows + mv_rows, before={"name": op.model}, after={"name": new_name})]
+    payload = RegisteredModelPayload(name=op.model if new_name is None else new_name, previous_name=op.model)
+    return [_draft(op, changes, rows + mv_rows, before={"name": op.model}, after={"name": new_name},
+                   payload=payload)]
 
 
 def _model_deleted(op, changes):
@@ -96,15 +124,17 @@ def _model_deleted(op, changes):
         "aliases": aliases,
         "tags": _tags(_rows(changes, RM_TAG, "delete")),
     }
+    payload = RegisteredModelPayload(name=op.model, description=before["description"], tags=dict(before["tags"]),
+                                     versions=list(versions), aliases=dict(aliases))
     # Cascaded rows are summarised above; keep the operation's entry compact.
-    return [_draft(op, [], [], before=before)]
+    return [_draft(op, [], [], before=before, payload=payload)]
 
 
 def _version_created(op, changes):
     mv = _rows(changes, MV, "insert")
     tags = _rows(changes, MV_TAG, "insert")
     if not mv:
-        return [_draft(op, changes, [])]
+        return [_draft(op, changes, [], payload=ModelVersionPayload(name=op.model, version=op.version))]
     row = mv[0]
     after = {
         "source": row.value("source"),
@@ -114,6 +144,14 @@ def _version_created(op, changes):
         "user_id": row.value("user_id"),
         "tags": _tags(tags),
     }
+    payload = ModelVersionPayload(
+        name=row.value("name"),
+        version=_str(row.value("version")),
+        source=after["source"],
+        run_id=after["run_id"],
+        tags=dict(after["tags"]),
+        description=after["description"],
+    )
     return [
         _draft(
             op,
@@ -122,6 +160,7 @@ def _version_created(op, changes):
             model=row.value("name"),
             version=_str(row.value("version")),
             after=after,
+            payload=payload,
         )
     ]
 
@@ -136,10 +175,11 @@ def _stage_transitioned(op, changes):
         {"version": _str(r.value("version")), "from": r.before.get("current_stage")}
         for r in others
     ]
-    draft = _draft(op, changes, rows + _rows(changes, RM, "update"), before=before, after=after)
-    if details_archived:
-        draft.details["archived"] = details_archived
-    return [draft]
+    payload = ModelVersionPayload(name=op.model, version=op.version, stage=after.get("stage"),
+                                  previous_stage=before.get("stage"), archived_versions=list(details_archived))
+    extra = {"archived": details_archived} if details_archived else None
+    return [_draft(op, changes, rows + _rows(changes, RM, "update"), before=before, after=after, extra=extra,
+                   payload=payload)]
 
 
 def _version_deleted(op, changes):
@@ -157,7 +197,17 @@ def _version_deleted(op, changes):
     if aliases:
         before["aliases"] = aliases
     used = mv + _rows(changes, ALIAS, "delete") + _rows(changes, MV_TAG, "delete")
-    return [_draft(op, changes, used + _rows(changes, RM, "update"), before=before)]
+    payload = ModelVersionPayload(
+        name=op.model, version=op.version, source=before.get("source"), run_id=before.get("run_id"),
+        description=before.get("description"), stage=before.get("stage"), aliases=dict(aliases),
+    )
+    return [_draft(op, changes, used + _rows(changes, RM, "update"), before=before, payload=payload)]
+
+
+def _tag_payload(table: str, op: Operation, key, value, previous) -> Payload:
+    if table == RM_TAG:
+        return RegisteredModelTagPayload(name=op.model, key=key, value=value, previous_value=previous)
+    return ModelVersionTagPayload(name=op.model, version=op.version, key=key, value=value, previous_value=previous)
 
 
 def _tag_set(table: str):
@@ -170,7 +220,9 @@ def _tag_set(table: str):
                 before = {"key": key, "value": r.before["value"]}
         details = {k: v for k, v in op.details.items() if k not in ("key", "value")}
         op_ = Operation(op.action, op.model, op.version, op.alias, details)
-        return [_draft(op_, changes, rows + _rows(changes, RM, "update"), before=before, after=after)]
+        payload = _tag_payload(table, op, key, after["value"], before.get("value"))
+        return [_draft(op_, changes, rows + _rows(changes, RM, "update"), before=before, after=after,
+                       payload=payload)]
 
     return describe
 
@@ -182,7 +234,8 @@ def _tag_deleted(table: str):
         before = {"key": key, "value": rows[0].value("value")} if rows else {"key": key}
         details = {k: v for k, v in op.details.items() if k != "key"}
         op_ = Operation(op.action, op.model, op.version, op.alias, details)
-        return [_draft(op_, changes, rows, before=before)]
+        payload = _tag_payload(table, op, key, None, before.get("value"))
+        return [_draft(op_, changes, rows, before=before, payload=payload)]
 
     return describe
 
@@ -194,18 +247,23 @@ def _alias_set(op, changes):
         if r.kind == "update" and "version" in r.before:
             before = {"version": _str(r.before["version"])}
     after = {"version": _str(op.version)}
-    return [_draft(op, changes, rows + _rows(changes, RM, "update"), before=before, after=after)]
+    payload = ModelVersionAliasPayload(name=op.model, alias=op.alias, version=after["version"],
+                                       previous_version=before.get("version"))
+    return [_draft(op, changes, rows + _rows(changes, RM, "update"), before=before, after=after, payload=payload)]
 
 
 def _alias_deleted(op, changes):
     rows = _rows(changes, ALIAS, "delete")
     before = {"version": _str(rows[0].value("version"))} if rows else {}
     version = before.get("version")
-    return [_draft(op, changes, rows + _rows(changes, RM, "update"), version=version, before=before)]
+    payload = ModelVersionAliasPayload(name=op.model, alias=op.alias, previous_version=version)
+    return [_draft(op, changes, rows + _rows(changes, RM, "update"), version=version, before=before,
+                   payload=payload)]
 
 
 def _generic(op, changes):
-    return [_draft(op, changes, [])]
+    # The prompt and MLflow webhook actions: no payload class of their own.
+    return [_draft(op, changes, [], payload=None)]
 
 
 _DESCRIBERS: dict[str, Callable[[Operation, list[RowChange]], list[AuditDraft]]] = {

@@ -40,6 +40,7 @@ from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
 from mlflow_registry_ext.approvals.service import ApprovalStore, promotion_facts
 from mlflow_registry_ext.registry.evidence_facts import card_facts, metric_facts
 from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.events.payloads import PromotionBlockedPayload, PromotionRolledBackPayload
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.signing.signatures import SignatureStore
 from mlflow_registry_ext.registry.signing_step import SigningStep
@@ -159,19 +160,25 @@ def rolled_back_draft(
     ``alone`` (a user under ``rollback.allowed``, no approval), ``approved`` (an approved
     rollback request), ``override`` (an admin), or ``unprotected`` (no rule protects the alias)."""
     to_version = None if version is None else str(version)
+    from_version = None if previous is None else str(previous)
+    actor_source = identity.current().source
+    rest: dict[str, Any] = {"rule": rule, "policy_digest": policy_digest, **(extra or {})}
+    payload = PromotionRolledBackPayload(
+        name=model, alias=alias, version=to_version, previous_version=from_version, reason=reason, mode=mode,
+        alone=mode == "alone", actor_source=actor_source, details=rest,
+    )
     details: dict[str, Any] = {
         "reason": reason,
-        "from_version": previous,
+        "from_version": from_version,
         "to_version": to_version,
         "mode": mode,
         "alone": mode == "alone",
-        "rule": rule,
-        "policy_digest": policy_digest,
-        "actor_source": identity.current().source,
-        **(extra or {}),
+        "actor_source": actor_source,
+        **rest,
     }
     return AuditDraft(action="promotion.rolled_back", model=model, version=to_version, alias=alias,
-                      before={"version": previous}, after={"version": to_version}, details=details)
+                      before={"version": from_version}, after={"version": to_version}, details=details,
+                      payload=payload)
 
 
 @dataclasses.dataclass
@@ -840,10 +847,18 @@ class Gate:
     def _audit(
         self, action: str, model: str, version: str | None, alias: str | None, details: dict
     ) -> AuditEntry:
+        """Record ``promotion.blocked`` or ``promotion.overridden``; ``details`` holds the
+        refusal's ``reason`` (for an override: the override's), and ``stage`` for a stage."""
+        payload = PromotionBlockedPayload(
+            name=model, version=version, alias=alias if alias is not None else details.get("alias"),
+            stage=details.get("stage"), reason=details.get("reason"),
+            details={k: v for k, v in details.items() if k not in ("alias", "stage", "reason")},
+        )
         # Its own transaction: the refusal is recorded although the change is not made.
         with self.db.transaction() as conn:
             [entry] = audit_log.append(
-                conn, [AuditDraft(action=action, model=model, version=version, alias=alias, details=details)]
+                conn, [AuditDraft(action=action, model=model, version=version, alias=alias, details=details,
+                                  payload=payload)]
             )
         return entry
 

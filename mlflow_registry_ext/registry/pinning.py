@@ -32,6 +32,7 @@ from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.events.payloads import ArtifactsChangedPayload
 from mlflow_registry_ext.registry.manifests import Manifest, ManifestStore
 from mlflow_registry_ext import settings
 from mlflow_registry_ext.times import utc_now_ms
@@ -169,6 +170,10 @@ class Pinner:
                 audit_log.append(conn, [AuditDraft(
                     action="model_version.artifacts_changed", model=name, version=str(version),
                     details=details,
+                    payload=ArtifactsChangedPayload(
+                        name=name, version=str(version), pinned_digest=manifest.digest, found_digest=found,
+                        source=manifest.source, serving=manifest.location or manifest.source,
+                    ),
                 )])
             self.inner.set_model_version_tag(name, str(version), ModelVersionTag(ARTIFACTS_TAG, "changed"))
         return found

@@ -29,6 +29,7 @@ from mlflow_registry_ext.errors import AlreadyExists, NotFound
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.events.payloads import SecurityScanPayload
 from mlflow_registry_ext.security.report import ScanReport
 from mlflow_registry_ext.workspace import WORKSPACE_COLUMN_LENGTH, current_workspace
 from mlflow_registry_ext.times import utc_now_ms
@@ -60,6 +61,16 @@ security_scans_table = Table(
 
 def _audit_draft(report: ScanReport) -> AuditDraft:
     worst = report.worst
+    found = {"findings": len(report.findings), "worst_finding": worst.describe() if worst else None}
+    details = {
+        "scanner": report.scanner,
+        "scanner_version": report.scanner_version,
+        "scanned": len(report.scanned),
+        "skipped": len(report.skipped),
+        "errors": list(report.errors)[:5],
+        "trigger": report.trigger,
+        "model_created_ms": report.model_created_ms,
+    }
     return AuditDraft(
         action=RECORDED_ACTION,
         model=report.model,
@@ -69,18 +80,18 @@ def _audit_draft(report: ScanReport) -> AuditDraft:
             "status": report.status,
             "artifact_digest": report.artifact_digest,
             "highest_severity": report.highest_severity,
-            "findings": len(report.findings),
-            "worst_finding": worst.describe() if worst else None,
+            **found,
         },
-        details={
-            "scanner": report.scanner,
-            "scanner_version": report.scanner_version,
-            "scanned": len(report.scanned),
-            "skipped": len(report.skipped),
-            "errors": list(report.errors)[:5],
-            "trigger": report.trigger,
-            "model_created_ms": report.model_created_ms,
-        },
+        details=details,
+        payload=SecurityScanPayload(
+            scan_id=report.id,
+            name=report.model,
+            version=None if report.version is None else str(report.version),
+            status=report.status,
+            artifact_digest=report.artifact_digest,
+            highest_severity=report.highest_severity,
+            details={**details, **found},
+        ),
     )
 
 

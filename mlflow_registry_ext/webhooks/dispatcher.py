@@ -50,6 +50,7 @@ from mlflow_registry_ext.errors import GovernanceError
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
+from mlflow_registry_ext.events.payloads import WebhookSubscriptionPayload
 from mlflow_registry_ext.webhooks import encryption, outbox
 from mlflow_registry_ext.webhooks.leader import Lease
 from mlflow_registry_ext.webhooks.entities import ACTIVE, DEAD, DISABLED, PENDING, SENDING, SUCCEEDED, Attempt
@@ -757,6 +758,9 @@ class Dispatcher:
                         after={"status": DISABLED, "reason": reason},
                         details={"webhook_id": webhook_id, "url": hook.url, "events": json.loads(hook.events)},
                         workspace=hook.workspace,
+                        payload=WebhookSubscriptionPayload(webhook_id=webhook_id, url=hook.url,
+                                                           events=list(json.loads(hook.events)),
+                                                           status=DISABLED, reason=reason),
                     )
                 ],
             )

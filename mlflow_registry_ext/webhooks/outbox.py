@@ -27,7 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from mlflow_registry_ext.entities import AuditEntry
-from mlflow_registry_ext.events import event_from_audit_entry, matches_event_type
+from mlflow_registry_ext.events import entry_event, event_from_audit_entry, matches_event_type
+from mlflow_registry_ext.events.payloads import Payload
 from mlflow_registry_ext.webhooks.entities import ACTIVE, PENDING
 from mlflow_registry_ext.webhooks.tables import deliveries, webhooks
 from mlflow_registry_ext.times import utc_now_ms
@@ -166,8 +167,14 @@ def entry_delivery_row(
     )
 
 
-def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
+def enqueue(
+    conn: Connection, entries: list[AuditEntry], payloads: Sequence[Payload | None] | None = None
+) -> None:
     """Queue a delivery of each entry's event for every active subscription that wants it.
+
+    ``payloads``, one per entry (what :func:`mlflow_registry_ext.audit.log.append` passes: its
+    drafts' ``payload``), are the events' ``data``; an entry without one is read like a stored
+    entry (:func:`mlflow_registry_ext.events.event_from_audit_entry`).
 
     Runs in the transaction of ``conn``; commits or rolls back with it.
     """
@@ -176,9 +183,13 @@ def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
     subscriptions = conn.execute(_ACTIVE_SUBSCRIPTIONS).all()
     if not subscriptions:
         return
+    if payloads is None:
+        payloads = [None] * len(entries)
+    elif len(payloads) != len(entries):
+        raise ValueError(f"{len(payloads)} payloads for {len(entries)} entries")
     now = utc_now_ms()
     rows = []
-    for entry in entries:
+    for entry, data in zip(entries, payloads):
         names = event_model_names(entry)
         payload = None
         everywhere = entry.action in DEPLOYMENT_EVENTS
@@ -188,7 +199,8 @@ def enqueue(conn: Connection, entries: list[AuditEntry]) -> None:
             if not subscription_matches(events, model_filter, entry.action, names):
                 continue
             if payload is None:
-                payload = event_from_audit_entry(entry).to_json()
+                event = event_from_audit_entry(entry) if data is None else entry_event(entry, data)
+                payload = event.to_json()
             rows.append(entry_delivery_row(webhook_id, entry, payload=payload, origin="event", now_ms=now,
                                            workspace=workspace))
     if rows:

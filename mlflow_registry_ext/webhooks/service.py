@@ -34,6 +34,7 @@ from mlflow_registry_ext.events import (
     example_event,
     validate_event_patterns,
 )
+from mlflow_registry_ext.events.payloads import WebhookSubscriptionPayload
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft, AuditQuery
 from mlflow_registry_ext.db.database import GovernanceDatabase
@@ -177,6 +178,19 @@ def _public(webhook: Webhook) -> dict[str, Any]:
     }
 
 
+def _payload(webhook: Webhook, **details: Any) -> WebhookSubscriptionPayload:
+    """The event payload of a change to ``webhook``: the subscription as :func:`_public` records
+    it, with ``details`` (what else the entry records)."""
+    return WebhookSubscriptionPayload(
+        webhook_id=webhook.id,
+        url=webhook.url,
+        events=list(webhook.events),
+        status=webhook.status,
+        details={"model_filter": webhook.model_filter, "signature_scheme": webhook.signature_scheme,
+                 "description": webhook.description, **details},
+    )
+
+
 class WebhookService:
     """Subscriptions, deliveries, tests, redelivery and replay over one governance database.
 
@@ -253,7 +267,8 @@ class WebhookService:
         with self.db.transaction() as conn:
             conn.execute(webhooks.insert(), row)
             created = self._load(conn, row["id"])
-            audit_log.append(conn, [AuditDraft(action="webhook.created", after=_public(created))])
+            audit_log.append(conn, [AuditDraft(action="webhook.created", after=_public(created),
+                                               payload=_payload(created))])
         return CreatedWebhook(webhook=created, secret=the_secret)
 
     def get(self, webhook_id: str) -> Webhook:
@@ -326,6 +341,15 @@ class WebhookService:
                             before=changed_before,
                             after=changed_after,
                             details={"webhook_id": webhook_id, "url": after.url, "events": after.events},
+                            payload=WebhookSubscriptionPayload(
+                                webhook_id=webhook_id,
+                                url=after.url,
+                                events=list(after.events),
+                                # Only a change of status is recorded, and so announced.
+                                status=changed_after.get("status"),
+                                details={k: v for k, v in {**changed_before, **changed_after}.items()
+                                         if k not in ("webhook_id", "url", "events", "status", "reason")},
+                            ),
                         )
                     ],
                 )
@@ -364,6 +388,7 @@ class WebhookService:
                     AuditDraft(
                         action="webhook.secret_rotated",
                         details={**_public(rotated), "grace_seconds": grace_seconds},
+                        payload=_payload(rotated, grace_seconds=grace_seconds),
                     )
                 ],
             )
@@ -376,7 +401,7 @@ class WebhookService:
             conn.execute(attempts.delete().where(attempts.c.webhook_id == webhook_id))
             conn.execute(deliveries.delete().where(deliveries.c.webhook_id == webhook_id))
             conn.execute(webhooks.delete().where(webhooks.c.id == webhook_id))
-            audit_log.append(conn, [AuditDraft(action="webhook.deleted", before=_public(gone))])
+            audit_log.append(conn, [AuditDraft(action="webhook.deleted", before=_public(gone), payload=_payload(gone))])
 
     # -- sending a test ---------------------------------------------------------------------
 
@@ -566,6 +591,11 @@ class WebhookService:
                             "new_delivery_id": row["id"],
                             "event_id": source.event_id,
                         },
+                        payload=WebhookSubscriptionPayload(
+                            webhook_id=hook.id, url=hook.url, events=list(hook.events),
+                            details={"delivery_id": delivery_id, "new_delivery_id": row["id"],
+                                     "event_id": source.event_id},
+                        ),
                     )
                 ],
             )
@@ -622,6 +652,10 @@ class WebhookService:
                             "until_ms": until_ms,
                             "queued": len(rows),
                         },
+                        payload=WebhookSubscriptionPayload(
+                            webhook_id=webhook_id, url=hook.url, events=list(hook.events),
+                            details={"since_ms": since_ms, "until_ms": until_ms, "queued": len(rows)},
+                        ),
                     )
                 ],
             )
