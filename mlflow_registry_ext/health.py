@@ -25,7 +25,7 @@ from sqlalchemy import desc, func, select
 from mlflow_registry_ext.audit.checkpoint_tables import checkpoints, reconciles
 from mlflow_registry_ext.db.scope import in_workspace
 from mlflow_registry_ext.webhooks.entities import PENDING, SENDING
-from mlflow_registry_ext.webhooks.tables import deliveries
+from mlflow_registry_ext.db.webhook_tables import deliveries
 from mlflow_registry_ext import settings
 from mlflow_registry_ext.times import utc_now_ms
 

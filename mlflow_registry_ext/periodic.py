@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from mlflow_registry_ext.webhooks.leader import Lease
+from mlflow_registry_ext.db.lease import Lease
 
 __all__ = ["PeriodicJob"]
 

@@ -112,7 +112,7 @@ class BackgroundCheckpointer(PeriodicJob):
         db: The governance database.
         schedule: When checkpoints are due.
         key: The Ed25519 log key.
-        lease: A :class:`mlflow_registry_ext.webhooks.leader.Lease` (None: always run).
+        lease: A :class:`mlflow_registry_ext.db.lease.Lease` (None: always run).
         poll_seconds: How often to look (a look is three indexed reads).
         clock: Milliseconds since the epoch.
         witnesses: Where checkpoints go (default: ``MLFLOW_GOVERNANCE_AUDIT_WITNESSES``).

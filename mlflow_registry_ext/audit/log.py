@@ -33,7 +33,7 @@ from mlflow_registry_ext.audit.verify import verify, verify_with_tree
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.events.payloads import AuditVerificationFailedPayload, Payload
-from mlflow_registry_ext.webhooks.outbox import enqueue
+from mlflow_registry_ext.audit.outbox import enqueue
 from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = [

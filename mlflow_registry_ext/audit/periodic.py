@@ -25,7 +25,7 @@ from mlflow_registry_ext.audit.checkpoint_tables import reconciles
 from mlflow_registry_ext.audit.reconcile import ReconcileResult, reconcile_all
 from mlflow_registry_ext.periodic import PeriodicJob
 from mlflow_registry_ext import settings
-from mlflow_registry_ext.webhooks.leader import Lease
+from mlflow_registry_ext.db.lease import Lease
 
 __all__ = ["INTERVAL_ENV", "DEFAULT_INTERVAL", "RECONCILE_LEASE", "interval_from_env", "PeriodicReconciler"]
 

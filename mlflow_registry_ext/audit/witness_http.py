@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.audit.witness_state import ProofSource, WitnessState
-from mlflow_registry_ext.webhooks.signing import WebhookVerificationError, verify
+from mlflow_registry_ext.events.signing import WebhookVerificationError, verify
 
 __all__ = ["make_server", "MAX_BODY"]
 

@@ -127,7 +127,7 @@ def _start_dispatcher(state: GovernanceAppState) -> None:
 
     from mlflow_registry_ext.db.database import GovernanceDatabase
     from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
-    from mlflow_registry_ext.webhooks.leader import Lease
+    from mlflow_registry_ext.db.lease import Lease
     from mlflow_registry_ext.webhooks.runner import SERVER_LEASE, BackgroundDispatcher
 
     state.pid = os.getpid()
@@ -179,7 +179,7 @@ def _start_checkpointer(state: GovernanceAppState, db) -> None:
     """Automatic audit checkpoints, when a log key is configured (see :mod:`.auto_checkpoint`)."""
     from mlflow_registry_ext import keys
     from mlflow_registry_ext.audit.auto_checkpoint import LEASE_NAME, BackgroundCheckpointer, Schedule
-    from mlflow_registry_ext.webhooks.leader import Lease
+    from mlflow_registry_ext.db.lease import Lease
 
     key = keys.load_log_key()
     schedule = Schedule.from_env()

@@ -11,11 +11,12 @@ For receivers, :func:`verify` checks a delivery and returns its event::
     if event["type"] == "model_version_alias.created" and event["alias"] == "production":
         deploy(event["model"], event["version"])
 
-This package imports only the signing code; the service, dispatcher and outbox are in their
-own modules (``.service``, ``.dispatcher``, ``.outbox``).
+This package imports only the signing code (:mod:`mlflow_registry_ext.events.signing`); the
+subscriptions and the dispatcher are in their own modules (``.service``, ``.dispatcher``), the
+outbox rows each audit entry queues in :mod:`mlflow_registry_ext.audit.outbox`.
 """
 
-from mlflow_registry_ext.webhooks.signing import (
+from mlflow_registry_ext.events.signing import (
     SignatureScheme,
     WebhookVerificationError,
     generate_secret,

@@ -51,13 +51,14 @@ from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.events.payloads import WebhookSubscriptionPayload
-from mlflow_registry_ext.webhooks import encryption, outbox
-from mlflow_registry_ext.webhooks.leader import Lease
+from mlflow_registry_ext.audit import outbox
+from mlflow_registry_ext.webhooks import encryption
+from mlflow_registry_ext.db.lease import Lease
 from mlflow_registry_ext.webhooks.entities import ACTIVE, DEAD, DISABLED, PENDING, SENDING, SUCCEEDED, Attempt
 from mlflow_registry_ext.webhooks.retry import RetryPolicy, parse_retry_after
 from mlflow_registry_ext.webhooks.service import attempt_row, secrets_for_signing
-from mlflow_registry_ext.webhooks.signing import sign_headers
-from mlflow_registry_ext.webhooks.tables import attempts, deliveries, webhooks
+from mlflow_registry_ext.events.signing import sign_headers
+from mlflow_registry_ext.db.webhook_tables import attempts, deliveries, webhooks
 from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, TransportError
 from mlflow_registry_ext.times import utc_now_ms
 

@@ -9,6 +9,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+# The status values of the subscription and delivery tables, declared beside them.
+from mlflow_registry_ext.db.webhook_tables import (
+    ACTIVE,
+    DEAD,
+    DELIVERY_STATUSES,
+    DISABLED,
+    PENDING,
+    SENDING,
+    SUCCEEDED,
+)
+
 __all__ = [
     "ACTIVE",
     "DISABLED",
@@ -25,14 +36,6 @@ __all__ = [
     "ReplayResult",
 ]
 
-ACTIVE = "active"
-DISABLED = "disabled"
-
-PENDING = "pending"  # waiting for its next attempt (at next_attempt_ms)
-SENDING = "sending"  # claimed by a dispatcher; due again when its lease ends
-SUCCEEDED = "succeeded"
-DEAD = "dead"  # out of attempts, answered 410 Gone, or a failed test: never retried
-DELIVERY_STATUSES = (PENDING, SENDING, SUCCEEDED, DEAD)
 
 
 class _Record:

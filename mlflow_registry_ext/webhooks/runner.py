@@ -15,7 +15,7 @@ import logging
 import threading
 
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
-from mlflow_registry_ext.webhooks.leader import Lease
+from mlflow_registry_ext.db.lease import Lease
 
 __all__ = ["BackgroundDispatcher", "SERVER_LEASE"]
 

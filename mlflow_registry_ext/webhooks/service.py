@@ -52,21 +52,21 @@ from mlflow_registry_ext.webhooks.entities import (
     TestResult,
     Webhook,
 )
-from mlflow_registry_ext.webhooks.outbox import (
+from mlflow_registry_ext.audit.outbox import (
     delivery_row,
     entry_delivery_row,
     event_model_names,
     new_delivery_id,
     subscription_matches,
 )
-from mlflow_registry_ext.webhooks.signing import (
+from mlflow_registry_ext.events.signing import (
     SECRET_PREFIX,
     SignatureScheme,
     generate_secret,
     sign_headers,
     validate_secret,
 )
-from mlflow_registry_ext.webhooks.tables import attempts, deliveries, webhooks
+from mlflow_registry_ext.db.webhook_tables import attempts, deliveries, webhooks
 from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, TransportError
 from mlflow_registry_ext.times import utc_now_ms
 

@@ -19,9 +19,9 @@ from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
-from mlflow_registry_ext.webhooks.leader import Lease
+from mlflow_registry_ext.db.lease import Lease
 from mlflow_registry_ext.webhooks.service import WebhookService
-from mlflow_registry_ext.webhooks.tables import deliveries
+from mlflow_registry_ext.db.webhook_tables import deliveries
 
 ORIGIN = "registry.test/auto"
 

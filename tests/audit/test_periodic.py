@@ -10,7 +10,7 @@ from mlflow.exceptions import MlflowException
 from mlflow_registry_ext.audit.periodic import DEFAULT_INTERVAL, PeriodicReconciler, interval_from_env
 from mlflow_registry_ext.db.engine import get_engine
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
-from mlflow_registry_ext.webhooks.leader import Lease
+from mlflow_registry_ext.db.lease import Lease
 
 
 class Clock:

@@ -25,7 +25,7 @@ from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
-from mlflow_registry_ext.webhooks.signing import sign_headers
+from mlflow_registry_ext.events.signing import sign_headers
 from tests.support.databases import TempDatabase
 
 ORIGIN = "registry.test/witness"

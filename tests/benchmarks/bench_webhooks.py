@@ -51,7 +51,7 @@ from mlflow_registry_ext.audit.log import AuditDraft  # noqa: E402
 from mlflow_registry_ext.db.database import GovernanceDatabase  # noqa: E402
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher  # noqa: E402
 from mlflow_registry_ext.webhooks.service import WebhookService  # noqa: E402
-from mlflow_registry_ext.webhooks.tables import deliveries  # noqa: E402
+from mlflow_registry_ext.db.webhook_tables import deliveries  # noqa: E402
 from tests.support.databases import TempDatabase  # noqa: E402
 from tests.support.receiver import Receiver  # noqa: E402
 from tests.support.servers import MlflowServer, free_port  # noqa: E402

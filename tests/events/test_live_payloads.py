@@ -27,10 +27,10 @@ from mlflow_registry_ext.fairness import FairnessCheck, FairnessStore, GroupValu
 from mlflow_registry_ext.registry.promotion import admin_override, promote, rollback
 from mlflow_registry_ext.security.records import ScanStore
 from mlflow_registry_ext.security.report import ScanReport
-from mlflow_registry_ext.webhooks import outbox
+from mlflow_registry_ext.audit import outbox
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
 from mlflow_registry_ext.webhooks.service import WebhookService
-from mlflow_registry_ext.webhooks.tables import deliveries
+from mlflow_registry_ext.db.webhook_tables import deliveries
 from tests.approvals.fixtures import add_version, approved_request, as_user, copy_database, governed_store
 
 MODEL = "fraud-model"

@@ -16,7 +16,7 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.server.app import EXTENSION_KEY, create_app
 from mlflow_registry_ext.webhooks.service import WebhookService
-from mlflow_registry_ext.webhooks.tables import leases
+from mlflow_registry_ext.db.webhook_tables import leases
 from tests.support.receiver import Receiver
 from tests.support.servers import MlflowServer
 

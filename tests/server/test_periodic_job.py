@@ -11,7 +11,7 @@ import pytest
 
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.periodic import PeriodicJob
-from mlflow_registry_ext.webhooks.leader import Lease
+from mlflow_registry_ext.db.lease import Lease
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from mlflow_registry_ext.webhooks.dispatcher import DISPATCHER_ACTOR, Dispatcher
 from mlflow_registry_ext.webhooks.encryption import KEY_ENV
 from mlflow_registry_ext.webhooks.retry import RetryPolicy
 from mlflow_registry_ext.webhooks.service import WebhookService
-from mlflow_registry_ext.webhooks.tables import deliveries, webhooks
+from mlflow_registry_ext.db.webhook_tables import deliveries, webhooks
 from mlflow_registry_ext.webhooks.transport import Response, TransportError
 from tests.webhooks.doubles import FakeClock, ScriptedTransport, refused
 

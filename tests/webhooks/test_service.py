@@ -14,7 +14,7 @@ from mlflow_registry_ext.audit.log import AuditDraft, AuditQuery
 from mlflow_registry_ext.webhooks import verify
 from mlflow_registry_ext.webhooks.encryption import KEY_ENV
 from mlflow_registry_ext.webhooks.service import WebhookService, secrets_for_signing
-from mlflow_registry_ext.webhooks.tables import webhooks
+from mlflow_registry_ext.db.webhook_tables import webhooks
 from tests.webhooks.doubles import FakeClock
 
 pytestmark = pytest.mark.usefixtures("allow_private")

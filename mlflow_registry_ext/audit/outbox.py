@@ -29,8 +29,7 @@ from sqlalchemy.engine import Connection
 from mlflow_registry_ext.entities import AuditEntry
 from mlflow_registry_ext.events import entry_event, event_from_audit_entry, matches_event_type
 from mlflow_registry_ext.events.payloads import Payload
-from mlflow_registry_ext.webhooks.entities import ACTIVE, PENDING
-from mlflow_registry_ext.webhooks.tables import deliveries, webhooks
+from mlflow_registry_ext.db.webhook_tables import ACTIVE, PENDING, deliveries, webhooks
 from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = [

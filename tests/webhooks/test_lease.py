@@ -1,4 +1,4 @@
-"""The leader lease (``webhooks.leader``) and the background runner (``webhooks.runner``)."""
+"""The lease (``db.lease``) and the background dispatcher runner (``webhooks.runner``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import threading
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
-from mlflow_registry_ext.webhooks.leader import Lease, owner_is_dead_local_process
+from mlflow_registry_ext.db.lease import Lease, owner_is_dead_local_process
 from mlflow_registry_ext.webhooks.runner import BackgroundDispatcher
 from mlflow_registry_ext.webhooks.service import WebhookService
 from tests.webhooks.doubles import FakeClock

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mlflow_registry_ext.errors import GovernanceError
 from mlflow_registry_ext.db.database import GovernanceDatabase
-from mlflow_registry_ext.webhooks.tables import leases
+from mlflow_registry_ext.db.webhook_tables import leases
 from mlflow_registry_ext.times import utc_now_ms
 
 __all__ = ["Lease", "owner_is_dead_local_process"]

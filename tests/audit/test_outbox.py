@@ -1,4 +1,4 @@
-"""The outbox (``mlflow_registry_ext.webhooks.outbox``): rows written with the audit entry."""
+"""The outbox (``mlflow_registry_ext.audit.outbox``): rows written with the audit entry."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from sqlalchemy import event
 
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
-from mlflow_registry_ext.webhooks.outbox import enqueue, on_enqueue, subscription_matches
+from mlflow_registry_ext.audit.outbox import enqueue, on_enqueue, subscription_matches
 from mlflow_registry_ext.webhooks.service import WebhookService
-from mlflow_registry_ext.webhooks.tables import deliveries
+from mlflow_registry_ext.db.webhook_tables import deliveries
 
 ALIAS_SET = AuditDraft(
     action="model_version_alias.created",

@@ -1,4 +1,5 @@
-"""Core table definitions of webhook subscriptions, the outbox and the delivery log.
+"""Core table definitions of webhook subscriptions, the outbox, the delivery log and the leases,
+with the status values their columns hold.
 
 Queries use these; migration ``0002_webhooks`` defines the schema (a test keeps the two equal).
 There are no foreign keys between them on purpose: a registry write adds outbox rows while a
@@ -14,7 +15,19 @@ from sqlalchemy.dialects import mysql
 from mlflow_registry_ext.db.metadata import metadata
 from mlflow_registry_ext.db.scope import workspace_column
 
-__all__ = ["webhooks", "deliveries", "attempts", "leases", "LONG_TEXT"]
+__all__ = ["webhooks", "deliveries", "attempts", "leases", "LONG_TEXT", "ACTIVE", "DISABLED", "PENDING",
+           "SENDING", "SUCCEEDED", "DEAD", "DELIVERY_STATUSES"]
+
+# The values of gov_webhooks.status.
+ACTIVE = "active"
+DISABLED = "disabled"
+
+# The values of gov_webhook_deliveries.status.
+PENDING = "pending"  # waiting for its next attempt (at next_attempt_ms)
+SENDING = "sending"  # claimed by a dispatcher; due again when its lease ends
+SUCCEEDED = "succeeded"
+DEAD = "dead"  # out of attempts, answered 410 Gone, or a failed test: never retried
+DELIVERY_STATUSES = (PENDING, SENDING, SUCCEEDED, DEAD)
 
 #: Payloads can outgrow MySQL's 64 KiB TEXT (a model deleted with many versions).
 LONG_TEXT = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")

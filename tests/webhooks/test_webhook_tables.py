@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from mlflow_registry_ext.db.metadata import VERSION_TABLE, metadata
-from mlflow_registry_ext.webhooks import tables
+from mlflow_registry_ext.db import webhook_tables as tables
 
 
 def test_migration_matches_the_table_definitions(gov_db):

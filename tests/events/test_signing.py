@@ -1,4 +1,4 @@
-"""Signatures: stock verifiers accept ours (``mlflow_registry_ext.webhooks.signing``)."""
+"""Signatures: stock verifiers accept ours (``mlflow_registry_ext.events.signing``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook
 
 import mlflow_registry_ext.webhooks as public
 from mlflow_registry_ext.webhooks import WebhookVerificationError, generate_secret, sign_headers, verify
-from mlflow_registry_ext.webhooks.signing import SignatureScheme, validate_secret
+from mlflow_registry_ext.events.signing import SignatureScheme, validate_secret
 
 BODY = '{"id":"e1","type":"model_version.created","data":{"name":"m","version":"1"}}'
 
