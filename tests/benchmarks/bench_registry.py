@@ -3,8 +3,9 @@
 Run: ``python tests/benchmarks/bench_registry.py [--engines sqlite,postgresql,mysql] [--n 200]``
 
 Prints per-operation median latency of both stores and the ratio governed/plain, then the
-``audit verify`` rate over a long chain. Targets: writes <= 1.15x on SQLite and 1.25x on
-PostgreSQL and MariaDB, reads <= 1.05x, verify >= 400,000 entries/s.
+``audit verify`` rate over a long chain (the best of three runs on one chain; all are printed).
+Targets: writes <= 1.15x on SQLite and 1.25x on PostgreSQL and MariaDB, reads <= 1.05x, verify
+>= 400,000 entries/s.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def bench_engine(kind: str, n: int, tmp: Path) -> list[tuple[str, float, float]]
         gov_db.drop()
 
 
-def bench_verify(entries: int, tmp: Path) -> float:
+def bench_verify(entries: int, tmp: Path, runs: int = 3) -> list[float]:
+    """Entries per second of ``runs`` full verifications of one chain of ``entries``."""
     db = GovernanceDatabase(f"sqlite:///{tmp / 'verify.db'}").ensure_schema()
     rows, prev = [], GENESIS_HASH
     for seq in range(1, entries + 1):
@@ -94,11 +96,14 @@ def bench_verify(entries: int, tmp: Path) -> float:
     with db.engine.begin() as conn:
         conn.execute(log_table.insert(), rows)
         conn.execute(audit_head.update().values(seq=entries, hash=prev))
-    t0 = time.perf_counter()
-    result = audit_log.verify(db.read_engine)
-    elapsed = time.perf_counter() - t0
-    assert result.ok and result.checked == entries, result
-    return entries / elapsed
+    rates = []
+    for _run in range(runs):
+        t0 = time.perf_counter()
+        result = audit_log.verify(db.read_engine)
+        elapsed = time.perf_counter() - t0
+        assert result.ok and result.checked == entries, result
+        rates.append(entries / elapsed)
+    return rates
 
 
 _WRITE_TARGET = {"sqlite": 1.15, "postgresql": 1.25, "mysql": 1.25}
@@ -119,8 +124,10 @@ def main():
                 target = 1.05 if name.startswith(("get", "search")) else _WRITE_TARGET.get(kind, 1.15)
                 flag = "ok" if g / p <= target else "OVER"
                 print(f"{name:<26}{p*1000:>10.2f}{g*1000:>10.2f}{g/p:>8.3f}  <= {target} {flag}")
-        rate = bench_verify(args.verify_entries, tmp)
-        print(f"\naudit verify: {args.verify_entries} entries at {rate:,.0f} entries/s (target >= 400,000)")
+        rates = bench_verify(args.verify_entries, tmp)
+        runs = ", ".join(f"{r:,.0f}" for r in rates)
+        print(f"\naudit verify: {args.verify_entries} entries at {max(rates):,.0f} entries/s, the best of "
+              f"{len(rates)} runs ({runs}) (target >= 400,000)")
 
 
 if __name__ == "__main__":
