@@ -46,8 +46,17 @@ from mlflow_registry_ext.approvals.records import (
     request_from_row,
     upsert_decision,
 )
+from mlflow_registry_ext.approvals.states import (
+    APPLIED,
+    APPROVED,
+    PENDING,
+    Step,
+    require_open,
+    status_for_count,
+    transition,
+)
 from mlflow_registry_ext.approvals.tables import open_key, requests_table
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.events.payloads import ApprovalRequestPayload
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.db.incarnation import belongs_to, live_model_created_ms, of_incarnation
@@ -361,7 +370,7 @@ class ApprovalStore:
             "target_kind": kind,
             "target": target,
             "action": action,
-            "status": "pending",
+            "status": PENDING,
             "open_key": open_key(model, version, kind, target, action, workspace),
             "requester": actor,
             "version_creator": state.creator,
@@ -389,7 +398,7 @@ class ApprovalStore:
             model=model,
             version=version,
             alias=target if kind == "alias" else None,
-            after={"status": "pending", **_target_fields(kind, target), "action": action},
+            after={"status": PENDING, **_target_fields(kind, target), "action": action},
             details={"request_id": request_id, "comment": comment, **recorded},
             payload=ApprovalRequestPayload(
                 request_id=request_id,
@@ -397,7 +406,7 @@ class ApprovalStore:
                 version=None if version is None else str(version),
                 alias=target if kind == "alias" else None,
                 stage=target if kind == "stage" else None,
-                status="pending",
+                status=PENDING,
                 comment=comment,
                 details={**recorded, "action": action},
             ),
@@ -439,7 +448,7 @@ class ApprovalStore:
     def _decide(self, request_id: str, decision: str, comment: str | None) -> ApprovalRequest:
         comment = clean_comment(comment)
         request = self.get(request_id)
-        self._require_open(request, "approved" if decision == "approve" else "rejected")
+        require_open(request, "approved" if decision == "approve" else "rejected")
         rule = self._protecting_rule(request.model, request.target_kind, request.target, request.action)
         who = identity.current()
         self.policy.require_review_identity(who, decision)
@@ -468,7 +477,7 @@ class ApprovalStore:
         with self.db.transaction() as conn:
             row = lock_request(conn, request_id)
             current = request_from_row(row)
-            self._require_open(current, "approved" if decision == "approve" else "rejected", now=now)
+            require_open(current, "approved" if decision == "approve" else "rejected", now=now)
             upsert_decision(conn, request_id, actor, decision, now, comment, digest, bound)
             if comment:
                 add_note(conn, request_id, actor, decision, comment, now)
@@ -480,43 +489,24 @@ class ApprovalStore:
         return self.get(request_id)
 
     def _decision_drafts(self, conn, rule, request, state, decision, actor, comment, now) -> list[AuditDraft]:
-        base = self._draft_base(rule, request)
         if decision == "reject":
-            self._close(conn, request, "rejected", f"rejected by {actor}", now)
-            return [
-                _entry(
-                    base,
-                    action="approval_request.rejected",
-                    before={"status": request.status},
-                    after={"status": "rejected", "decision": "reject", "reviewer": actor},
-                    comment=comment,
-                )
-            ]
+            step = self._step(rule, request, "reject", after={"decision": "reject", "reviewer": actor},
+                              comment=comment)
+            self._close(conn, request, step.status, f"rejected by {actor}", now)
+            return [step.draft]
         counted = self._count(rule, request, state, now)
         status = self._settle(conn, request, counted, now)
+        approvals = f"{counted.counted}/{counted.required}"
         drafts = [
-            _entry(
-                base,
-                action="approval_request.reviewed",
-                before={"status": request.status},
-                after={"status": status, "decision": "approve", "reviewer": actor},
-                comment=comment,
-                approvals=f"{counted.counted}/{counted.required}",
-                counted_approvers=list(counted.counted_approvers),
+            self._step(
+                rule, request, "review", to=status, after={"decision": "approve", "reviewer": actor},
+                comment=comment, approvals=approvals, counted_approvers=list(counted.counted_approvers),
                 ignored=[dataclasses.asdict(i) for i in counted.ignored],
-            )
+            ).draft
         ]
-        if status == "approved" and request.status == "pending":
-            drafts.append(
-                _entry(
-                    base,
-                    action="approval_request.approved",
-                    before={"status": "pending"},
-                    after={"status": "approved"},
-                    approvals=f"{counted.counted}/{counted.required}",
-                    approvers=list(counted.counted_approvers),
-                )
-            )
+        if status == APPROVED and request.status == PENDING:
+            drafts.append(self._step(rule, request, "approve", approvals=approvals,
+                                     approvers=list(counted.counted_approvers)).draft)
         return drafts
 
     def cancel(self, request_id: str, comment: str | None = None) -> ApprovalRequest:
@@ -529,7 +519,7 @@ class ApprovalStore:
         """
         comment = clean_comment(comment)
         request = self.get(request_id)
-        self._require_open(request, "cancelled")
+        require_open(request, "cancelled")
         actor = identity.current_actor()
         rule = self.policy.rule_for(request.model)
         admin = rule is not None and rule.admin_override.allows(actor)
@@ -541,23 +531,12 @@ class ApprovalStore:
         now = self.clock()
         with self.db.transaction() as conn:
             current = request_from_row(lock_request(conn, request_id))
-            self._require_open(current, "cancelled", now=now)
-            self._close(conn, current, "cancelled", f"cancelled by {actor}", now)
+            require_open(current, "cancelled", now=now)
+            step = self._step(rule, current, "cancel", comment=comment)
+            self._close(conn, current, step.status, f"cancelled by {actor}", now)
             if comment:
                 add_note(conn, request_id, actor, "cancel", comment, now)
-            base = self._draft_base(rule, current)
-            audit_log.append(
-                conn,
-                [
-                    _entry(
-                        base,
-                        action="approval_request.cancelled",
-                        before={"status": current.status},
-                        after={"status": "cancelled"},
-                        comment=comment,
-                    )
-                ],
-            )
+            audit_log.append(conn, [step.draft])
         self._changed(request.model, request.version)
         return self.get(request_id)
 
@@ -575,17 +554,7 @@ class ApprovalStore:
         rule = self.policy.rule_for(request.model)
         with self.db.transaction() as conn:
             add_note(conn, request_id, actor, "comment", text, now)
-            base = self._draft_base(rule, request)
-            audit_log.append(
-                conn,
-                [
-                    _entry(
-                        base,
-                        action="approval_request.commented",
-                        after={"status": request.status, "comment": text},
-                    )
-                ],
-            )
+            audit_log.append(conn, [self._step(rule, request, "comment", after={"comment": text}).draft])
         return self.get(request_id)
 
     # -- what the gate and the registry store call ------------------------------------------
@@ -600,7 +569,7 @@ class ApprovalStore:
                 update(t)
                 .where(t.c.id == request.id, t.c.status.in_(OPEN_STATUSES))
                 .values(
-                    status="applied",
+                    status=APPLIED,
                     open_key=None,
                     applied_at_ms=now,
                     applied_by=identity.current_actor(),
@@ -655,18 +624,9 @@ class ApprovalStore:
             drafts = []
             for row in rows:
                 request = request_from_row(row)
-                self._close(conn, request, "cancelled", reason, now)
-                base = self._draft_base(rule, request)
-                drafts.append(
-                    _entry(
-                        base,
-                        action="approval_request.cancelled",
-                        before={"status": request.status},
-                        after={"status": "cancelled"},
-                        reason=reason,
-                        automatic=True,
-                    )
-                )
+                step = self._step(rule, request, "cancel", reason=reason, automatic=True)
+                self._close(conn, request, step.status, reason, now)
+                drafts.append(step.draft)
                 closed.append(request)
             audit_log.append(conn, drafts)
         return closed
@@ -701,23 +661,14 @@ class ApprovalStore:
                 counted = self._count(rule, current, state, now)
                 status = self._settle(conn, current, counted, now)
                 if status != current.status:
-                    base = self._draft_base(rule, current)
-                    action = f"approval_request.{'approved' if status == 'approved' else 'reopened'}"
                     reason = (
                         "the version is again in the state that was approved"
-                        if status == "approved"
+                        if status == APPROVED
                         else "approvals went stale: a required tag or the description changed"
                     )
-                    drafts.append(
-                        _entry(
-                            base,
-                            action=action,
-                            before={"status": current.status},
-                            after={"status": status},
-                            approvals=f"{counted.counted}/{counted.required}",
-                            reason=reason,
-                        )
-                    )
+                    event = "approve" if status == APPROVED else "reopen"
+                    drafts.append(self._step(rule, current, event, approvals=f"{counted.counted}/{counted.required}",
+                                             reason=reason).draft)
             audit_log.append(conn, drafts)
         return requests
 
@@ -773,19 +724,10 @@ class ApprovalStore:
             requirement = requirement_for(rule, request.action) if rule else None
             after = format_duration(requirement.expires_after) if requirement else None
             reason = f"not applied within {after}" if after else "past its deadline"
-            if not self._close(conn, request, "expired", reason, now):
+            step = self._step(rule, request, "expire", reason=reason, automatic=True)
+            if not self._close(conn, request, step.status, reason, now):
                 continue
-            base = self._draft_base(rule, request)
-            drafts.append(
-                _entry(
-                    base,
-                    action="approval_request.expired",
-                    before={"status": request.status},
-                    after={"status": "expired"},
-                    reason=reason,
-                    automatic=True,
-                )
-            )
+            drafts.append(step.draft)
             expired.append(request)
         audit_log.append(conn, drafts)
         return expired
@@ -803,8 +745,7 @@ class ApprovalStore:
         """Store the count and move between ``pending`` and ``approved``; the conditional update
         makes the transition happen once, whoever gets there first."""
         t = requests_table
-        reached = counted.required > 0 and counted.counted >= counted.required
-        status = "approved" if reached else "pending"
+        status = status_for_count(counted)
         values: dict[str, Any] = {"approvals": counted.counted, "updated_at_ms": now}
         if status != request.status:
             result = conn.execute(
@@ -821,14 +762,6 @@ class ApprovalStore:
     def _count(self, rule: Rule, request: ApprovalRequest, state: VersionState, now: int) -> Decision:
         digest = request.artifact_digest if rule.require.artifact_digest else None
         return evaluate(rule, promotion_facts(request, state, current_digest=digest, now_ms=now))
-
-    def _require_open(self, request: ApprovalRequest, wanted: str, *, now: int | None = None) -> None:
-        due = now is not None and request.expires_at_ms is not None and request.expires_at_ms <= now
-        if request.is_open and not due:
-            return
-        status = "expired" if request.is_open else request.status
-        why = f" ({request.closed_reason})" if request.closed_reason else ""
-        raise InvalidInput(f"Approval request {request.id} is {status}{why}; it cannot be {wanted}")
 
     def _protecting_rule(self, model: str, kind: str, target: str, action: str) -> Rule:
         rule = self.policy.rule_for(model)
@@ -903,54 +836,14 @@ class ApprovalStore:
     def _rule_details(self, rule: Rule | None) -> dict[str, Any]:
         return {"rule": rule.describe() if rule else None, "policy_digest": self.policy.digest or None}
 
-    def _draft_base(self, rule: Rule | None, request: ApprovalRequest) -> AuditDraft:
-        """What every entry about ``request`` records; :func:`_entry` adds the action's own."""
+    def _step(self, rule: Rule | None, request: ApprovalRequest, event: str, **kwargs: Any) -> Step:
+        """:func:`~mlflow_registry_ext.approvals.states.transition`, recording ``rule``."""
         recorded = {"request_action": request.action, **self._rule_details(rule)}
-        return AuditDraft(
-            action="",
-            model=request.model,
-            version=request.version,
-            alias=request.alias,
-            details={
-                "request_id": request.id,
-                **_target_fields(request.target_kind, request.target),
-                **recorded,
-            },
-            payload=ApprovalRequestPayload(
-                request_id=request.id,
-                name=request.model,
-                version=None if request.version is None else str(request.version),
-                alias=request.alias,
-                stage=request.target if request.target_kind == "stage" else None,
-                details=recorded,
-            ),
-        )
+        return transition(request, event, recorded=recorded, **kwargs)
 
     def _changed(self, model: str, version: str) -> None:
         if self.on_change is not None:
             self.on_change(model, version)
-
-
-#: Keys of an entry's before/after/details that the payload holds as fields of its own.
-_PAYLOAD_FIELDS = ("request_id", "id", "alias", "stage", "status", "comment")
-
-
-def _entry(base: AuditDraft, action: str, *, before=None, after=None, **details: Any) -> AuditDraft:
-    """An audit draft of ``action`` about the request ``base`` describes (``before`` and
-    ``after``: its status, and what the action changed; ``details``: anything else)."""
-    before, after = before or {}, after or {}
-    comment = after.get("comment") if after.get("comment") is not None else details.get("comment")
-    own = {k: v for k, v in {**details, **after}.items() if k not in _PAYLOAD_FIELDS}
-    payload = dataclasses.replace(
-        base.payload,
-        status=after.get("status"),
-        previous_status=before.get("status"),
-        comment=comment,
-        details={**base.payload.details, **own},
-    )
-    return dataclasses.replace(
-        base, action=action, before=before, after=after, details={**base.details, **details}, payload=payload
-    )
 
 
 def _target_fields(kind: str, target: str) -> dict[str, str]:

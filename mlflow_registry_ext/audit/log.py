@@ -11,13 +11,14 @@ import dataclasses
 import datetime as dt
 import hashlib
 import uuid
-from typing import Any, Iterator
+from typing import Iterator
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError as SAIntegrityError
 
 from mlflow_registry_ext import identity
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.audit.chain import (
     GENESIS_HASH,
     VerifyResult,
@@ -32,7 +33,7 @@ from mlflow_registry_ext.audit import chain_sql
 from mlflow_registry_ext.audit.verify import verify, verify_with_tree
 from mlflow_registry_ext.entities import AliasHistoryItem, AuditEntry
 from mlflow_registry_ext.errors import InvalidInput
-from mlflow_registry_ext.events.payloads import AuditVerificationFailedPayload, Payload
+from mlflow_registry_ext.events.payloads import AuditVerificationFailedPayload
 from mlflow_registry_ext.audit.outbox import enqueue
 from mlflow_registry_ext.times import utc_now_ms
 
@@ -47,30 +48,6 @@ __all__ = [
     "alias_history",
     "parse_time",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class AuditDraft:
-    """An entry before it is chained: what happened to which target, before and after.
-
-    ``payload`` is the typed ``data`` of the webhook event the entry announces, built by whoever
-    makes the draft from the values at hand. It is not part of the entry: neither stored nor
-    hashed nor compared. The outbox sends it as is; a stored entry (replay, redelivery) is read
-    back by :func:`mlflow_registry_ext.events.event_from_audit_entry`, which gives the same
-    payload because the draft stores every value the payload holds.
-    """
-
-    action: str
-    model: str | None = None
-    version: str | None = None
-    alias: str | None = None
-    before: dict[str, Any] = dataclasses.field(default_factory=dict)
-    after: dict[str, Any] = dataclasses.field(default_factory=dict)
-    details: dict[str, Any] = dataclasses.field(default_factory=dict)
-    #: The workspace the entry belongs to; ``None``: the workspace of the call appending it.
-    workspace: str | None = None
-    #: The event's payload (see above); ``None``: read from the entry like a stored one.
-    payload: Payload | None = dataclasses.field(default=None, compare=False)
 
 
 _SELECT_HEAD = (
