@@ -12,6 +12,14 @@ from tests.support.databases import ENGINES, TempDatabase
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
     os.environ.pop(_var, None)
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+# S3 that a test has not pointed at its own server on loopback goes nowhere either: a refused
+# loopback port (the discard port) instead of AWS, and no credential lookup on the instance
+# metadata address (a version whose source is ``s3://bucket/...`` is read when it is pinned).
+os.environ.setdefault("MLFLOW_S3_ENDPOINT_URL", "http://127.0.0.1:9")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+os.environ.setdefault("AWS_MAX_ATTEMPTS", "1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "not-a-key")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "not-a-secret")
 
 
 @pytest.hookimpl(optionalhook=True)
