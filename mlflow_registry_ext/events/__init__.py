@@ -36,62 +36,14 @@ Example:
 
 from __future__ import annotations
 
-from mlflow_registry_ext.events.envelope import Event, entry_event, example_event
-from mlflow_registry_ext.events.from_audit import event_from_audit_entry
-from mlflow_registry_ext.events.payloads import (
-    ApprovalRequestPayload,
-    ArtifactsChangedPayload,
-    AuditCheckpointPayload,
-    AuditDriftPayload,
-    AuditVerificationFailedPayload,
-    FairnessCheckPayload,
-    GenericPayload,
-    ModelVersionAliasPayload,
-    ModelVersionPayload,
-    ModelVersionTagPayload,
-    PromotionBlockedPayload,
-    PromotionRolledBackPayload,
-    RegisteredModelPayload,
-    RegisteredModelTagPayload,
-    SecurityScanPayload,
-    WebhookSubscriptionPayload,
-)
-from mlflow_registry_ext.events.types import (
-    EVENT_TYPES,
-    GOVERNANCE_EVENT_TYPES,
-    PROMPT_EVENT_TYPES,
-    REGISTRY_EVENT_TYPES,
-    WEBHOOK_EVENT_TYPES,
-    matches_event_type,
-    validate_event_patterns,
-)
+from mlflow_registry_ext.events.types import *  # noqa: F403
+from mlflow_registry_ext.events.payloads import *  # noqa: F403
+from mlflow_registry_ext.events.envelope import *  # noqa: F403
+from mlflow_registry_ext.events.from_audit import *  # noqa: F403
+from mlflow_registry_ext.events.types import __all__ as _types
+from mlflow_registry_ext.events.payloads import __all__ as _payloads
+from mlflow_registry_ext.events.envelope import __all__ as _envelope
+from mlflow_registry_ext.events.from_audit import __all__ as _from_audit
 
-__all__ = [
-    "EVENT_TYPES",
-    "REGISTRY_EVENT_TYPES",
-    "GOVERNANCE_EVENT_TYPES",
-    "WEBHOOK_EVENT_TYPES",
-    "PROMPT_EVENT_TYPES",
-    "Event",
-    "RegisteredModelPayload",
-    "RegisteredModelTagPayload",
-    "ModelVersionPayload",
-    "ModelVersionTagPayload",
-    "ModelVersionAliasPayload",
-    "ApprovalRequestPayload",
-    "FairnessCheckPayload",
-    "SecurityScanPayload",
-    "PromotionBlockedPayload",
-    "PromotionRolledBackPayload",
-    "ArtifactsChangedPayload",
-    "AuditVerificationFailedPayload",
-    "AuditCheckpointPayload",
-    "AuditDriftPayload",
-    "WebhookSubscriptionPayload",
-    "GenericPayload",
-    "entry_event",
-    "event_from_audit_entry",
-    "example_event",
-    "matches_event_type",
-    "validate_event_patterns",
-]
+# The package's names are its modules' own: each lists what it offers in its ``__all__``.
+__all__ = [*_types, *_payloads, *_envelope, *_from_audit]

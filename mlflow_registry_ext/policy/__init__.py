@@ -16,98 +16,16 @@ Example:
 
 from __future__ import annotations
 
-from mlflow_registry_ext.policy.checks import authorize_override, check_delete_version, check_rename
-from mlflow_registry_ext.policy.evaluate import (
-    authorize_reviewer,
-    bound_state_hash,
-    evaluate,
-    fairness_status,
-    card_problems,
-    is_eligible_reviewer,
-    metric_problems,
-    security_scan_problem,
-    requirements_summary,
-)
-from mlflow_registry_ext.policy.facts import (
-    ACTIONS,
-    TARGET_KINDS,
-    ApprovalFact,
-    Decision,
-    FairnessFact,
-    IgnoredApproval,
-    MetricFact,
-    PromotionFacts,
-    RequirementsSummary,
-    SecurityScanFact,
-)
-from mlflow_registry_ext.policy.loader import POLICY_ENV_VAR, load_policy, parse_policy, policy_from_env
-from mlflow_registry_ext.policy.model import (
-    FAIRNESS_METRICS,
-    ON_DELETE_ALIAS_CHOICES,
-    ON_RENAME_CHOICES,
-    SCAN_SEVERITIES,
-    SECURITY_SCAN_CHOICES,
-    AdminOverride,
-    ApprovalRequirement,
-    FairnessRequirement,
-    METRIC_DIRECTIONS,
-    MetricRequirement,
-    Policy,
-    Requirements,
-    RollbackRule,
-    Rule,
-    format_duration,
-    default_direction,
-    parse_duration,
-    threshold_breach,
-)
+from mlflow_registry_ext.policy.loader import *  # noqa: F403
+from mlflow_registry_ext.policy.model import *  # noqa: F403
+from mlflow_registry_ext.policy.facts import *  # noqa: F403
+from mlflow_registry_ext.policy.evaluate import *  # noqa: F403
+from mlflow_registry_ext.policy.checks import *  # noqa: F403
+from mlflow_registry_ext.policy.loader import __all__ as _loader
+from mlflow_registry_ext.policy.model import __all__ as _model
+from mlflow_registry_ext.policy.facts import __all__ as _facts
+from mlflow_registry_ext.policy.evaluate import __all__ as _evaluate
+from mlflow_registry_ext.policy.checks import __all__ as _checks
 
-__all__ = [
-    # the policy file
-    "POLICY_ENV_VAR",
-    "load_policy",
-    "parse_policy",
-    "policy_from_env",
-    "parse_duration",
-    "format_duration",
-    # its records
-    "FAIRNESS_METRICS",
-    "SCAN_SEVERITIES",
-    "SECURITY_SCAN_CHOICES",
-    "ON_DELETE_ALIAS_CHOICES",
-    "ON_RENAME_CHOICES",
-    "Policy",
-    "Rule",
-    "ApprovalRequirement",
-    "Requirements",
-    "FairnessRequirement",
-    "MetricRequirement",
-    "METRIC_DIRECTIONS",
-    "default_direction",
-    "threshold_breach",
-    "RollbackRule",
-    "AdminOverride",
-    # evaluation
-    "TARGET_KINDS",
-    "ACTIONS",
-    "ApprovalFact",
-    "FairnessFact",
-    "MetricFact",
-    "SecurityScanFact",
-    "PromotionFacts",
-    "IgnoredApproval",
-    "Decision",
-    "RequirementsSummary",
-    "evaluate",
-    "bound_state_hash",
-    "fairness_status",
-    "security_scan_problem",
-    "is_eligible_reviewer",
-    "authorize_reviewer",
-    "authorize_override",
-    "check_delete_version",
-    "check_rename",
-    "requirements_summary",
-    "metric_problems",
-    "card_problems",
-]
+# The package's names are its modules' own: each lists what it offers in its ``__all__``.
+__all__ = [*_loader, *_model, *_facts, *_evaluate, *_checks]

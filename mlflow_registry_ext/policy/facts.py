@@ -24,7 +24,6 @@ __all__ = [
     "IgnoredApproval",
     "Decision",
     "RequirementsSummary",
-    "to_ms",
 ]
 
 #: What a protected target can be.
