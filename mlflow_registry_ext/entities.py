@@ -10,6 +10,7 @@ from typing import Any
 
 __all__ = [
     "known_fields",
+    "fields_from",
     "AuditEntry",
     "AliasHistoryItem",
     "REQUEST_STATUSES",
@@ -34,6 +35,25 @@ def known_fields(cls, data: dict[str, Any]) -> dict[str, Any]:
     """
     names = {f.name for f in dataclasses.fields(cls)}
     return {k: v for k, v in data.items() if k in names}
+
+
+def fields_from(cls, source: Any, **values: Any):
+    """A ``cls`` (a dataclass) built from the attributes of ``source`` (a row, a record) that share
+    its field names, with ``values`` given or overriding; a field ``source`` lacks keeps its
+    default.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> row = SimpleNamespace(model="m", alias="production", version="3", since_ms=5,
+        ...     actor="alice", seq=9, stored_only_here=1)
+        >>> item = fields_from(AliasHistoryItem, row, action="model_version_alias.created")
+        >>> item.version, item.seq, item.action
+        ('3', 9, 'model_version_alias.created')
+    """
+    for field in dataclasses.fields(cls):
+        if field.name not in values and hasattr(source, field.name):
+            values[field.name] = getattr(source, field.name)
+    return cls(**values)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,7 @@ import datetime as _dt
 import json
 from typing import Any
 
-from mlflow_registry_ext.entities import AuditEntry
+from mlflow_registry_ext.entities import AuditEntry, fields_from
 from mlflow_registry_ext.events.payloads import Payload, example_payload
 
 __all__ = ["Event", "entry_event", "example_event"]
@@ -81,17 +81,7 @@ class Event:
 def entry_event(entry: AuditEntry, data: Payload) -> Event:
     """The event of a chained audit entry with payload ``data``: the envelope comes from the
     entry (its id, type, time, actor, target and place in the chain)."""
-    return Event(
-        id=entry.entry_id,
-        type=entry.action,
-        timestamp_ms=entry.timestamp_ms,
-        actor=entry.actor,
-        model=entry.model,
-        version=entry.version,
-        alias=entry.alias,
-        seq=entry.seq,
-        data=data,
-    )
+    return fields_from(Event, entry, id=entry.entry_id, type=entry.action, data=data)
 
 
 def example_event(event_type: str, *, event_id: str, timestamp_ms: int, actor: str) -> Event:

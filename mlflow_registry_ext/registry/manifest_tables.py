@@ -13,13 +13,21 @@ from mlflow_registry_ext.db.metadata import metadata
 
 __all__ = ["manifests_table", "changes_table"]
 
+
+def _version_key() -> list[Column]:
+    """The primary key of a version of one incarnation of a model."""
+    return [
+        Column("workspace", String(63), primary_key=True, server_default="default"),
+        Column("model", String(256), primary_key=True),
+        Column("model_created_ms", BigInteger, primary_key=True),
+        Column("version", String(32), primary_key=True),
+    ]
+
+
 manifests_table = Table(
     "gov_version_manifests",
     metadata,
-    Column("workspace", String(63), primary_key=True, server_default="default"),
-    Column("model", String(256), primary_key=True),
-    Column("model_created_ms", BigInteger, primary_key=True),
-    Column("version", String(32), primary_key=True),
+    *_version_key(),
     Column("version_created_ms", BigInteger),
     Column("digest", String(128), nullable=False),
     Column("files", Text, nullable=False),
@@ -35,10 +43,7 @@ manifests_table = Table(
 changes_table = Table(
     "gov_artifact_changes",
     metadata,
-    Column("workspace", String(63), primary_key=True, server_default="default"),
-    Column("model", String(256), primary_key=True),
-    Column("model_created_ms", BigInteger, primary_key=True),
-    Column("version", String(32), primary_key=True),
+    *_version_key(),
     Column("found_digest", String(128), primary_key=True),
     Column("detected_at_ms", BigInteger, nullable=False),
 )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from mlflow_registry_ext.artifacts.blobs import integrity_error
 from mlflow_registry_ext.artifacts.digest import FileEntry, digest_of
+from mlflow_registry_ext.entities import fields_from
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.registry.manifest_tables import changes_table, manifests_table
 from mlflow_registry_ext.workspace import current_workspace
@@ -96,18 +97,7 @@ def _row_to_manifest(row) -> Manifest:
             f"The manifest of {row.model} version {row.version} is damaged: its files hash to "
             f"{digest_of(files)}, not to the recorded {row.digest}"
         )
-    return Manifest(
-        model=row.model,
-        version=row.version,
-        model_created_ms=row.model_created_ms,
-        digest=row.digest,
-        files=files,
-        source=row.source,
-        location=row.snapshot,
-        method=row.method,
-        pinned_at_ms=row.pinned_at_ms,
-        pinned_by=row.pinned_by,
-    )
+    return fields_from(Manifest, row, files=files, location=row.snapshot)
 
 
 class ManifestStore:

@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from mlflow_registry_ext import identity
+from mlflow_registry_ext.entities import fields_from
 from mlflow_registry_ext.errors import GovernanceError
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditDraft
@@ -558,19 +559,10 @@ class Dispatcher:
         self, row: Any, hook: Any, token: str, signing: tuple[list[str], str | None], expires: int
     ) -> _Job:
         secrets, secret_error = signing
-        return _Job(
-            delivery_id=row.id,
-            webhook_id=row.webhook_id,
-            event_id=row.event_id,
-            payload=row.payload,
-            attempts=row.attempts,
-            lease_token=token,
-            url=hook.url,
-            scheme=hook.signature_scheme,
-            secrets=secrets,
-            secret_error=secret_error,
-            lease_expires_ms=expires,
-            workspace=hook.workspace,
+        return fields_from(
+            _Job, row, delivery_id=row.id, lease_token=token, url=hook.url,
+            scheme=hook.signature_scheme, secrets=secrets, secret_error=secret_error,
+            lease_expires_ms=expires, workspace=hook.workspace,
         )
 
     # -- sending -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.scope import current_workspace, in_workspace
+from mlflow_registry_ext.entities import fields_from
 from mlflow_registry_ext.errors import InvalidInput, NotFound
 from mlflow_registry_ext.events import (
     EVENT_TYPES,
@@ -125,44 +126,18 @@ def attempt_row(
 
 
 def _webhook(row: Any) -> Webhook:
-    return Webhook(
-        id=row.id,
-        url=row.url,
-        events=list(json.loads(row.events)),
-        model_filter=row.model_filter,
-        signature_scheme=row.signature_scheme,
-        status=row.status,
-        description=row.description,
-        created_ms=row.created_ms,
-        updated_ms=row.updated_ms,
-        created_by=row.created_by,
-        disabled_reason=row.disabled_reason,
-        failing_since_ms=row.failing_since_ms,
-        previous_secret_expires_ms=row.previous_secret_expires_ms,
-        workspace=row.workspace,
-    )
+    return fields_from(Webhook, row, events=list(json.loads(row.events)))
 
 
 _DELIVERY_COLUMNS = [c for c in deliveries.c if c.name not in ("payload", "lease_token")]
 
 
 def _delivery(row: Any) -> Delivery:
-    return Delivery(**{c.name: getattr(row, c.name) for c in _DELIVERY_COLUMNS})
+    return fields_from(Delivery, row)
 
 
 def _attempt(row: Any) -> Attempt:
-    return Attempt(
-        delivery_id=row.delivery_id,
-        webhook_id=row.webhook_id,
-        attempt=row.attempt,
-        started_ms=row.started_ms,
-        latency_ms=row.latency_ms,
-        status_code=row.status_code,
-        error=row.error,
-        response_excerpt=row.response_excerpt,
-        outcome=row.outcome,
-        dispatcher=row.dispatcher,
-    )
+    return fields_from(Attempt, row)
 
 
 def _public(webhook: Webhook) -> dict[str, Any]:
