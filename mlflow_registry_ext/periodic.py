@@ -28,12 +28,46 @@ from typing import Any, Callable
 
 from mlflow_registry_ext.db.lease import Lease
 
-__all__ = ["PeriodicJob"]
+__all__ = ["BackgroundThread", "PeriodicJob"]
 
 _log = logging.getLogger(__name__)
 
 
-class PeriodicJob:
+class BackgroundThread:
+    """A daemon thread running :meth:`_main` from :meth:`start` until :meth:`stop`, which sets
+    ``self._stop`` (a :class:`threading.Event` the loop waits on) and joins it."""
+
+    #: How long :meth:`stop` waits for the thread by default.
+    stop_timeout: float = 10.0
+
+    def __init__(self, thread_name: str):
+        self.thread_name = thread_name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._main, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """End the thread (at once, unless it is in the middle of a step) and wait for it up to
+        ``timeout`` seconds (default :attr:`stop_timeout`)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(self.stop_timeout if timeout is None else timeout)
+
+    def _main(self) -> None:
+        raise NotImplementedError
+
+
+class PeriodicJob(BackgroundThread):
     """Runs ``step()`` every ``interval`` seconds under the lease ``name``.
 
     Args:
@@ -79,25 +113,12 @@ class PeriodicJob:
         self.what = what or f"Periodic job {name}"
         self.log_repeats = log_repeats
         self.runs = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        super().__init__(name)
 
     def start(self) -> None:
-        if self.running or self.interval <= 0:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._main, name=self.name, daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = 10.0) -> None:
-        """End the thread (at once, unless a step is running) and give the lease back."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Start the thread (unless ``interval`` is 0 or less); :meth:`stop` gives the lease back."""
+        if self.interval > 0:
+            super().start()
 
     def _leads(self) -> bool:
         return not self.exclusive or self.lease.held() or self.lease.acquire()

@@ -72,38 +72,10 @@ def _header(prev_hash, seq, timestamp_ms, action, actor, model, version, alias) 
     )
 
 
-def encode_entry(
-    *,
-    seq: int,
-    prev_hash: str,
-    timestamp_ms: int,
-    action: str,
-    actor: str,
-    model: str | None,
-    version: str | None,
-    alias: str | None,
-    before: dict,
-    after: dict,
-    details: dict,
-    entry_id: str,
-    request_id: str | None = None,
-    client_addr: str | None = None,
-    actor_source: str | None = None,
-    workspace: str | None = None,
-) -> tuple[str, str]:
-    """Encode one entry; returns ``(body, hash)``.
-
-    ``actor_source`` (how the actor was established) is part of the hashed body when given;
-    left out when ``None``, so entries written before it existed keep their hashes. ``workspace``
-    is part of the hashed body too, so moving an entry to another workspace's view breaks the
-    chain; ``None`` leaves it out (the encoding of entries older than workspaces).
-    """
-    body = link_prefix(prev_hash, seq) + encode_entry_suffix(
-        timestamp_ms=timestamp_ms, action=action, actor=actor, model=model, version=version,
-        alias=alias, before=before, after=after, details=details, entry_id=entry_id,
-        request_id=request_id, client_addr=client_addr, actor_source=actor_source,
-        workspace=workspace,
-    )
+def encode_entry(*, seq: int, prev_hash: str, **fields: Any) -> tuple[str, str]:
+    """Encode one entry at ``seq`` after ``prev_hash``; returns ``(body, hash)``. ``fields`` are
+    those of :func:`encode_entry_suffix`."""
+    body = link_prefix(prev_hash, seq) + encode_entry_suffix(**fields)
     return body, _sha256(body.encode()).hexdigest()
 
 
@@ -134,6 +106,11 @@ def encode_entry_suffix(
 
     It does not depend on the entry's position, so it can be encoded before the chain head is
     read (or by the database, which joins it to the head it locks).
+
+    ``actor_source`` (how the actor was established) is part of the hashed body when given;
+    left out when ``None``, so entries written before it existed keep their hashes. ``workspace``
+    is part of the hashed body too, so moving an entry to another workspace's view breaks the
+    chain; ``None`` leaves it out (the encoding of entries older than workspaces).
     """
     fields = {
         "after": after,

@@ -27,19 +27,11 @@ from mlflow_registry_ext.periodic import PeriodicJob
 from mlflow_registry_ext import settings
 from mlflow_registry_ext.db.lease import Lease
 
-__all__ = ["INTERVAL_ENV", "DEFAULT_INTERVAL", "RECONCILE_LEASE", "interval_from_env", "PeriodicReconciler"]
+__all__ = ["RECONCILE_LEASE", "PeriodicReconciler"]
 
 _log = logging.getLogger(__name__)
 
-INTERVAL_ENV = settings.RECONCILE_INTERVAL.name
-#: Seconds between reconciles; 0 turns them off.
-DEFAULT_INTERVAL = settings.RECONCILE_INTERVAL.value
 RECONCILE_LEASE = "server-reconcile"
-
-
-def interval_from_env() -> float:
-    """``MLFLOW_GOVERNANCE_RECONCILE_INTERVAL`` in seconds (default 3600; 0 turns it off)."""
-    return settings.RECONCILE_INTERVAL.get()
 
 
 class PeriodicReconciler(PeriodicJob):
@@ -59,7 +51,7 @@ class PeriodicReconciler(PeriodicJob):
         self,
         db,
         registry_engine: Engine,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float = settings.RECONCILE_INTERVAL.value,
         *,
         lease: Lease | None = None,
         clock: Callable[[], float] = time.time,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from mlflow_registry_ext.entities import fields_from
 from mlflow_registry_ext.fairness.records import FairnessCheck
 from mlflow_registry_ext.policy import FairnessFact
 
@@ -33,14 +34,6 @@ def fairness_facts(records: Iterable[FairnessCheck]) -> list[FairnessFact]:
         [('demographic_parity_difference', 'sex', True)]
     """
     return [
-        FairnessFact(
-            metric=record.metric,
-            sensitive_feature=record.sensitive_feature,
-            value=record.value,
-            passed=record.passed,
-            dataset_name=record.dataset_name,
-            dataset_digest=record.dataset_digest,
-            recorded_at=record.created_at_ms,
-        )
+        fields_from(FairnessFact, record, recorded_at=record.created_at_ms)
         for record in records
     ]

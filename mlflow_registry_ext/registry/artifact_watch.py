@@ -19,24 +19,12 @@ import contextlib
 import logging
 from typing import Any, Iterator
 
-from mlflow_registry_ext import settings
 
-__all__ = ["INTERVAL_ENV_VAR", "DEFAULT_INTERVAL", "LEASE", "check_interval", "check_pinned_versions"]
+__all__ = ["LEASE", "check_pinned_versions"]
 
 _log = logging.getLogger(__name__)
 
-INTERVAL_ENV_VAR = settings.ARTIFACT_CHECK_INTERVAL.name
-DEFAULT_INTERVAL = settings.ARTIFACT_CHECK_INTERVAL.value
 LEASE = "server-artifact-check"
-
-
-def check_interval() -> float:
-    """Seconds between two checks from the environment; ``0`` when turned off.
-
-    Raises:
-        InvalidInput: The variable is not a number >= 0 (the server refuses to start).
-    """
-    return settings.ARTIFACT_CHECK_INTERVAL.get()
 
 
 @contextlib.contextmanager

@@ -93,9 +93,7 @@ def create_app(app=None):
         from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
 
         ApprovalSigner.from_env()
-        from mlflow_registry_ext.registry.artifact_watch import check_interval
-
-        check_interval()  # a malformed interval stops the server here
+        settings.ARTIFACT_CHECK_INTERVAL.get()  # a malformed interval stops the server here
         # Likewise a log key or checkpoint schedule that cannot be used stops it: checkpoints
         # must never quietly stop being made.
         from mlflow_registry_ext import keys
@@ -148,9 +146,9 @@ def _start_dispatcher(state: GovernanceAppState) -> None:
 def _start_artifact_watch(db) -> None:
     """Check pinned versions' sources every so often (one process of the deployment at a time)."""
     from mlflow_registry_ext.periodic import PeriodicJob
-    from mlflow_registry_ext.registry.artifact_watch import LEASE, check_interval, check_pinned_versions
+    from mlflow_registry_ext.registry.artifact_watch import LEASE, check_pinned_versions
 
-    interval = check_interval()
+    interval = settings.ARTIFACT_CHECK_INTERVAL.get()
     if interval <= 0:
         return
 
@@ -192,11 +190,11 @@ def _start_checkpointer(state: GovernanceAppState, db) -> None:
 
 
 def _start_reconciler(state: GovernanceAppState, db) -> None:
-    from mlflow_registry_ext.audit.periodic import PeriodicReconciler, interval_from_env
+    from mlflow_registry_ext.audit.periodic import PeriodicReconciler
     from mlflow_registry_ext.db.engine import get_engine
     from mlflow_registry_ext.db.database import inner_registry_uri
 
-    interval = interval_from_env()
+    interval = settings.RECONCILE_INTERVAL.get()
     if interval <= 0 or not (state.registry_uri or "").startswith("governed+"):
         return
     engine = get_engine(inner_registry_uri(state.registry_uri), for_reads=True)

@@ -12,10 +12,10 @@ Example:
 from __future__ import annotations
 
 import logging
-import threading
 
 from mlflow_registry_ext.webhooks.dispatcher import Dispatcher
 from mlflow_registry_ext.db.lease import Lease
+from mlflow_registry_ext.periodic import BackgroundThread
 
 __all__ = ["BackgroundDispatcher", "SERVER_LEASE"]
 
@@ -25,36 +25,22 @@ _log = logging.getLogger(__name__)
 SERVER_LEASE = "server-dispatcher"
 
 
-class BackgroundDispatcher:
+class BackgroundDispatcher(BackgroundThread):
     """Runs ``dispatcher`` on a daemon thread until :meth:`stop`.
+
+    :meth:`stop` lets in-flight requests finish (waiting up to 30 s) and gives the lease up.
 
     Args:
         dispatcher: What to run.
         lease: When given, dispatch only while holding it; otherwise always.
     """
 
+    stop_timeout = 30.0
+
     def __init__(self, dispatcher: Dispatcher, lease: Lease | None = None):
+        super().__init__("webhook-dispatcher")
         self.dispatcher = dispatcher
         self.lease = lease
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._main, name="webhook-dispatcher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float | None = 30.0) -> None:
-        """Stop dispatching, finish in-flight requests, give the lease up."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _main(self) -> None:
         backoff = 1.0

@@ -7,7 +7,8 @@ import time
 import pytest
 from mlflow.exceptions import MlflowException
 
-from mlflow_registry_ext.audit.periodic import DEFAULT_INTERVAL, PeriodicReconciler, interval_from_env
+from mlflow_registry_ext import settings
+from mlflow_registry_ext.audit.periodic import PeriodicReconciler
 from mlflow_registry_ext.db.engine import get_engine
 from mlflow_registry_ext.registry.store import GovernedRegistryStore
 from mlflow_registry_ext.db.lease import Lease
@@ -45,11 +46,11 @@ def test_one_of_several_processes_runs_once_per_interval(sqlite_database):
 
 def test_the_interval_variable(monkeypatch):
     monkeypatch.delenv("MLFLOW_GOVERNANCE_RECONCILE_INTERVAL", raising=False)
-    assert interval_from_env() == DEFAULT_INTERVAL == 3600
+    assert settings.RECONCILE_INTERVAL.get() == settings.RECONCILE_INTERVAL.value == 3600
     monkeypatch.setenv("MLFLOW_GOVERNANCE_RECONCILE_INTERVAL", "0")
-    assert interval_from_env() == 0
+    assert settings.RECONCILE_INTERVAL.get() == 0
     for bad in ("soon", "-5", "nan"):
         monkeypatch.setenv("MLFLOW_GOVERNANCE_RECONCILE_INTERVAL", bad)
         with pytest.raises(MlflowException) as err:
-            interval_from_env()
+            settings.RECONCILE_INTERVAL.get()
         assert err.value.error_code == "INVALID_PARAMETER_VALUE"

@@ -11,7 +11,8 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_registry_ext.artifacts import CasArtifactRepository
 from mlflow_registry_ext.periodic import PeriodicJob
-from mlflow_registry_ext.registry.artifact_watch import INTERVAL_ENV_VAR, check_interval, check_pinned_versions
+from mlflow_registry_ext import settings
+from mlflow_registry_ext.registry.artifact_watch import check_pinned_versions
 from tests.approvals.fixtures import (  # noqa: F401 - sqlite_template is a fixture
     add_version,
     copy_database,
@@ -19,6 +20,9 @@ from tests.approvals.fixtures import (  # noqa: F401 - sqlite_template is a fixt
     sqlite_template,
 )
 from tests.registry.test_pinning import POLICY, _model_dir
+
+INTERVAL_ENV_VAR = settings.ARTIFACT_CHECK_INTERVAL.name
+check_interval = settings.ARTIFACT_CHECK_INTERVAL.get
 
 
 @pytest.fixture
