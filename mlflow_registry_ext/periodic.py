@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 import time
@@ -33,7 +34,7 @@ __all__ = ["BackgroundThread", "PeriodicJob"]
 _log = logging.getLogger(__name__)
 
 
-class BackgroundThread:
+class BackgroundThread(abc.ABC):
     """A daemon thread running :meth:`_main` from :meth:`start` until :meth:`stop`, which sets
     ``self._stop`` (a :class:`threading.Event` the loop waits on) and joins it."""
 
@@ -63,8 +64,9 @@ class BackgroundThread:
         if self._thread is not None:
             self._thread.join(self.stop_timeout if timeout is None else timeout)
 
+    @abc.abstractmethod
     def _main(self) -> None:
-        raise NotImplementedError
+        """The thread's loop: runs until ``self._stop`` is set."""
 
 
 class PeriodicJob(BackgroundThread):

@@ -53,6 +53,7 @@ from mlflow_registry_ext.approvals.states import (
     Step,
     require_open,
     status_for_count,
+    target_fields,
     transition,
 )
 from mlflow_registry_ext.approvals.tables import open_key, requests_table
@@ -398,7 +399,7 @@ class ApprovalStore:
             model=model,
             version=version,
             alias=target if kind == "alias" else None,
-            after={"status": PENDING, **_target_fields(kind, target), "action": action},
+            after={"status": PENDING, **target_fields(kind, target), "action": action},
             details={"request_id": request_id, "comment": comment, **recorded},
             payload=ApprovalRequestPayload(
                 request_id=request_id,
@@ -845,9 +846,6 @@ class ApprovalStore:
         if self.on_change is not None:
             self.on_change(model, version)
 
-
-def _target_fields(kind: str, target: str) -> dict[str, str]:
-    return {"alias": target} if kind == "alias" else {"stage": target}
 
 
 def _describe(model: str, version: str, kind: str, target: str, action: str) -> str:

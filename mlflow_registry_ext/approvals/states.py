@@ -40,7 +40,7 @@ from mlflow_registry_ext.events.payloads import ApprovalRequestPayload
 
 __all__ = [
     "PENDING", "APPROVED", "APPLIED", "REJECTED", "CANCELLED", "EXPIRED", "OPEN_STATUSES",
-    "Move", "TRANSITIONS", "Step", "transition", "require_open", "status_for_count", "draft_base",
+    "Move", "TRANSITIONS", "Step", "transition", "require_open", "status_for_count", "draft_base", "target_fields",
 ]
 
 PENDING, APPROVED, APPLIED = "pending", "approved", "applied"
@@ -150,15 +150,19 @@ def _refusal(request: ApprovalRequest, status: str, wanted: str) -> str:
     return f"Approval request {request.id} is {status}{why}; it cannot be {wanted}"
 
 
+def target_fields(kind: str, target: str) -> dict[str, str]:
+    """How an entry names a request's target: ``{"alias": target}`` or ``{"stage": target}``."""
+    return {"alias": target} if kind == "alias" else {"stage": target}
+
+
 def draft_base(request: ApprovalRequest, recorded: dict[str, Any]) -> AuditDraft:
     """What every entry about ``request`` records; each step adds its own."""
-    target = {"alias": request.target} if request.target_kind == "alias" else {"stage": request.target}
     return AuditDraft(
         action="",
         model=request.model,
         version=request.version,
         alias=request.alias,
-        details={"request_id": request.id, **target, **recorded},
+        details={"request_id": request.id, **target_fields(request.target_kind, request.target), **recorded},
         payload=ApprovalRequestPayload(
             request_id=request.id,
             name=request.model,

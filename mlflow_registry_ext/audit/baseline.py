@@ -29,7 +29,7 @@ from mlflow_registry_ext.audit.replay import BASELINE_ACTION
 from mlflow_registry_ext.audit.state import RegistryState
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.audit import log as audit
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 
 __all__ = ["ensure_baseline", "baseline_drafts"]
 

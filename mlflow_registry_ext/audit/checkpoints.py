@@ -127,7 +127,8 @@ def create(db, *, key=None, origin: str | None = None, witnesses=None,
         IntegrityError: The log no longer extends the previous checkpoint (tampered with).
         InvalidInput: No log key.
     """
-    from mlflow_registry_ext.audit.log import AuditDraft, append
+    from mlflow_registry_ext.audit.draft import AuditDraft
+    from mlflow_registry_ext.audit.log import append
 
     key = key if key is not None else keys.load_log_key()
     if key is None:

@@ -24,7 +24,7 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.tables import audit_log as audit_table
 from mlflow_registry_ext.entities import AuditEntry
 from mlflow_registry_ext.audit import log as audit_log
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.workspace import DEFAULT_WORKSPACE, current_workspace
 from mlflow_registry_ext.times import utc_now_ms

@@ -39,7 +39,7 @@ from mlflow_registry_ext.audit.replay import BASELINE_ACTION, REGISTRY_ACTION_PR
 from mlflow_registry_ext.audit.state import Difference, RegistryState, compare
 from mlflow_registry_ext.db.tables import audit_head, audit_log
 from mlflow_registry_ext.audit import log as audit
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.events.payloads import AuditDriftPayload
 from mlflow_registry_ext.workspace import current_workspace
 from mlflow_registry_ext.times import utc_now_ms

@@ -33,7 +33,7 @@ from mlflow_registry_ext.db.metadata import metadata
 from mlflow_registry_ext.db.scope import in_workspace, workspace_column
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound
 from mlflow_registry_ext.audit import log as audit_log
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.db.incarnation import of_incarnation
 from mlflow_registry_ext.events.payloads import FairnessCheckPayload

@@ -19,7 +19,6 @@ import contextlib
 import logging
 from typing import Any, Iterator
 
-
 __all__ = ["LEASE", "check_pinned_versions"]
 
 _log = logging.getLogger(__name__)

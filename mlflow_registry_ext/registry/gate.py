@@ -39,7 +39,7 @@ from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
 from mlflow_registry_ext.approvals.service import ApprovalStore, promotion_facts
 from mlflow_registry_ext.registry.evidence_facts import card_facts, metric_facts
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.events.payloads import PromotionBlockedPayload, PromotionRolledBackPayload
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.signing.signatures import SignatureStore

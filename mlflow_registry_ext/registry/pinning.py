@@ -30,7 +30,7 @@ from mlflow_registry_ext.artifacts.snapshot import Snapshot, copy_into_root, sna
 from mlflow_registry_ext.artifacts.verified_repository import verified_uri
 from mlflow_registry_ext.errors import InvalidInput
 from mlflow_registry_ext.audit import log as audit_log
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.events.payloads import ArtifactsChangedPayload
 from mlflow_registry_ext.registry.manifests import Manifest, ManifestStore

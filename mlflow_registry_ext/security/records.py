@@ -27,7 +27,7 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.metadata import metadata
 from mlflow_registry_ext.errors import AlreadyExists, NotFound
 from mlflow_registry_ext.audit import log as audit_log
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.events.payloads import SecurityScanPayload
 from mlflow_registry_ext.security.report import ScanReport

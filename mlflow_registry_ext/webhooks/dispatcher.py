@@ -49,7 +49,7 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.entities import fields_from
 from mlflow_registry_ext.errors import GovernanceError
 from mlflow_registry_ext.audit import log as audit_log
-from mlflow_registry_ext.audit.log import AuditDraft
+from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.events.payloads import WebhookSubscriptionPayload
 from mlflow_registry_ext.audit import outbox

@@ -37,7 +37,8 @@ from mlflow_registry_ext.events import (
 )
 from mlflow_registry_ext.events.payloads import WebhookSubscriptionPayload
 from mlflow_registry_ext.audit import log as audit_log
-from mlflow_registry_ext.audit.log import AuditDraft, AuditQuery
+from mlflow_registry_ext.audit.draft import AuditDraft
+from mlflow_registry_ext.audit.log import AuditQuery
 from mlflow_registry_ext.db.database import GovernanceDatabase
 from mlflow_registry_ext.webhooks import encryption, ssrf
 from mlflow_registry_ext.webhooks.entities import (
