@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from tests.browser.test_reviewer_page import _as, _shot, chromium  # noqa: F401
+from tests.support.browser import as_user, shot
 from tests.support.dossier_server import dossier_server  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
 
 def _open(chromium, server, model, version):
-    context, page = _as(chromium, "alice")
+    context, page = as_user(chromium, "alice")
     page.goto(f"{server.url}/governance/#/version/{model}/{version}?alias=production")
     page.get_by_role("heading", name=re.compile("Champion vs challenger")).wait_for(timeout=60_000)
     return context, page
@@ -28,7 +28,7 @@ def test_a_documented_challenger(chromium, dossier_server):
     server, model, metrics = dossier_server
     context, page = _open(chromium, server, model, "2")
     try:
-        _shot(page, "dossier-documented.png")
+        shot(page, "dossier-documented.png")
         heads = _headings(page)
         # What a decision needs comes first; the log last.
         assert heads[0].startswith("Champion vs challenger: Against @production (version 1)")
@@ -52,7 +52,7 @@ def test_a_half_documented_candidate(chromium, dossier_server):
     server, model, _ = dossier_server
     context, page = _open(chromium, server, model, "5")
     try:
-        _shot(page, "dossier-half-documented.png")
+        shot(page, "dossier-half-documented.png")
         card = page.locator("[data-part='card-h']")
         assert "partial" in card.inner_text()
         absent = card.locator("tr.absent").all_inner_texts()
@@ -65,7 +65,7 @@ def test_a_regressing_candidate(chromium, dossier_server):
     server, model, _ = dossier_server
     context, page = _open(chromium, server, model, "3")
     try:
-        _shot(page, "dossier-regressing.png")
+        shot(page, "dossier-regressing.png")
         compare = page.locator("[data-part='compare-h']")
         assert "worse than the version under the alias" in compare.inner_text()
         assert "worse" in compare.locator("tr[data-metric='auc']").inner_text()

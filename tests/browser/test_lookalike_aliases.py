@@ -5,20 +5,15 @@ names with invisible characters are refused with 400 on every model. Screenshots
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import re
 
 import pytest
 
-from tests.support.databases import REQUIRE_ENV, services_required
-from tests.support.governance_servers import call, password, unique
+from tests.support.browser import as_user, save_alias_in_stock_ui, shot
+from tests.support.governance_servers import call, unique
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 LOOKALIKES = ["Production", "PRODUCTION", "pr\u043eduction", "\uff50\uff52\uff4f\uff44\uff55\uff43\uff54\uff49\uff4f\uff4e"]
 ALIAS = "/api/2.0/mlflow/registered-models/alias"
 
@@ -53,7 +48,7 @@ def test_rest_refuses_lookalikes_naming_the_protected_alias(auth_server, models)
                                      {"name": model, "alias": alias, "version": "1"})
             assert status == 403, (alias, answer)
             assert answer["error_code"] == "PERMISSION_DENIED"
-            assert f"looks like the protected alias 'production'" in answer["message"], answer
+            assert "looks like the protected alias 'production'" in answer["message"], answer
     assert _aliases(auth_server, model) == set()
 
 
@@ -71,20 +66,9 @@ def test_rest_refuses_invisible_characters_on_every_model(auth_server, models, a
     assert "Production" in _aliases(auth_server, models[1])
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing (apt-get install chromium fonts-liberation)"
-        if services_required():
-            pytest.fail(f"{message}; {REQUIRE_ENV} makes it mandatory")
-        pytest.skip(f"SKIPPED LOUDLY: {message}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def _late(route):
+    route.request.frame.page.wait_for_timeout(3000)
+    route.continue_()
 
 
 @pytest.mark.browser
@@ -95,28 +79,21 @@ def chromium():
 @pytest.mark.parametrize("alias", ["PRODUCTION", "Production"])
 def test_the_stock_ui_alias_editor_shows_the_refusal(auth_server, chromium, models, alias):
     model, _ = models
-    context = chromium.new_context(http_credentials={"username": "erin", "password": password("erin")},
-                                   viewport={"width": 1366, "height": 860})
-    page = context.new_page()
+    context, page = as_user(chromium, "erin")
+    # The registered model arrives well after the version: an editor saved in between would send
+    # an empty model name.
+    page.route(re.compile(r"/registered-models/get\?"), _late)
     try:
-        page.goto(f"{auth_server.url}/#/models/{model}/versions/1")
-        page.get_by_role("heading", name="Version 1").wait_for(timeout=60_000)
-        page.get_by_title("Add aliases").or_(page.get_by_title("Edit aliases")).first.click()
-        dialog = page.get_by_role("dialog", name="Add/Edit alias for model version 1")
-        dialog.get_by_role("combobox").fill(alias)
-        dialog.get_by_role("combobox").press("Enter")
-        dialog.get_by_role("button", name="Save aliases").click()
+        dialog = save_alias_in_stock_ui(page, f"{auth_server.url}/#/models/{model}/versions/1", 1, alias)
         alert = dialog.get_by_role("alert").filter(has_text="is refused by the policy")
         try:
             alert.wait_for(timeout=30_000)
         except Exception:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "stock-ui-lookalike-failed.png"), full_page=True)
+            shot(page, "stock-ui-lookalike-failed.png")
             raise AssertionError(f"no refusal shown; dialog reads: {dialog.inner_text()!r}") from None
         text = alert.inner_text()
         assert "alias 'production'" in text, text
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"stock-ui-lookalike-{alias}.png"), full_page=True)
+        shot(page, f"stock-ui-lookalike-{alias}.png")
     finally:
         context.close()
     assert _aliases(auth_server, model) == set(), "no look-alike of production is set"

@@ -8,49 +8,13 @@ refused (with the server's message in the dialog) on a version nobody approved. 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from mlflow_registry_ext import routes
-from tests.support.databases import REQUIRE_ENV, services_required
-from tests.support.governance_servers import call, password, unique
+from tests.support.browser import as_user, save_alias_in_stock_ui, shot
+from tests.support.governance_servers import call, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing (apt-get install chromium fonts-liberation)"
-        if services_required():
-            pytest.fail(f"{message}; {REQUIRE_ENV} makes it mandatory")
-        pytest.skip(f"SKIPPED LOUDLY: {message}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def _as(browser, user):
-    context = browser.new_context(http_credentials={"username": user, "password": password(user)},
-                                  viewport={"width": 1366, "height": 860})
-    return context, context.new_page()
-
-
-def _shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
 
 def _api(server, user, path, body=None):
     status, answer, _ = call(server.url + path, "POST" if body is not None else "GET", body, user=user)
@@ -80,14 +44,14 @@ def pending(auth_server):
 
 def test_a_reviewer_approves_from_the_queue(auth_server, chromium, pending):
     model, request_id = pending
-    context, page = _as(chromium, "alice")
+    context, page = as_user(chromium, "alice")
     try:
         page.goto(auth_server.url + routes.PAGE_PATH)
         row = page.locator(f'tr[data-request="{request_id}"]')
         row.wait_for(timeout=30_000)
         assert "Signed in as alice" in page.locator("#who").inner_text()
         assert "ready for review" in row.inner_text() and "0/1" in row.inner_text()
-        _shot(page, "reviewer-queue.png")
+        shot(page, "reviewer-queue.png")
 
         row.get_by_role("textbox").fill("fairness within bounds")
         row.get_by_role("button", name="Approve").focus()
@@ -95,7 +59,7 @@ def test_a_reviewer_approves_from_the_queue(auth_server, chromium, pending):
         flash = page.get_by_role("status").filter(has_text="Approved")
         flash.wait_for(timeout=30_000)
         assert "is now approved (1/1)" in flash.inner_text()
-        _shot(page, "reviewer-approved.png")
+        shot(page, "reviewer-approved.png")
 
         page.goto(f"{auth_server.url}{routes.PAGE_PATH}#/version/{model}/1")
         page.get_by_role("heading", name="Approval requests and decisions").wait_for(timeout=30_000)
@@ -106,25 +70,14 @@ def test_a_reviewer_approves_from_the_queue(auth_server, chromium, pending):
         assert "models[0] (match 'fraud-*')" in body
         stock = page.get_by_title("Open in the MLflow UI").first.get_attribute("href")
         assert stock.endswith(f"#/models/{model}/versions/1")
-        _shot(page, "reviewer-version.png")
+        shot(page, "reviewer-version.png")
 
         page.goto(f"{auth_server.url}{routes.PAGE_PATH}#/audit?model={model}")
         page.get_by_text("Hash chain intact").wait_for(timeout=30_000)
         assert "approval_request.approved" in page.locator("main").inner_text()
-        _shot(page, "reviewer-audit.png")
+        shot(page, "reviewer-audit.png")
     finally:
         context.close()
-
-
-def _open_alias_dialog(page, url, version):
-    page.goto(url)
-    page.get_by_role("heading", name=f"Version {version}").wait_for(timeout=60_000)
-    page.get_by_title("Add aliases").or_(page.get_by_title("Edit aliases")).first.click()
-    dialog = page.get_by_role("dialog", name=f"Add/Edit alias for model version {version}")
-    dialog.get_by_role("combobox").fill("production")
-    dialog.get_by_role("combobox").press("Enter")
-    dialog.get_by_role("button", name="Save aliases").click()
-    return dialog
 
 
 def test_the_stock_ui_refuses_the_unapproved_version_and_accepts_the_approved_one(
@@ -134,22 +87,22 @@ def test_the_stock_ui_refuses_the_unapproved_version_and_accepts_the_approved_on
     status = _api(auth_server, "erin", f"{routes.API_PREFIX}/approval-requests/{request_id}")["status"]
     if status != "approved":
         _api(auth_server, "bob", f"{routes.API_PREFIX}/approval-requests/{request_id}/approve", {})
-    context, page = _as(chromium, "erin")
+    context, page = as_user(chromium, "erin")
     try:
-        dialog = _open_alias_dialog(page, f"{auth_server.url}/#/models/{model}/versions/2", 2)
+        dialog = save_alias_in_stock_ui(page, f"{auth_server.url}/#/models/{model}/versions/2", 2, "production")
         alert = dialog.get_by_role("alert").filter(has_text="production")
         alert.wait_for(timeout=30_000)
         assert "approval" in alert.inner_text()
-        _shot(page, "stock-ui-refused.png")
+        shot(page, "stock-ui-refused.png")
 
-        dialog = _open_alias_dialog(page, f"{auth_server.url}/#/models/{model}/versions/1", 1)
+        dialog = save_alias_in_stock_ui(page, f"{auth_server.url}/#/models/{model}/versions/1", 1, "production")
         dialog.wait_for(state="hidden", timeout=30_000)
         page.reload()
         page.get_by_role("heading", name="Version 1").wait_for(timeout=60_000)
         tags = page.get_by_role("row").filter(has=page.get_by_role("cell", name="gov.production", exact=True))
         tags.first.wait_for(timeout=30_000)
         assert "live" in tags.first.inner_text()
-        _shot(page, "stock-ui-alias-set.png")
+        shot(page, "stock-ui-alias-set.png")
     finally:
         context.close()
     answer = _api(auth_server, "erin", f"/api/2.0/mlflow/registered-models/alias?name={model}&alias=production")
@@ -165,7 +118,7 @@ def test_an_admin_redelivers_from_the_delivery_log(auth_server, chromium):
         receiver.secrets = [created["secret"]]
         hook = created["webhook"]["id"]
         tested = _api(auth_server, "admin", f"{routes.API_PREFIX}/webhooks/{hook}/test", {})
-        context, page = _as(chromium, "admin")
+        context, page = as_user(chromium, "admin")
         try:
             page.goto(f"{auth_server.url}{routes.PAGE_PATH}#/webhooks")
             row = page.locator(f'tr[data-delivery="{tested["delivery_id"]}"]')
@@ -177,7 +130,7 @@ def test_an_admin_redelivers_from_the_delivery_log(auth_server, chromium):
             flash.wait_for(timeout=30_000)
             queued = flash.inner_text().split()[1]
             page.locator(f'tr[data-delivery="{queued}"]').wait_for(timeout=30_000)
-            _shot(page, "reviewer-webhooks.png")
+            shot(page, "reviewer-webhooks.png")
         finally:
             context.close()
             call(f"{auth_server.url}{routes.API_PREFIX}/webhooks/{hook}", "DELETE", {}, user="admin")

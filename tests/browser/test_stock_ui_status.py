@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from mlflow_registry_ext import routes
-from tests.browser.test_reviewer_page import _api, _as, _shot, chromium  # noqa: F401
+from tests.browser.test_reviewer_page import _api
+from tests.support.browser import as_user, shot
 from tests.support.governance_servers import call, unique
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
@@ -75,12 +76,12 @@ def _version_row(page, version):
 @pytest.mark.parametrize("width", [1920, 1366])
 def test_the_version_list_reads_per_target(auth_server, chromium, champion_not_production, width):
     model = champion_not_production
-    context, page = _as(chromium, "erin")
+    context, page = as_user(chromium, "erin")
     page.set_viewport_size({"width": width, "height": 900})
     try:
         page.goto(f"{auth_server.url}/#/models/{model}")
         _version_row(page, 2).get_by_text("gov.champion").wait_for(timeout=60_000)
-        _shot(page, f"stock-ui-versions-{width}.png")
+        shot(page, f"stock-ui-versions-{width}.png")
         second, first = _chips(_version_row(page, 2)), _chips(_version_row(page, 1))
         wide = width >= 1920
         assert second["gov.champion"] == ["live", wide], second
@@ -95,7 +96,7 @@ def test_the_version_list_reads_per_target(auth_server, chromium, champion_not_p
 
 def test_the_version_page_shows_the_targets_and_leads_to_the_reviewer_page(auth_server, chromium, champion_not_production):
     model = champion_not_production
-    context, page = _as(chromium, "erin")
+    context, page = as_user(chromium, "erin")
     try:
         page.goto(f"{auth_server.url}/#/models/{model}/versions/2")
         page.get_by_role("heading", name="Version 2").wait_for(timeout=60_000)
@@ -104,13 +105,13 @@ def test_the_version_page_shows_the_targets_and_leads_to_the_reviewer_page(auth_
             row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=key, exact=True))
             row.first.wait_for(timeout=30_000)
             rows[key] = row.first.inner_text().split("\t")[1].strip()
-        _shot(page, "stock-ui-version-status.png")
+        shot(page, "stock-ui-version-status.png")
         assert rows == {"gov": f"/governance/#/version/{model}/2", "gov.champion": "live",
                         "gov.production": "pending 0/1"}
         # The link, opened on the same server, is the version's reviewer page.
         page.goto(auth_server.url + rows["gov"])
         page.get_by_role("heading", name="Approval requests and decisions").wait_for(timeout=30_000)
         assert model in page.locator("main").inner_text()
-        _shot(page, "stock-ui-link-target.png")
+        shot(page, "stock-ui-link-target.png")
     finally:
         context.close()
