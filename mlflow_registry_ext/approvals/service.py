@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.scope import current_workspace, in_workspace
-from mlflow_registry_ext.entities import OPEN_STATUSES, REQUEST_STATUSES, ApprovalRequest
+from mlflow_registry_ext.entities import OPEN_STATUSES, REQUEST_STATUSES, ApprovalRequest, fields_from
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, PermissionDenied, missing_as_not_found
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.approvals.inputs import clean_comment, parse_target, parse_version
@@ -73,11 +73,9 @@ from mlflow_registry_ext.policy import (
     ApprovalFact,
     ApprovalRequirement,
     Decision,
-    FairnessFact,
     Policy,
     PromotionFacts,
     Rule,
-    SecurityScanFact,
     authorize_reviewer,
     bound_state_hash,
     evaluate,
@@ -98,47 +96,18 @@ def requirement_for(rule: Rule, action: str) -> ApprovalRequirement:
     return rule.rollback.approvals if action == "rollback" else rule.approvals
 
 
-def promotion_facts(
-    request: ApprovalRequest,
-    state: VersionState,
-    *,
-    fairness: Iterable[FairnessFact] = (),
-    current_digest: str | None = None,
-    security_scan: SecurityScanFact | None = None,
-    now_ms: int | None = None,
-    metrics: Iterable = (),
-    model_card: dict | None = None,
-) -> PromotionFacts:
-    """The facts :func:`~mlflow_registry_ext.policy.evaluate` judges ``request`` on."""
+def promotion_facts(request: ApprovalRequest, state: VersionState, **evidence: Any) -> PromotionFacts:
+    """The facts :func:`~mlflow_registry_ext.policy.evaluate` judges ``request`` on: its target,
+    requester and approvals, the version's tags and description now, and ``evidence``, the other
+    :class:`~mlflow_registry_ext.policy.PromotionFacts` fields (``fairness``,
+    ``current_artifact_digest``, ``security_scan``, ``now``, ``metrics``, ``model_card``)."""
     approvals = tuple(
-        ApprovalFact(
-            approver=d.reviewer,
-            decided_at=d.decided_at_ms,
-            artifact_digest=d.artifact_digest,
-            bound_state_hash=d.bound_state_hash,
-        )
+        fields_from(ApprovalFact, d, approver=d.reviewer, decided_at=d.decided_at_ms)
         for d in request.decisions
         if d.decision == "approve"
     )
-    return PromotionFacts(
-        model=request.model,
-        version=request.version,
-        target_kind=request.target_kind,
-        target=request.target,
-        requester=request.requester,
-        version_creator=request.version_creator,
-        approvals=approvals,
-        tags=state.tags,
-        description=state.description,
-        fairness=tuple(fairness),
-        current_artifact_digest=current_digest,
-        approved_artifact_digest=request.artifact_digest,
-        security_scan=security_scan,
-        now=now_ms,
-        action=request.action,
-        metrics=tuple(metrics),
-        model_card=model_card or {},
-    )
+    return fields_from(PromotionFacts, request, tags=state.tags, description=state.description, approvals=approvals,
+                       approved_artifact_digest=request.artifact_digest, **evidence)
 
 
 def previous_alias_version(
@@ -762,7 +731,7 @@ class ApprovalStore:
 
     def _count(self, rule: Rule, request: ApprovalRequest, state: VersionState, now: int) -> Decision:
         digest = request.artifact_digest if rule.require.artifact_digest else None
-        return evaluate(rule, promotion_facts(request, state, current_digest=digest, now_ms=now))
+        return evaluate(rule, promotion_facts(request, state, current_artifact_digest=digest, now=now))
 
     def _protecting_rule(self, model: str, kind: str, target: str, action: str) -> Rule:
         rule = self.policy.rule_for(model)

@@ -133,20 +133,20 @@ def _version_created(state, e):
     )
 
 
-def _version_updated(state, e):
+def _set_after(state, e, field: str) -> None:
+    """Set ``field`` of the entry's version to its value after the change, if it recorded one."""
     after = e.get("after") or {}
-    if "description" in after:
-        found = _version(state, e["model"], e.get("version"))
-        if found is not None:
-            found.description = after["description"]
+    found = _version(state, e["model"], e.get("version")) if field in after else None
+    if found is not None:
+        setattr(found, field, after[field])
+
+
+def _version_updated(state, e):
+    _set_after(state, e, "description")
 
 
 def _stage_transitioned(state, e):
-    after = e.get("after") or {}
-    if "stage" in after:
-        found = _version(state, e["model"], e.get("version"))
-        if found is not None:
-            found.stage = after["stage"]
+    _set_after(state, e, "stage")
     for archived in (e.get("details") or {}).get("archived") or ():
         other = _version(state, e["model"], archived.get("version"))
         if other is not None:

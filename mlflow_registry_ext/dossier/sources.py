@@ -35,22 +35,26 @@ def read_records(client: Any, registry: Any, model: str, version: str) -> Versio
     mv = registry.get_model_version(model, str(version))
     records = VersionRecords(mv)
     model_id = model_id_of(mv)
-    if model_id:
-        try:
-            records.logged = client.get_logged_model(model_id)
-        except MlflowException as exc:
-            records.logged_problem = f"logged model {model_id} cannot be read: {exc.message}"
-    else:
-        records.logged_problem = "the version was not registered from an MLflow 3 logged model"
+    records.logged, records.logged_problem = _read(
+        model_id and (lambda: client.get_logged_model(model_id)), f"logged model {model_id}",
+        "the version was not registered from an MLflow 3 logged model",
+    )
     run_id = mv.run_id or (records.logged.source_run_id if records.logged is not None else None)
-    if run_id:
-        try:
-            records.run = client.get_run(run_id)
-        except MlflowException as exc:
-            records.run_problem = f"run {run_id} cannot be read: {exc.message}"
-    else:
-        records.run_problem = "the version names no source run"
+    records.run, records.run_problem = _read(
+        run_id and (lambda: client.get_run(run_id)), f"run {run_id}", "the version names no source run"
+    )
     return records
+
+
+def _read(reader, what: str, absent: str) -> tuple[Any, str | None]:
+    """``(record, None)`` from ``reader``, or ``(None, why not)``: ``absent`` without a reader,
+    MLflow's message when it fails."""
+    if not reader:
+        return None, absent
+    try:
+        return reader(), None
+    except MlflowException as exc:
+        return None, f"{what} cannot be read: {exc.message}"
 
 
 def version_metrics(run: Any | None, logged: Any | None) -> list[MetricValue]:

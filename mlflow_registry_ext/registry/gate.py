@@ -33,7 +33,7 @@ from mlflow.entities.model_registry.model_version_stages import get_canonical_st
 from mlflow.utils.validation import _validate_model_alias_name
 
 from mlflow_registry_ext import identity
-from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry
+from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry, fields_from
 from mlflow_registry_ext.errors import InvalidInput, PermissionDenied, PolicyViolation
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.signing.approval_signer import ApprovalSigner
@@ -546,24 +546,22 @@ class Gate:
         needs_digest = rule.require.artifact_digest or bool(rule.require.security_scan)
         reading = read_digest(self.inner, state.model, state.version) if needs_digest else None
         digest = reading.digest if reading else None
-        evidence: dict = {}
-        if "promote" in actions or rule.rollback.recheck_requirements:
-            evidence = {
-                "metrics": metric_facts(rule, self.inner, state.model, state.version, kind, target),
-                "model_card": card_facts(rule, self.inner, state.model, state.version, state.tags),
-            }
         scan = (
             read_security_scan(self.db, self.inner, state.model, state.version, digest)
             if rule.require.security_scan else None
         )
+        evidence = {"fairness": fairness, "current_artifact_digest": digest, "security_scan": scan, "now": now}
+        if "promote" in actions or rule.rollback.recheck_requirements:
+            evidence.update(
+                metrics=metric_facts(rule, self.inner, state.model, state.version, kind, target),
+                model_card=card_facts(rule, self.inner, state.model, state.version, state.tags),
+            )
         allowed: list[tuple[ApprovalRequest, Decision]] = []
         best: tuple[ApprovalRequest, Decision] | None = None
         for request in candidates:
             if self._stale_request(request, state, current, now, live_ms, rule):
                 continue
-            facts = promotion_facts(request, state, fairness=fairness, current_digest=digest,
-                                    security_scan=scan, now_ms=now, **evidence)
-            decision = evaluate(rule, facts)
+            decision = evaluate(rule, promotion_facts(request, state, **evidence))
             if decision.allowed:
                 allowed.append((request, decision))
             elif best is None or decision.counted > best[1].counted:
@@ -574,25 +572,9 @@ class Gate:
             request, decision = best
         else:
             request = None
-            decision = evaluate(
-                rule,
-                PromotionFacts(
-                    model=state.model,
-                    version=state.version,
-                    target_kind=kind,
-                    target=target,
-                    requester=identity.current_actor(),
-                    version_creator=state.creator,
-                    tags=state.tags,
-                    description=state.description,
-                    fairness=fairness,
-                    current_artifact_digest=digest,
-                    security_scan=scan,
-                    now=now,
-                    action=actions[0],
-                    **evidence,
-                ),
-            )
+            decision = evaluate(rule, fields_from(PromotionFacts, state, target_kind=kind, target=target,
+                                                  requester=identity.current_actor(),
+                                                  version_creator=state.creator, action=actions[0], **evidence))
         action = request.action if request is not None else actions[0]
         what = PromotionFacts(
             model=state.model, version=state.version, target_kind=kind, target=target, action=action

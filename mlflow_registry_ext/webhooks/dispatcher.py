@@ -57,7 +57,7 @@ from mlflow_registry_ext.webhooks import encryption
 from mlflow_registry_ext.db.lease import Lease
 from mlflow_registry_ext.webhooks.entities import ACTIVE, DEAD, DISABLED, PENDING, SENDING, SUCCEEDED, Attempt
 from mlflow_registry_ext.webhooks.retry import RetryPolicy, parse_retry_after
-from mlflow_registry_ext.webhooks.service import attempt_row, secrets_for_signing
+from mlflow_registry_ext.webhooks.service import attempt_record, secrets_for_signing
 from mlflow_registry_ext.events.signing import sign_headers
 from mlflow_registry_ext.db.webhook_tables import attempts, deliveries, webhooks
 from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, TransportError
@@ -152,7 +152,7 @@ class _Outcome:
     latency_ms: int
     status_code: int | None = None
     error: str | None = None
-    excerpt: str | None = None
+    response_excerpt: str | None = None
     retry_after: str | None = None
     kind: str = "failed"  # succeeded | failed | gone | blocked | released (not sent)
 
@@ -602,7 +602,7 @@ class Dispatcher:
             response.latency_ms,
             status_code=response.status_code,
             error=None if response.ok else f"HTTP {response.status_code}",
-            excerpt=response.body_excerpt,
+            response_excerpt=response.body_excerpt,
             retry_after=response.retry_after,
             kind=kind,
         )
@@ -643,23 +643,9 @@ class Dispatcher:
                 released.append({"b_id": job.delivery_id, "b_token": job.lease_token, "b_next": now})
                 continue
             number = job.attempts + 1
-            logged.append(
-                Attempt(
-                    **attempt_row(
-                        delivery_id=job.delivery_id,
-                        webhook_id=job.webhook_id,
-                        attempt=number,
-                        started_ms=outcome.started_ms,
-                        latency_ms=outcome.latency_ms,
-                        status_code=outcome.status_code,
-                        error=outcome.error,
-                        response_excerpt=outcome.excerpt,
-                        outcome=outcome.kind,
-                        dispatcher=self.name,
-                        workspace=job.workspace,
-                    )
-                )
-            )
+            logged.append(attempt_record(outcome, delivery_id=job.delivery_id, webhook_id=job.webhook_id,
+                                         attempt=number, outcome=outcome.kind, dispatcher=self.name,
+                                         workspace=job.workspace))
             states.append(self._next_state(outcome, number, now))
             health[job.webhook_id] = outcome
             if outcome.kind != "succeeded":

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import Any, Callable, Sequence
@@ -72,7 +73,7 @@ from mlflow_registry_ext.db.webhook_tables import attempts, deliveries, webhooks
 from mlflow_registry_ext.webhooks.transport import HttpTransport, Transport, TransportError
 from mlflow_registry_ext.times import utc_now_ms
 
-__all__ = ["WebhookService", "DEFAULT_GRACE_SECONDS", "attempt_row", "secrets_for_signing"]
+__all__ = ["WebhookService", "DEFAULT_GRACE_SECONDS", "attempt_record", "secrets_for_signing"]
 
 DEFAULT_GRACE_SECONDS = 24 * 3600
 _MAX_LIST = 10_000
@@ -96,34 +97,17 @@ def secrets_for_signing(row: Any, now_ms: int) -> list[str]:
     return found
 
 
-def attempt_row(
-    *,
-    delivery_id: str,
-    webhook_id: str,
-    attempt: int,
-    started_ms: int,
-    latency_ms: int,
-    status_code: int | None,
-    error: str | None,
-    response_excerpt: str | None,
-    outcome: str,
-    dispatcher: str | None,
-    workspace: str,
-) -> dict[str, Any]:
-    """A row of the attempts log (error and excerpt truncated to fit), in its delivery's workspace."""
-    return {
-        "workspace": workspace,
-        "delivery_id": delivery_id,
-        "webhook_id": webhook_id,
-        "attempt": attempt,
-        "started_ms": started_ms,
-        "latency_ms": max(0, int(latency_ms)),
-        "status_code": status_code,
-        "error": None if error is None else error[:1000],
-        "response_excerpt": None if response_excerpt is None else response_excerpt[:_EXCERPT_CHARS],
-        "outcome": outcome,
-        "dispatcher": dispatcher,
-    }
+def attempt_record(source: Any = None, **values: Any) -> Attempt:
+    """A record of the attempts log from ``values`` and the attributes of ``source`` that share
+    its field names (see :func:`~mlflow_registry_ext.entities.fields_from`), in its delivery's
+    workspace; the error and the response excerpt are cut to what is kept."""
+    attempt = fields_from(Attempt, source, **values)
+    return dataclasses.replace(
+        attempt,
+        latency_ms=max(0, int(attempt.latency_ms)),
+        error=None if attempt.error is None else attempt.error[:1000],
+        response_excerpt=None if attempt.response_excerpt is None else attempt.response_excerpt[:_EXCERPT_CHARS],
+    )
 
 
 def _webhook(row: Any) -> Webhook:
@@ -443,25 +427,7 @@ class WebhookService:
             last_error=error,
             finished_ms=finished,
         )
-        with self.db.transaction() as conn:
-            conn.execute(deliveries.insert(), record)
-            conn.execute(
-                attempts.insert(),
-                attempt_row(
-                    delivery_id=delivery_id,
-                    webhook_id=webhook_id,
-                    attempt=1,
-                    started_ms=now,
-                    latency_ms=latency,
-                    status_code=status_code,
-                    error=error,
-                    response_excerpt=excerpt,
-                    outcome=outcome,
-                    dispatcher="test",
-                    workspace=row.workspace,
-                ),
-            )
-        return TestResult(
+        result = TestResult(
             webhook_id=webhook_id,
             delivery_id=delivery_id,
             event_type=event_type,
@@ -471,6 +437,12 @@ class WebhookService:
             latency_ms=latency,
             response_excerpt=excerpt,
         )
+        attempt = attempt_record(result, attempt=1, started_ms=now, outcome=outcome, dispatcher="test",
+                                 workspace=row.workspace)
+        with self.db.transaction() as conn:
+            conn.execute(deliveries.insert(), record)
+            conn.execute(attempts.insert(), attempt.to_dict())
+        return result
 
     def _sender(self) -> Transport:
         if self._transport is None:
@@ -541,18 +513,9 @@ class WebhookService:
                 raise NotFound(f"Delivery {delivery_id!r} does not exist")
             hook = self._load(conn, source.webhook_id)
             _require_active(hook)
-            row = delivery_row(
-                webhook_id=source.webhook_id,
-                event_id=source.event_id,
-                event_type=source.event_type,
-                model=source.model,
-                event_ms=source.event_ms,
-                payload=source.payload,
-                origin="redeliver",
-                now_ms=self._now(),
-                workspace=source.workspace,
-                source_delivery_id=source.id,
-            )
+            event = {k: getattr(source, k) for k in ("event_id", "event_type", "model", "event_ms", "payload")}
+            row = delivery_row(**event, webhook_id=source.webhook_id, workspace=source.workspace, origin="redeliver",
+                               now_ms=self._now(), source_delivery_id=source.id)
             conn.execute(deliveries.insert(), row)
             audit_log.append(
                 conn,
