@@ -62,6 +62,7 @@ __all__ = [
     "IntegrityError",
     "exit_code_for",
     "missing_as_not_found",
+    "causes",
 ]
 
 
@@ -196,3 +197,24 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, MlflowException):
         return _EXIT_BY_CODE.get(exc.error_code, 1)
     return 1
+
+
+def causes(exc: BaseException, *, held: bool = False) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from or during (``__cause__``, else ``__context__``), each
+    once; with ``held``, also the exceptions each holds in its ``args`` or ``reason`` (where
+    ``requests`` and ``urllib3`` keep the failure they wrap), depth first."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        after = current.__cause__ or current.__context__
+        if after is not None:
+            stack.append(after)
+        if held:
+            inner = [*getattr(current, "args", ()), getattr(current, "reason", None)]
+            stack.extend(reversed([e for e in inner if isinstance(e, BaseException)]))
+

@@ -37,12 +37,9 @@ def unreachable(exc: BaseException, uri: str | None = None):
 
     import requests
 
-    from mlflow_registry_ext.errors import ServerUnreachable
+    from mlflow_registry_ext.errors import ServerUnreachable, causes
 
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in causes(exc):
         if isinstance(current, ServerUnreachable):
             return current
         if isinstance(current, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
@@ -57,7 +54,6 @@ def unreachable(exc: BaseException, uri: str | None = None):
             else:
                 reason = "connection refused" if "refused" in str(current).lower() else "no connection"
             return ServerUnreachable(uri or "the tracking URI", reason)
-        current = current.__cause__ or current.__context__
     return None
 
 

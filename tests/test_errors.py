@@ -20,3 +20,20 @@ def test_a_missing_resource_becomes_not_found_and_anything_else_passes_through()
         assert err.value is other
     with missing_as_not_found("never"):
         pass
+
+
+def test_causes_walks_the_chain_once_and_what_each_holds_on_request():
+    from mlflow_registry_ext.errors import causes
+
+    wrapped = ConnectionRefusedError("refused")
+    held = OSError("pool failed", wrapped)
+    try:
+        try:
+            raise held
+        except OSError as exc:
+            raise RuntimeError("call failed") from exc
+    except RuntimeError as top:
+        outer = top
+    outer.__cause__.__context__ = outer  # a loop never seen twice
+    assert list(causes(outer)) == [outer, held]
+    assert list(causes(outer, held=True)) == [outer, held, wrapped]

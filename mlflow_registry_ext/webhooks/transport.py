@@ -21,6 +21,7 @@ from typing import Mapping, Protocol
 
 import urllib3
 
+from mlflow_registry_ext.errors import causes
 from mlflow_registry_ext.webhooks.ssrf import BlockedAddress, GuardedPoolManager
 
 __all__ = [
@@ -183,24 +184,7 @@ def _ca_bundle() -> str | None:
 
 
 def _blocked_cause(exc: BaseException) -> BlockedAddress | None:
-    seen = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, BlockedAddress):
-            return current
-        for arg in getattr(current, "args", ()):
-            if isinstance(arg, BaseException):
-                found = _blocked_cause(arg)
-                if found is not None:
-                    return found
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            found = _blocked_cause(reason)
-            if found is not None:
-                return found
-        current = current.__cause__ or current.__context__
-    return None
+    return next((e for e in causes(exc, held=True) if isinstance(e, BlockedAddress)), None)
 
 
 # urllib3 starts connection errors with the connection object's repr, e.g.
