@@ -11,6 +11,7 @@ from typing import Any
 __all__ = [
     "known_fields",
     "fields_from",
+    "values_of",
     "AuditEntry",
     "AliasHistoryItem",
     "REQUEST_STATUSES",
@@ -54,6 +55,17 @@ def fields_from(cls, source: Any, **values: Any):
         if field.name not in values and hasattr(source, field.name):
             values[field.name] = getattr(source, field.name)
     return cls(**values)
+
+
+def values_of(source: Any, *names: str) -> dict[str, Any]:
+    """The attributes ``names`` of ``source``, by name, in that order.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> values_of(SimpleNamespace(model="m", version="3", secret="x"), "model", "version")
+        {'model': 'm', 'version': '3'}
+    """
+    return {name: getattr(source, name) for name in names}
 
 
 @dataclasses.dataclass(frozen=True)

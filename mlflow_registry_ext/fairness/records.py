@@ -32,6 +32,7 @@ from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.metadata import metadata
 from mlflow_registry_ext.db.scope import in_workspace, workspace_column
 from mlflow_registry_ext.errors import AlreadyExists, InvalidInput, NotFound
+from mlflow_registry_ext.entities import values_of
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
@@ -291,23 +292,9 @@ def _row(check: FairnessCheck) -> dict[str, Any]:
 
 
 def _audit_draft(check: FairnessCheck) -> AuditDraft:
-    measured = {
-        "metric": check.metric,
-        "sensitive_feature": check.sensitive_feature,
-        "value": check.value,
-        "threshold_max": check.threshold_max,
-        "threshold_min": check.threshold_min,
-        "dataset_name": check.dataset_name,
-        "dataset_digest": check.dataset_digest,
-    }
-    details = {
-        "check_name": check.check_name,
-        "aggregate": check.aggregate,
-        "n_samples": check.n_samples,
-        "tool": check.tool,
-        "tool_version": check.tool_version,
-        "chart_uri": check.chart_uri,
-    }
+    measured = values_of(check, "metric", "sensitive_feature", "value", "threshold_max", "threshold_min",
+                         "dataset_name", "dataset_digest")
+    details = values_of(check, "check_name", "aggregate", "n_samples", "tool", "tool_version", "chart_uri")
     return AuditDraft(
         action=RECORDED_ACTION,
         model=check.model,

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.metadata import metadata
 from mlflow_registry_ext.errors import AlreadyExists, NotFound
+from mlflow_registry_ext.entities import values_of
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.draft import AuditDraft
 from mlflow_registry_ext.db.database import GovernanceDatabase
@@ -63,25 +64,16 @@ def _audit_draft(report: ScanReport) -> AuditDraft:
     worst = report.worst
     found = {"findings": len(report.findings), "worst_finding": worst.describe() if worst else None}
     details = {
-        "scanner": report.scanner,
-        "scanner_version": report.scanner_version,
+        **values_of(report, "scanner", "scanner_version", "trigger", "model_created_ms"),
         "scanned": len(report.scanned),
         "skipped": len(report.skipped),
         "errors": list(report.errors)[:5],
-        "trigger": report.trigger,
-        "model_created_ms": report.model_created_ms,
     }
     return AuditDraft(
         action=RECORDED_ACTION,
         model=report.model,
         version=report.version,
-        after={
-            "id": report.id,
-            "status": report.status,
-            "artifact_digest": report.artifact_digest,
-            "highest_severity": report.highest_severity,
-            **found,
-        },
+        after={**values_of(report, "id", "status", "artifact_digest", "highest_severity"), **found},
         details=details,
         payload=SecurityScanPayload(
             scan_id=report.id,

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.db.scope import current_workspace, in_workspace
-from mlflow_registry_ext.entities import fields_from
+from mlflow_registry_ext.entities import fields_from, values_of
 from mlflow_registry_ext.errors import InvalidInput, NotFound
 from mlflow_registry_ext.events import (
     EVENT_TYPES,
@@ -127,15 +127,8 @@ def _attempt(row: Any) -> Attempt:
 
 def _public(webhook: Webhook) -> dict[str, Any]:
     """What an audit entry may say about a subscription (never its secret)."""
-    return {
-        "webhook_id": webhook.id,
-        "url": webhook.url,
-        "events": webhook.events,
-        "model_filter": webhook.model_filter,
-        "signature_scheme": webhook.signature_scheme,
-        "status": webhook.status,
-        "description": webhook.description,
-    }
+    return {"webhook_id": webhook.id,
+            **values_of(webhook, "url", "events", "model_filter", "signature_scheme", "status", "description")}
 
 
 def _payload(webhook: Webhook, **details: Any) -> WebhookSubscriptionPayload:
