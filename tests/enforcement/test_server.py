@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from tests.approvals.fixtures import approved_request, governed_store, write_policy
+from tests.support.browser import as_user, open_version_page, save_alias
 from tests.support.servers import MlflowServer
 
 pytestmark = [pytest.mark.server]
@@ -74,29 +75,17 @@ def test_rest_and_ajax_calls_are_refused_with_mlflows_error_json(server, tmp_pat
 
 
 @pytest.mark.browser
-def test_the_stock_ui_shows_the_refusal(server):
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        try:
-            page = browser.new_page()
-            page.goto(f"{server.url}/#/models/fraud-model/versions/2")
-            page.get_by_role("heading", name="Version 2").wait_for(timeout=60_000)
-            tags = page.get_by_role("row").filter(has=page.get_by_role("cell", name="gov.production", exact=True))
-            assert "no request" in tags.first.inner_text()
-            page.get_by_title("Add aliases").or_(page.get_by_title("Edit aliases")).first.click()
-            dialog = page.get_by_role("dialog", name="Add/Edit alias for model version 2")
-            dialog.get_by_role("combobox").fill("production")
-            dialog.get_by_role("combobox").press("Enter")
-            dialog.get_by_role("button", name="Save aliases").click()
-            # (The dialog also shows an information alert: 'production' is on version 1.)
-            alert = dialog.get_by_role("alert").filter(has_text="Setting alias 'production'")
-            alert.wait_for(timeout=30_000)
-            assert "needs 2 approvals from risk-reviewers, dave; has 0" in alert.inner_text()
-            page.screenshot(path=str(server.workdir / "refused.png"), full_page=True)
-        finally:
-            browser.close()
+def test_the_stock_ui_shows_the_refusal(server, chromium):
+    context, page = as_user(chromium)
+    try:
+        open_version_page(page, f"{server.url}/#/models/fraud-model/versions/2", 2)
+        tags = page.get_by_role("row").filter(has=page.get_by_role("cell", name="gov.production", exact=True))
+        assert "no request" in tags.first.inner_text()
+        dialog = save_alias(page, 2, "production")
+        # (The dialog also shows an information alert: 'production' is on version 1.)
+        alert = dialog.get_by_role("alert").filter(has_text="Setting alias 'production'")
+        alert.wait_for(timeout=30_000)
+        assert "needs 2 approvals from risk-reviewers, dave; has 0" in alert.inner_text()
+        page.screenshot(path=str(server.workdir / "refused.png"), full_page=True)
+    finally:
+        context.close()

@@ -6,8 +6,6 @@ notice on the reviewer page."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
@@ -16,7 +14,7 @@ from mlflow_registry_ext import routes
 from mlflow_registry_ext.cli import cli
 from mlflow_registry_ext.cli._context import run_guarded
 from mlflow_registry_ext.client import GovernanceClient
-from tests.support.databases import REQUIRE_ENV, services_required
+from tests.support.browser import as_user, shot
 from tests.support.governance_servers import call, server_env, started, unique
 from tests.support.receiver import Receiver
 
@@ -104,42 +102,27 @@ def test_bad_input_is_a_400(server):
     assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
 
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
 @pytest.mark.browser
-def test_the_reviewer_page_shows_the_drift(server):
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing (apt-get install chromium fonts-liberation)"
-        if services_required():
-            pytest.fail(f"{message}; {REQUIRE_ENV} makes it mandatory")
-        pytest.skip(f"SKIPPED LOUDLY: {message}")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_the_reviewer_page_shows_the_drift(server, chromium):
     model = unique("fraud")
     rest = MlflowClient(tracking_uri=server.url)
     rest.create_registered_model(model)
     rest.create_model_version(model, f"s3://bucket/{model}/0")
     MlflowClient(tracking_uri=server.plain_uri, registry_uri=server.plain_uri).set_model_version_tag(model, "1", "owner", "mallory")
     wait_for(lambda: any(d["model"] == model for d in call(server.url + API + "/audit/drift")[1]["differences"]))
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 860})
-            page.goto(f"{server.url}{routes.PAGE_PATH}#/version/{model}/1")
-            notice = page.locator(".banner.drift")
-            notice.wait_for(timeout=30_000)
-            text = notice.inner_text()
-            assert f"{model} was changed around the governed store" in text
-            assert f"{model} v1 tag owner: log (none), database mallory" in text
-            page.goto(f"{server.url}{routes.PAGE_PATH}#/audit")
-            # The version view stays until the audit view is complete: wait for the audit view's notice.
-            audit_notice = page.locator(".banner.drift", has_text="Registry drift:")
-            audit_notice.wait_for(timeout=30_000)
-            assert f"{model} v1 tag owner" in audit_notice.inner_text()
-            artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
-            artifacts.mkdir(exist_ok=True)
-            page.screenshot(path=str(artifacts / "audit-drift.png"), full_page=True)
-        finally:
-            browser.close()
+    context, page = as_user(chromium)
+    try:
+        page.goto(f"{server.url}{routes.PAGE_PATH}#/version/{model}/1")
+        notice = page.locator(".banner.drift")
+        notice.wait_for(timeout=30_000)
+        text = notice.inner_text()
+        assert f"{model} was changed around the governed store" in text
+        assert f"{model} v1 tag owner: log (none), database mallory" in text
+        page.goto(f"{server.url}{routes.PAGE_PATH}#/audit")
+        # The version view stays until the audit view is complete: wait for the audit view's notice.
+        audit_notice = page.locator(".banner.drift", has_text="Registry drift:")
+        audit_notice.wait_for(timeout=30_000)
+        assert f"{model} v1 tag owner" in audit_notice.inner_text()
+        shot(page, "audit-drift.png")
+    finally:
+        context.close()

@@ -35,11 +35,12 @@ def chromium():
             browser.close()
 
 
-def as_user(browser, user):
-    """A new context logged in as ``user`` (basic auth) and its page, which keeps count of the
-    registered models it has fetched (see :func:`open_version_page`)."""
-    context = browser.new_context(http_credentials={"username": user, "password": password(user)},
-                                  viewport={"width": 1366, "height": 860})
+def as_user(browser, user=None):
+    """A new context logged in as ``user`` (basic auth; none for a server without it) and its
+    page, which keeps count of the registered models it has fetched (see
+    :func:`open_version_page`)."""
+    credentials = None if user is None else {"username": user, "password": password(user)}
+    context = browser.new_context(http_credentials=credentials, viewport={"width": 1366, "height": 860})
     page = context.new_page()
     page.models_fetching, page.models_fetched = set(), set()
 
@@ -80,9 +81,14 @@ def open_version_page(page, url, version):
 
 
 def save_alias_in_stock_ui(page, url, version, alias):
-    """Type ``alias`` into the stock alias editor of ``version`` at ``url`` and save; returns the
-    dialog (still open when the server refused)."""
+    """Open ``version``'s page at ``url``, type ``alias`` into the stock alias editor and save;
+    returns the dialog (still open when the server refused)."""
     open_version_page(page, url, version)
+    return save_alias(page, version, alias)
+
+
+def save_alias(page, version, alias):
+    """:func:`save_alias_in_stock_ui` on the version page already open."""
     page.get_by_title("Add aliases").or_(page.get_by_title("Edit aliases")).first.click()
     dialog = page.get_by_role("dialog", name=f"Add/Edit alias for model version {version}")
     dialog.get_by_role("combobox").fill(alias)
