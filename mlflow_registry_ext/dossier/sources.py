@@ -36,25 +36,23 @@ def read_records(client: Any, registry: Any, model: str, version: str) -> Versio
     records = VersionRecords(mv)
     model_id = model_id_of(mv)
     records.logged, records.logged_problem = _read(
-        model_id and (lambda: client.get_logged_model(model_id)), f"logged model {model_id}",
+        client.get_logged_model, "logged model", model_id,
         "the version was not registered from an MLflow 3 logged model",
     )
     run_id = mv.run_id or (records.logged.source_run_id if records.logged is not None else None)
-    records.run, records.run_problem = _read(
-        run_id and (lambda: client.get_run(run_id)), f"run {run_id}", "the version names no source run"
-    )
+    records.run, records.run_problem = _read(client.get_run, "run", run_id, "the version names no source run")
     return records
 
 
-def _read(reader, what: str, absent: str) -> tuple[Any, str | None]:
-    """``(record, None)`` from ``reader``, or ``(None, why not)``: ``absent`` without a reader,
-    MLflow's message when it fails."""
-    if not reader:
+def _read(get, what: str, key: str | None, absent: str) -> tuple[Any, str | None]:
+    """``(get(key), None)``, or ``(None, why not)``: ``absent`` without a key, MLflow's message
+    when the read fails."""
+    if not key:
         return None, absent
     try:
-        return reader(), None
+        return get(key), None
     except MlflowException as exc:
-        return None, f"{what} cannot be read: {exc.message}"
+        return None, f"{what} {key} cannot be read: {exc.message}"
 
 
 def version_metrics(run: Any | None, logged: Any | None) -> list[MetricValue]:

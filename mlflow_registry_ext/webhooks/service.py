@@ -506,7 +506,7 @@ class WebhookService:
                 raise NotFound(f"Delivery {delivery_id!r} does not exist")
             hook = self._load(conn, source.webhook_id)
             _require_active(hook)
-            event = {k: getattr(source, k) for k in ("event_id", "event_type", "model", "event_ms", "payload")}
+            event = values_of(source, "event_id", "event_type", "model", "event_ms", "payload")
             row = delivery_row(**event, webhook_id=source.webhook_id, workspace=source.workspace, origin="redeliver",
                                now_ms=self._now(), source_delivery_id=source.id)
             conn.execute(deliveries.insert(), row)
