@@ -10,9 +10,9 @@ from typing import Any
 
 from mlflow.entities.model_registry.model_version_stages import get_canonical_stage
 from mlflow.exceptions import MlflowException
-from mlflow.utils.validation import _validate_model_alias_name, _validate_model_alias_name_reserved
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.policy.names import check_mlflow_alias
 
 __all__ = ["MAX_COMMENT", "parse_target", "parse_version", "clean_comment"]
 
@@ -34,8 +34,7 @@ def parse_target(alias: str | None, stage: str | None) -> tuple[str, str]:
         raise InvalidInput("Give exactly one target: an alias or a stage")
     if alias:
         try:
-            _validate_model_alias_name(alias)
-            _validate_model_alias_name_reserved(alias)
+            check_mlflow_alias(alias)
         except MlflowException as exc:
             raise InvalidInput(exc.message) from None
         return "alias", alias

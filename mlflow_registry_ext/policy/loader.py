@@ -18,12 +18,9 @@ from typing import Any, Mapping
 import yaml
 from mlflow.entities.model_registry.model_version_stages import ALL_STAGES
 from mlflow.exceptions import MlflowException
-from mlflow.utils.validation import (
-    _validate_model_alias_name,
-    _validate_model_alias_name_reserved,
-)
 
 from mlflow_registry_ext.errors import InvalidInput
+from mlflow_registry_ext.policy.names import check_mlflow_alias
 from mlflow_registry_ext.policy._nodes import MISSING, NodeReader, null_node
 from mlflow_registry_ext.policy.model import (
     FAIRNESS_METRICS,
@@ -503,8 +500,7 @@ class _Reader(NodeReader):
 
     def check_alias(self, node: yaml.Node, path: str, alias: str) -> bool:
         try:
-            _validate_model_alias_name(alias)
-            _validate_model_alias_name_reserved(alias)
+            check_mlflow_alias(alias)
         except MlflowException as exc:
             shown = alias if len(alias) <= 40 else alias[:37] + "..."
             reason = str(exc.message).rstrip(".")

@@ -26,9 +26,20 @@ import functools
 import unicodedata
 from typing import Iterable
 
+from mlflow.utils import validation as _mlflow_validation
+
 from mlflow_registry_ext.errors import InvalidInput
 
-__all__ = ["fold", "lookalike_of", "check_alias_name", "has_hidden_characters"]
+__all__ = ["fold", "lookalike_of", "check_alias_name", "check_mlflow_alias", "has_hidden_characters"]
+
+# MLflow's own alias checks; MLflow 3.18 renamed them (``_validate_model_alias_name`` became
+# ``_validate_alias_name``), so they are looked up under either name.
+_mlflow_alias_name = getattr(_mlflow_validation, "_validate_model_alias_name", None) or getattr(
+    _mlflow_validation, "_validate_alias_name"
+)
+_mlflow_alias_reserved = getattr(_mlflow_validation, "_validate_model_alias_name_reserved", None) or getattr(
+    _mlflow_validation, "_validate_alias_name_reserved"
+)
 
 # Categories no person sees in a name: controls, format characters (zero-width space, bidi
 # overrides), separators, surrogates, private use and unassigned code points.
@@ -129,6 +140,22 @@ def lookalike_of(name: str, protected: Iterable[str]) -> str | None:
 def has_hidden_characters(name: str) -> bool:
     """Whether ``name`` holds whitespace or a control, format or unassigned character."""
     return any(ch.isspace() or unicodedata.category(ch) in _HIDDEN_CATEGORIES for ch in name)
+
+
+def check_mlflow_alias(alias: str, *, reserved: bool = True) -> None:
+    """Apply MLflow's own checks of an alias name, with its exact messages.
+
+    Args:
+        alias: The alias name.
+        reserved: Also refuse the names MLflow reserves (``latest``, ``v1``, ...), as it does
+            when an alias is set.
+
+    Raises:
+        MlflowException: ``INVALID_PARAMETER_VALUE``, as MLflow raises it.
+    """
+    _mlflow_alias_name(alias)
+    if reserved:
+        _mlflow_alias_reserved(alias)
 
 
 def check_alias_name(alias: str) -> None:

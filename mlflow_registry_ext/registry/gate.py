@@ -30,7 +30,6 @@ from typing import Any, Callable, Iterator
 
 from mlflow.entities.model_registry import ModelVersionTag
 from mlflow.entities.model_registry.model_version_stages import get_canonical_stage
-from mlflow.utils.validation import _validate_model_alias_name
 
 from mlflow_registry_ext import identity
 from mlflow_registry_ext.entities import ApprovalRequest, AuditEntry, fields_from
@@ -73,7 +72,7 @@ from mlflow_registry_ext.policy import (
     check_rename,
     evaluate,
 )
-from mlflow_registry_ext.policy.names import check_alias_name
+from mlflow_registry_ext.policy.names import check_alias_name, check_mlflow_alias
 
 __all__ = ["Grant", "Assessment", "GateRequest", "Gate", "gate_request", "note_entries", "rolled_back_draft"]
 
@@ -376,7 +375,7 @@ class Gate:
         protected alias (``Production`` next to ``production``) is refused outright.
         """
         # MLflow's own check first, so a name it refuses gets its exact message (drop-in).
-        _validate_model_alias_name(alias)
+        check_mlflow_alias(alias, reserved=False)
         check_alias_name(alias)
         if not self.active:
             return None
