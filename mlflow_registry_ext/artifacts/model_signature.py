@@ -14,10 +14,14 @@ it hashes a directory, so the signed manifest leaves them out too (the stock ver
 report them missing otherwise). They are still covered by the version's artifact digest, which
 the approval attestation carries and ``artifacts verify --signature`` checks.
 
-MLflow adds one file to every model directory downloaded through a ``models:/`` URI:
-``registered_model_meta`` (the model's name and version, written by the client). A signature
-made for a registered version (``registered_as``) covers that file with the exact bytes MLflow
-writes, so the stock verifier accepts ``download_artifacts("models:/NAME@ALIAS")`` as it is.
+MLflow before 3.18 adds one file to every model directory downloaded through a ``models:/``
+URI: ``registered_model_meta`` (the model's name and version, written by the client). A
+signature made for a registered version (``registered_as``) under such an MLflow covers that
+file with the exact bytes MLflow writes, so the stock verifier accepts
+``download_artifacts("models:/NAME@ALIAS")`` as it is; under MLflow 3.18 and later, which adds
+nothing, it covers the version's files alone. A signature made before an upgrade of MLflow still
+verifies against the version's files (its ``registered_model_meta`` is checked as it was
+written).
 
 Example:
     >>> bundle = sign_files("fraud-model", files, "signing.pem")      # doctest: +SKIP
@@ -48,31 +52,47 @@ def _ignored(path: str) -> bool:
     return first in IGNORED_BY_MODEL_SIGNING
 
 
-def registered_model_meta(name: str, version: str) -> FileEntry:
-    """The ``registered_model_meta`` file MLflow writes into a ``models:/`` download, hashed."""
+# The file MLflow before 3.18 adds to every ``models:/`` download (``registered_model_meta``);
+# MLflow 3.18 no longer writes it.
+_META_FILE = "registered_model_meta"
+
+
+def _meta_entry(name: str, version: str) -> FileEntry:
+    """The ``registered_model_meta`` file for ``name``/``version``, written by MLflow's own
+    function with the arguments its download used, so the bytes match; hashed."""
     import tempfile
 
-    from mlflow.store.artifact.models_artifact_repo import REGISTERED_MODEL_META_FILE_NAME
     from mlflow.utils.yaml_utils import write_yaml
 
     from mlflow_registry_ext.artifacts.hashing import hash_file
 
     with tempfile.TemporaryDirectory(prefix="mlflow-meta-") as tmp:
-        # Written by MLflow's own function with the arguments its download uses, so the bytes match.
-        write_yaml(tmp, REGISTERED_MODEL_META_FILE_NAME, {"model_name": name, "model_version": str(version)},
+        write_yaml(tmp, _META_FILE, {"model_name": name, "model_version": str(version)},
                    overwrite=True, ensure_yaml_extension=False)
-        result = hash_file(os.path.join(tmp, REGISTERED_MODEL_META_FILE_NAME))
-    return FileEntry(REGISTERED_MODEL_META_FILE_NAME, result.size, result.sha256)
+        result = hash_file(os.path.join(tmp, _META_FILE))
+    return FileEntry(_META_FILE, result.size, result.sha256)
+
+
+def registered_model_meta(name: str, version: str) -> FileEntry | None:
+    """The ``registered_model_meta`` file this MLflow writes into a ``models:/`` download,
+    hashed; None when it writes none (MLflow 3.18 and later)."""
+    from mlflow.store.artifact import models_artifact_repo
+
+    if getattr(models_artifact_repo, "REGISTERED_MODEL_META_FILE_NAME", None) != _META_FILE:
+        return None
+    return _meta_entry(name, version)
 
 
 def signed_files(files: Iterable[FileEntry], registered_as: tuple[str, str] | None = None) -> list[FileEntry]:
     """The files a model signature covers: all but those ``model_signing`` always skips, plus the
     ``registered_model_meta`` of a ``models:/`` download when ``registered_as`` names the
-    version and the files are a model directory (``MLmodel`` at the top, as MLflow checks)."""
+    version, the files are a model directory (``MLmodel`` at the top, as MLflow checks) and this
+    MLflow writes that file."""
     chosen = [f for f in files if not _ignored(f.path)]
     if registered_as is not None and any(f.path == "MLmodel" for f in chosen):
         meta = registered_model_meta(*registered_as)
-        chosen = [f for f in chosen if f.path != meta.path] + [meta]
+        if meta is not None:
+            chosen = [f for f in chosen if f.path != meta.path] + [meta]
     return sorted(chosen)
 
 
@@ -105,7 +125,8 @@ def sign_files(
         files: Every file of the model: relative ``/``-separated path, size, SHA-256 hex.
         private_key_path: A PKCS#8 PEM EC key (P-256 from ``mlflow-registry-ext keygen``).
         registered_as: ``(model name, version)`` of a registered version: the signature then
-            also covers the ``registered_model_meta`` file of its ``models:/`` downloads.
+            also covers the ``registered_model_meta`` file of its ``models:/`` downloads, where
+            this MLflow writes one (before 3.18).
 
     Returns:
         The signature bundle as JSON text: write it to ``model.sig`` for the stock verifier.
@@ -163,6 +184,10 @@ def verify_files(
     """
     signed = signed_resources(bundle_json, public_key_path)
     actual = {f.path: f.sha256 for f in signed_files(files, registered_as)}
+    if registered_as is not None and _META_FILE in signed and _META_FILE not in actual and "MLmodel" in actual:
+        # Signed under an MLflow that still wrote the file into downloads: it is checked as
+        # that MLflow wrote it, so an upgrade of MLflow leaves earlier signatures valid.
+        actual[_META_FILE] = _meta_entry(*registered_as).sha256
     for path in sorted(set(signed) | set(actual)):
         if path not in actual:
             raise IntegrityError(f"The model signature covers {path}, which the model does not have")

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from mlflow_registry_ext.artifacts.digest import FileEntry, model_digest
-from mlflow_registry_ext.artifacts.model_signature import sign_files, signed_files, verify_files
+from mlflow_registry_ext.artifacts.model_signature import sign_files, signed_files, signed_resources, verify_files
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput
 from tests.signing.helpers import flip_byte, make_keys, make_model_dir
 
@@ -53,7 +53,7 @@ def test_one_flipped_byte_fails_the_stock_verifier_and_ours(tmp_path, keys):
 
 def test_a_real_sklearn_model_registered_with_mlflow(tmp_path, keys):
     """What ``download_artifacts("models:/NAME/VERSION")`` writes (with MLflow's own
-    ``registered_model_meta``) is exactly what is signed."""
+    ``registered_model_meta`` where it writes one) is exactly what is signed."""
     import mlflow
     from sklearn.linear_model import LogisticRegression
 
@@ -70,6 +70,25 @@ def test_a_real_sklearn_model_registered_with_mlflow(tmp_path, keys):
     flip_byte(sorted((tmp_path / "dl").rglob("model.skops"))[0])
     with pytest.raises(ValueError, match="Signature mismatch"):
         _stock_verify(local, sig, keys.signing_public)
+
+
+def test_a_signature_made_before_an_mlflow_upgrade_still_verifies(tmp_path, keys, monkeypatch):
+    """MLflow before 3.18 wrote ``registered_model_meta`` into downloads and signatures cover it;
+    after the upgrade they still verify, and the file is still checked as it was written."""
+    from mlflow.store.artifact import models_artifact_repo
+
+    files = model_digest(str(make_model_dir(tmp_path / "model"))).files
+    monkeypatch.setattr(models_artifact_repo, "REGISTERED_MODEL_META_FILE_NAME", "registered_model_meta",
+                        raising=False)
+    before = sign_files("fraud", files, keys.signing_key, registered_as=("fraud", "1"))
+    assert "registered_model_meta" in signed_resources(before, keys.signing_public)
+    monkeypatch.delattr(models_artifact_repo, "REGISTERED_MODEL_META_FILE_NAME")
+    after = sign_files("fraud", files, keys.signing_key, registered_as=("fraud", "1"))
+    assert set(signed_resources(after, keys.signing_public)) == {f.path for f in files}
+    for bundle in (before, after):
+        assert verify_files(bundle, files, keys.signing_public, registered_as=("fraud", "1")) >= len(files)
+    with pytest.raises(IntegrityError, match="registered_model_meta"):
+        verify_files(before, files, keys.signing_public, registered_as=("fraud", "2"))
 
 
 def test_git_paths_are_left_out_the_way_the_stock_verifier_skips_them(tmp_path, keys):
