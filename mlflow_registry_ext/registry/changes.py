@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 __all__ = ["RowChange", "ChangeCollector"]
 
@@ -101,7 +103,10 @@ class ChangeCollector:
                 key = attr.key
                 if key in _NOISE:
                     continue
-                hist = state.attrs[key].history
+                # Read through the attribute itself: ``state.attrs`` would build a set of
+                # attribute states that refer back to the instance (a reference cycle per write,
+                # left for the garbage collector).
+                hist = get_history(obj, key, passive=PASSIVE_NO_INITIALIZE)
                 if not hist.has_changes():
                     continue
                 old = hist.deleted[0] if hist.deleted else None
