@@ -21,6 +21,14 @@ def make_model_dir(directory: Path) -> Path:
     return directory
 
 
+def serialized_model(directory) -> Path:
+    """The one file holding a logged scikit-learn model's weights under ``directory`` (skops or
+    pickle, by the MLflow release's default)."""
+    found = [p for p in Path(directory).rglob("model.*") if p.suffix in (".skops", ".pkl")]
+    assert len(found) == 1, found
+    return found[0]
+
+
 def flip_byte(path: Path, offset: int = 0) -> None:
     """Change one byte of ``path`` in place."""
     data = bytearray(path.read_bytes())

@@ -10,7 +10,7 @@ import pytest
 from mlflow_registry_ext.artifacts.digest import FileEntry, model_digest
 from mlflow_registry_ext.artifacts.model_signature import sign_files, signed_files, signed_resources, verify_files
 from mlflow_registry_ext.errors import IntegrityError, InvalidInput
-from tests.signing.helpers import flip_byte, make_keys, make_model_dir
+from tests.signing.helpers import flip_byte, make_keys, make_model_dir, serialized_model
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_a_real_sklearn_model_registered_with_mlflow(tmp_path, keys):
     sig = tmp_path / "model.sig"
     sig.write_text(sign_files("sk-model", files, keys.signing_key, registered_as=("sk-model", "1")))
     _stock_verify(local, sig, keys.signing_public)
-    flip_byte(sorted((tmp_path / "dl").rglob("model.skops"))[0])
+    flip_byte(serialized_model(tmp_path / "dl"))
     with pytest.raises(ValueError, match="Signature mismatch"):
         _stock_verify(local, sig, keys.signing_public)
 

@@ -9,12 +9,11 @@ against the server, and fail once a byte of the stored model changes.
 from __future__ import annotations
 
 import os
-import pathlib
 import subprocess
 
 import pytest
 
-from tests.signing.helpers import flip_byte, make_keys
+from tests.signing.helpers import flip_byte, make_keys, serialized_model
 from tests.support.governance_servers import (
     auth_env,
     call,
@@ -133,7 +132,7 @@ def test_served_signature_verifies_with_the_stock_verifier_over_the_download(sig
     assert "Verification succeeded" in stock.stdout
     model_signing.verifying.Config().use_elliptic_key_verifier(public_key=public).verify(local, str(sig))
 
-    flip_byte(sorted(pathlib.Path(local).rglob("model.skops"))[0])
+    flip_byte(serialized_model(local))
     with pytest.raises(ValueError, match="Signature mismatch"):
         model_signing.verifying.Config().use_elliptic_key_verifier(public_key=public).verify(local, str(sig))
 
@@ -181,9 +180,7 @@ def test_artifacts_verify_signature_passes_then_fails_on_a_flipped_byte(signing_
                  "--public-key", str(other.signing_public))
     assert wrong.returncode == 1 and "key:" in wrong.stderr, wrong.stderr
 
-    stored = sorted((signing_server.workdir / "artifacts").rglob("model.skops"))
-    assert len(stored) == 1
-    flip_byte(stored[0], offset=10)
+    flip_byte(serialized_model(signing_server.workdir / "artifacts"), offset=10)
     bad = _cli(signing_server, "artifacts", "verify", f"models:/{name}@production", "--signature",
                "--public-key", pinned)
     assert bad.returncode == 1, bad.stdout + bad.stderr
