@@ -65,11 +65,13 @@ def bench_engine(kind: str, n: int, tmp: Path) -> list[tuple[str, float, float]]
         plain_ops, gov_ops = _workload(plain, n), _workload(governed, n)
         rows = []
         for name in plain_ops:
-            # Interleave rounds so drift (cache, autovacuum, other load) hits both alike.
+            # Interleave rounds, alternating which store goes first, so drift (cache, autovacuum,
+            # other load) hits both alike.
             p, g = [], []
-            for _round in range(3):
-                p.append(_time(plain_ops[name], n // 3))
-                g.append(_time(gov_ops[name], n // 3))
+            for round_ in range(4):
+                first, second = ((plain_ops, p), (gov_ops, g))[:: 1 if round_ % 2 == 0 else -1]
+                for ops, samples in (first, second):
+                    samples.append(_time(ops[name], n // 4))
             rows.append((name, statistics.median(p), statistics.median(g)))
         return rows
     finally:

@@ -481,7 +481,7 @@ def main() -> None:
     passed = print_burst(engines, ours, native, args.burst, args.rounds)
     if only_burst:
         sys.exit(0 if passed else 1)
-    print(f"\n== Registry call latency (SQLite): create_model_version over REST, median ms (p95)")
+    print("\n== Registry call latency (SQLite): create_model_version over REST, median ms (p95)")
     print(f"{'':18} {'no subscription':>18} {'receiver sleeps 10s':>20} {'ratio':>8}")
     for name, r in (("governance app", o), ("MLflow native", nat)):
         print(
