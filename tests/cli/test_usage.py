@@ -3,7 +3,6 @@ version, a policy file with several problems; requests read as sentences; one ti
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -11,7 +10,6 @@ import textwrap
 import time
 
 import pytest
-from mlflow.entities.model_registry import RegisteredModelTag
 
 from mlflow_registry_ext.audit import log as audit_log
 from mlflow_registry_ext.audit.log import AuditQuery
