@@ -57,9 +57,9 @@ def _ignored(path: str) -> bool:
 _META_FILE = "registered_model_meta"
 
 
-def _meta_entry(name: str, version: str) -> FileEntry:
-    """The ``registered_model_meta`` file for ``name``/``version``, written by MLflow's own
-    function with the arguments its download used, so the bytes match; hashed."""
+def registered_model_meta(name: str, version: str) -> FileEntry:
+    """The ``registered_model_meta`` file MLflow (before 3.18) writes into a ``models:/``
+    download, hashed."""
     import tempfile
 
     from mlflow.utils.yaml_utils import write_yaml
@@ -67,32 +67,36 @@ def _meta_entry(name: str, version: str) -> FileEntry:
     from mlflow_registry_ext.artifacts.hashing import hash_file
 
     with tempfile.TemporaryDirectory(prefix="mlflow-meta-") as tmp:
+        # Written by MLflow's own function with the arguments its download uses, so the bytes match.
         write_yaml(tmp, _META_FILE, {"model_name": name, "model_version": str(version)},
                    overwrite=True, ensure_yaml_extension=False)
         result = hash_file(os.path.join(tmp, _META_FILE))
     return FileEntry(_META_FILE, result.size, result.sha256)
 
 
-def registered_model_meta(name: str, version: str) -> FileEntry | None:
-    """The ``registered_model_meta`` file this MLflow writes into a ``models:/`` download,
-    hashed; None when it writes none (MLflow 3.18 and later)."""
+def _mlflow_writes_meta() -> bool:
+    """Whether this MLflow writes ``registered_model_meta`` into ``models:/`` downloads."""
     from mlflow.store.artifact import models_artifact_repo
 
-    if getattr(models_artifact_repo, "REGISTERED_MODEL_META_FILE_NAME", None) != _META_FILE:
-        return None
-    return _meta_entry(name, version)
+    return getattr(models_artifact_repo, "REGISTERED_MODEL_META_FILE_NAME", None) == _META_FILE
 
 
-def signed_files(files: Iterable[FileEntry], registered_as: tuple[str, str] | None = None) -> list[FileEntry]:
+def signed_files(
+    files: Iterable[FileEntry],
+    registered_as: tuple[str, str] | None = None,
+    *,
+    with_meta: bool | None = None,
+) -> list[FileEntry]:
     """The files a model signature covers: all but those ``model_signing`` always skips, plus the
     ``registered_model_meta`` of a ``models:/`` download when ``registered_as`` names the
-    version, the files are a model directory (``MLmodel`` at the top, as MLflow checks) and this
-    MLflow writes that file."""
+    version, the files are a model directory (``MLmodel`` at the top, as MLflow checks) and
+    ``with_meta`` holds (by default: where this MLflow writes that file)."""
     chosen = [f for f in files if not _ignored(f.path)]
-    if registered_as is not None and any(f.path == "MLmodel" for f in chosen):
+    if with_meta is None:
+        with_meta = _mlflow_writes_meta()
+    if with_meta and registered_as is not None and any(f.path == "MLmodel" for f in chosen):
         meta = registered_model_meta(*registered_as)
-        if meta is not None:
-            chosen = [f for f in chosen if f.path != meta.path] + [meta]
+        chosen = [f for f in chosen if f.path != meta.path] + [meta]
     return sorted(chosen)
 
 
@@ -183,11 +187,12 @@ def verify_files(
             missing, extra, or has another hash.
     """
     signed = signed_resources(bundle_json, public_key_path)
-    actual = {f.path: f.sha256 for f in signed_files(files, registered_as)}
-    if registered_as is not None and _META_FILE in signed and _META_FILE not in actual and "MLmodel" in actual:
-        # Signed under an MLflow that still wrote the file into downloads: it is checked as
-        # that MLflow wrote it, so an upgrade of MLflow leaves earlier signatures valid.
-        actual[_META_FILE] = _meta_entry(*registered_as).sha256
+    files = list(files)
+    # Signed under an MLflow that still wrote the file into downloads (and no file of the model
+    # has its name): it is checked as that MLflow wrote it, so an upgrade of MLflow leaves
+    # earlier signatures valid.
+    signed_with_meta = _META_FILE in signed and all(f.path != _META_FILE for f in files)
+    actual = {f.path: f.sha256 for f in signed_files(files, registered_as, with_meta=signed_with_meta or None)}
     for path in sorted(set(signed) | set(actual)):
         if path not in actual:
             raise IntegrityError(f"The model signature covers {path}, which the model does not have")

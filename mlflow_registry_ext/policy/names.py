@@ -32,14 +32,15 @@ from mlflow_registry_ext.errors import InvalidInput
 
 __all__ = ["fold", "lookalike_of", "check_alias_name", "check_mlflow_alias", "has_hidden_characters"]
 
-# MLflow's own alias checks; MLflow 3.18 renamed them (``_validate_model_alias_name`` became
-# ``_validate_alias_name``), so they are looked up under either name.
-_mlflow_alias_name = getattr(_mlflow_validation, "_validate_model_alias_name", None) or getattr(
-    _mlflow_validation, "_validate_alias_name"
-)
-_mlflow_alias_reserved = getattr(_mlflow_validation, "_validate_model_alias_name_reserved", None) or getattr(
-    _mlflow_validation, "_validate_alias_name_reserved"
-)
+
+def _mlflow_check(*names: str):
+    """The first of ``names`` that MLflow's validation module holds: MLflow 3.18 renamed its
+    alias checks (``_validate_model_alias_name`` became ``_validate_alias_name``)."""
+    return next(getattr(_mlflow_validation, name) for name in names if hasattr(_mlflow_validation, name))
+
+
+_mlflow_alias_name = _mlflow_check("_validate_model_alias_name", "_validate_alias_name")
+_mlflow_alias_reserved = _mlflow_check("_validate_model_alias_name_reserved", "_validate_alias_name_reserved")
 
 # Categories no person sees in a name: controls, format characters (zero-width space, bidi
 # overrides), separators, surrogates, private use and unassigned code points.

@@ -69,8 +69,10 @@ def bench_engine(kind: str, n: int, tmp: Path) -> list[tuple[str, float, float]]
             # other load) hits both alike.
             p, g = [], []
             for round_ in range(4):
-                first, second = ((plain_ops, p), (gov_ops, g))[:: 1 if round_ % 2 == 0 else -1]
-                for ops, samples in (first, second):
+                turns = [(plain_ops, p), (gov_ops, g)]
+                if round_ % 2:
+                    turns.reverse()
+                for ops, samples in turns:
                     samples.append(_time(ops[name], n // 4))
             rows.append((name, statistics.median(p), statistics.median(g)))
         return rows
