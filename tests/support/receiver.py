@@ -26,6 +26,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 __all__ = ["Receiver", "ReceivedDelivery"]
 
 
+class _Listener(ThreadingHTTPServer):
+    # Several dispatchers open connections at once; with the stock backlog of 5 a connection can
+    # be dropped while the accepting thread waits for a CPU on a loaded machine, and the sender
+    # then counts a failed attempt and retries.
+    request_queue_size = 128
+
+
 @dataclasses.dataclass
 class ReceivedDelivery:
     """One request the receiver got."""
@@ -108,7 +115,7 @@ class Receiver:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the sender stopped reading (capped body, timeout): expected
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Listener(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
